@@ -1,0 +1,20 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_window('order_date') }}",
+) }}
+-- Per customer and day: orders (distinct order ids with a non-cancelled product line), spend.
+select
+    order_date,
+    customer_id,
+    count(distinct order_id) as orders,
+    count(*) as lines,
+    cast(sum(quantity) as bigint) as units,
+    sum(line_revenue) as revenue,
+    mode(store) as store
+from {{ ref('stg_order_lines_classified') }}
+where order_date between {{ start_date() }} and {{ end_date() }}
+  and customer_id is not null
+  and is_product
+  and not is_cancellation
+group by order_date, customer_id

@@ -1,0 +1,21 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_window('order_date') }}",
+) }}
+-- Customer x item interactions per day: what each known customer bought (non-cancelled product
+-- lines, any price). Lines without a customer count for demand only, not here.
+select
+    order_date,
+    customer_id,
+    item_id,
+    arg_max(category, ordered_at) as category,
+    count(distinct order_id) as orders,
+    cast(sum(quantity) as bigint) as units,
+    sum(line_revenue) as revenue
+from {{ ref('stg_order_lines_classified') }}
+where order_date between {{ start_date() }} and {{ end_date() }}
+  and customer_id is not null
+  and is_product
+  and not is_cancellation
+group by order_date, customer_id, item_id

@@ -1,0 +1,1 @@
+"""Pulling transactions: the landing-folder reader with its column mapping, and the synthetic shop."""

@@ -1,0 +1,1 @@
+"""Storage: settings, the DuckDB warehouse, running dbt, atomic publishing. Knows nothing of Prefect."""

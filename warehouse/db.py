@@ -1,0 +1,121 @@
+"""The DuckDB warehouse: one file, one writer at a time, read-only readers.
+
+DuckDB allows one read-write process per file. Writers take an OS file lock first, so a second
+writer waits (up to a timeout) instead of failing on DuckDB's own lock; flows add a Prefect
+concurrency limit on top so that queued runs are visible in the UI.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+from filelock import FileLock, Timeout
+
+from warehouse.settings import Settings
+
+SCHEMA_SQL = """
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS ops;
+CREATE TABLE IF NOT EXISTS raw.order_lines (
+    run_date DATE NOT NULL,
+    source_file VARCHAR NOT NULL,
+    line_no BIGINT NOT NULL,
+    order_id VARCHAR NOT NULL,
+    customer_id VARCHAR,
+    item_id VARCHAR NOT NULL,
+    item_name VARCHAR,
+    category VARCHAR,
+    quantity BIGINT NOT NULL,
+    unit_price DOUBLE NOT NULL,
+    ordered_at TIMESTAMP NOT NULL,
+    store VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.quarantine (
+    run_date DATE NOT NULL,
+    source_file VARCHAR NOT NULL,
+    line_no BIGINT NOT NULL,
+    rule VARCHAR NOT NULL,
+    raw_record VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.catalogue (
+    item_id VARCHAR NOT NULL,
+    item_name VARCHAR,
+    category VARCHAR,
+    launch_date DATE,
+    list_price DOUBLE
+);
+CREATE TABLE IF NOT EXISTS ops.ingested_files (
+    run_date DATE NOT NULL,
+    file_name VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    size_bytes BIGINT,
+    source_rows BIGINT,
+    ingested_at TIMESTAMP DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS ops.day_status (
+    run_date DATE PRIMARY KEY,
+    status VARCHAR NOT NULL,
+    stage VARCHAR,
+    message VARCHAR,
+    lines BIGINT,
+    quarantined BIGINT,
+    updated_at TIMESTAMP DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS ops.meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+"""
+
+
+class WarehouseBusy(RuntimeError):
+    pass
+
+
+@contextmanager
+def writer(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The single read-write connection, held only for the duration of the block."""
+    settings.ensure_dirs()
+    lock = FileLock(str(settings.warehouse_path) + ".lock")
+    try:
+        lock.acquire(timeout=settings.writer_lock_timeout_s)
+    except Timeout:
+        raise WarehouseBusy(
+            f"another process has held the writer lock on {settings.warehouse_path} for "
+            f"{settings.writer_lock_timeout_s:.0f}s"
+        ) from None
+    try:
+        con = duckdb.connect(str(settings.warehouse_path))
+        try:
+            con.execute(SCHEMA_SQL)
+            yield con
+        finally:
+            con.close()
+    finally:
+        lock.release()
+
+
+@contextmanager
+def reader(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection; it waits for a writer in this machine to finish first."""
+    if not settings.warehouse_path.exists():
+        raise FileNotFoundError(
+            f"no warehouse at {settings.warehouse_path}: run a daily or backfill flow first"
+        )
+    lock = FileLock(str(settings.warehouse_path) + ".lock")
+    with lock.acquire(timeout=settings.writer_lock_timeout_s):
+        con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def bind_source(con: duckdb.DuckDBPyConnection, source_name: str) -> None:
+    """One data directory holds one source's warehouse; mixing two would corrupt both."""
+    row = con.execute("SELECT value FROM ops.meta WHERE key = 'source'").fetchone()
+    if row is None:
+        con.execute("INSERT INTO ops.meta VALUES ('source', ?)", [source_name])
+    elif row[0] != source_name:
+        raise ValueError(
+            f"this data directory holds the warehouse of source {row[0]!r}, not {source_name!r}: "
+            "set SHOPCAST_DATA_DIR to another directory for another source"
+        )

@@ -1,0 +1,121 @@
+"""The incoming area and the raw tables.
+
+A day's files are first written to ``incoming/run_date=D/`` (Parquet plus a manifest). Only after
+the day has passed its checks does ``promote`` replace D in the raw tables, in one transaction: a
+bad re-delivery never overwrites good rows, and re-running a day replaces it, never duplicates it.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sources.landing import DayBatch
+
+
+@dataclass(frozen=True)
+class IncomingDay:
+    """What ``stage`` leaves in the incoming area for one run date (paths, not data)."""
+
+    run_date: date
+    directory: Path
+    lines: int
+    quarantined: int
+    quarantine_counts: dict[str, int]
+    files: list[dict]
+    has_catalogue: bool
+
+    @property
+    def lines_path(self) -> Path:
+        return self.directory / "lines.parquet"
+
+    @property
+    def quarantine_path(self) -> Path:
+        return self.directory / "quarantine.parquet"
+
+    @property
+    def catalogue_path(self) -> Path:
+        return self.directory / "catalogue.parquet"
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["run_date"] = self.run_date.isoformat()
+        d["directory"] = str(self.directory)
+        return d
+
+    @classmethod
+    def load(cls, directory: Path) -> "IncomingDay":
+        d = json.loads((directory / "manifest.json").read_text())
+        d["run_date"] = date.fromisoformat(d["run_date"])
+        d["directory"] = Path(d["directory"])
+        return cls(**d)
+
+
+def incoming_dir(root: Path, run_date: date) -> Path:
+    return root / f"run_date={run_date.isoformat()}"
+
+
+def stage(batch: DayBatch, catalogue: pa.Table | None, root: Path) -> IncomingDay:
+    """Write a day's batch to the incoming area, replacing any earlier staging of that day."""
+    final = incoming_dir(root, batch.run_date)
+    tmp = final.with_name(final.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    pq.write_table(batch.lines, tmp / "lines.parquet", compression="zstd")
+    pq.write_table(batch.quarantine, tmp / "quarantine.parquet", compression="zstd")
+    if catalogue is not None:
+        pq.write_table(catalogue, tmp / "catalogue.parquet", compression="zstd")
+    day = IncomingDay(
+        run_date=batch.run_date,
+        directory=final,
+        lines=batch.lines.num_rows,
+        quarantined=batch.quarantine.num_rows,
+        quarantine_counts=batch.quarantine_counts,
+        files=[
+            {"name": f.path.name, "sha256": f.sha256, "size_bytes": f.size_bytes, "rows": f.rows}
+            for f in batch.files
+        ],
+        has_catalogue=catalogue is not None,
+    )
+    (tmp / "manifest.json").write_text(json.dumps(day.to_json(), indent=2))
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    return day
+
+
+def promote(con: duckdb.DuckDBPyConnection, day: IncomingDay) -> None:
+    """Replace ``day.run_date`` in the raw tables with the staged batch, atomically."""
+    d = day.run_date
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in ("raw.order_lines", "raw.quarantine", "ops.ingested_files"):
+            con.execute(f"DELETE FROM {table} WHERE run_date = ?", [d])
+        con.execute(
+            "INSERT INTO raw.order_lines SELECT * FROM read_parquet(?)", [str(day.lines_path)]
+        )
+        con.execute(
+            "INSERT INTO raw.quarantine SELECT * FROM read_parquet(?)", [str(day.quarantine_path)]
+        )
+        for f in day.files:
+            con.execute(
+                "INSERT INTO ops.ingested_files (run_date, file_name, sha256, size_bytes, source_rows)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [d, f["name"], f["sha256"], f["size_bytes"], f["rows"]],
+            )
+        if day.has_catalogue:
+            # the catalogue is a snapshot of the whole assortment; launch dates keep it
+            # point-in-time (an item is listed from its launch date on)
+            con.execute("DELETE FROM raw.catalogue")
+            con.execute(
+                "INSERT INTO raw.catalogue SELECT * FROM read_parquet(?)", [str(day.catalogue_path)]
+            )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise

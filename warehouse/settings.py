@@ -1,0 +1,72 @@
+"""The one configuration object. Every path derives from one data directory.
+
+Environment variables (prefix ``SHOPCAST_``) choose the environment; code never does.
+"""
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOPCAST_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Root of everything the pipeline writes.")
+    source_config: Path = Field(
+        REPO_ROOT / "configs" / "sources" / "synthetic.yaml",
+        description="YAML mapping of the transaction source (landing folder, columns, rules).",
+    )
+    block_on_failed_days: bool = Field(
+        True, description="Later days wait while an earlier day is failed and not marked skipped."
+    )
+    require_previous_days: bool = Field(
+        True, description="A daily run needs every earlier expected day complete or skipped."
+    )
+    dbt_threads: int = 2
+    writer_lock_timeout_s: float = 600.0
+    publish_retention: int = Field(5, description="Archived versions kept per table and run date.")
+
+    @cached_property
+    def root(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def incoming_dir(self) -> Path:
+        return self.root / "incoming"
+
+    @property
+    def published_dir(self) -> Path:
+        return self.root / "published"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.root / "dbt" / "target"
+
+    @property
+    def dbt_log_dir(self) -> Path:
+        return self.root / "dbt" / "logs"
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return REPO_ROOT / "dbt_project"
+
+    def ensure_dirs(self) -> None:
+        for d in (self.root, self.incoming_dir, self.published_dir, self.reports_dir):
+            d.mkdir(parents=True, exist_ok=True)
+
+
+def get_settings(**overrides) -> Settings:
+    return Settings(**overrides)
