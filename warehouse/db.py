@@ -70,11 +70,23 @@ class WarehouseBusy(RuntimeError):
     pass
 
 
+_locks: dict[str, FileLock] = {}
+
+
+def _lock_for(settings: Settings) -> FileLock:
+    # one re-entrant lock object per file and process: nested use in one thread does not
+    # deadlock, while other threads and processes wait on the OS lock
+    path = str(settings.warehouse_path) + ".lock"
+    if path not in _locks:
+        _locks[path] = FileLock(path)
+    return _locks[path]
+
+
 @contextmanager
-def writer(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The single read-write connection, held only for the duration of the block."""
+def writer_lock(settings: Settings) -> Iterator[None]:
+    """Exclusive right to write the warehouse (also held while dbt runs)."""
     settings.ensure_dirs()
-    lock = FileLock(str(settings.warehouse_path) + ".lock")
+    lock = _lock_for(settings)
     try:
         lock.acquire(timeout=settings.writer_lock_timeout_s)
     except Timeout:
@@ -83,30 +95,37 @@ def writer(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
             f"{settings.writer_lock_timeout_s:.0f}s"
         ) from None
     try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextmanager
+def writer(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The single read-write connection, held only for the duration of the block."""
+    with writer_lock(settings):
         con = duckdb.connect(str(settings.warehouse_path))
         try:
             con.execute(SCHEMA_SQL)
             yield con
         finally:
             con.close()
-    finally:
-        lock.release()
 
 
 @contextmanager
 def reader(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection; it waits for a writer in this machine to finish first."""
+    """A read-only connection. DuckDB refuses a writer while any reader holds the file, so
+    readers take the same lock for as long as they read: keep reads short."""
     if not settings.warehouse_path.exists():
         raise FileNotFoundError(
             f"no warehouse at {settings.warehouse_path}: run a daily or backfill flow first"
         )
-    lock = FileLock(str(settings.warehouse_path) + ".lock")
-    with lock.acquire(timeout=settings.writer_lock_timeout_s):
+    with writer_lock(settings):
         con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        yield con
-    finally:
-        con.close()
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 def bind_source(con: duckdb.DuckDBPyConnection, source_name: str) -> None:

@@ -97,10 +97,10 @@ def promote(con: duckdb.DuckDBPyConnection, day: IncomingDay) -> None:
         for table in ("raw.order_lines", "raw.quarantine", "ops.ingested_files"):
             con.execute(f"DELETE FROM {table} WHERE run_date = ?", [d])
         con.execute(
-            "INSERT INTO raw.order_lines SELECT * FROM read_parquet(?)", [str(day.lines_path)]
+            "INSERT INTO raw.order_lines SELECT * FROM read_parquet(?, hive_partitioning = false)", [str(day.lines_path)]
         )
         con.execute(
-            "INSERT INTO raw.quarantine SELECT * FROM read_parquet(?)", [str(day.quarantine_path)]
+            "INSERT INTO raw.quarantine SELECT * FROM read_parquet(?, hive_partitioning = false)", [str(day.quarantine_path)]
         )
         for f in day.files:
             con.execute(
@@ -113,7 +113,7 @@ def promote(con: duckdb.DuckDBPyConnection, day: IncomingDay) -> None:
             # point-in-time (an item is listed from its launch date on)
             con.execute("DELETE FROM raw.catalogue")
             con.execute(
-                "INSERT INTO raw.catalogue SELECT * FROM read_parquet(?)", [str(day.catalogue_path)]
+                "INSERT INTO raw.catalogue SELECT * FROM read_parquet(?, hive_partitioning = false)", [str(day.catalogue_path)]
             )
         con.execute("COMMIT")
     except Exception:

@@ -1,0 +1,1 @@
+"""Orchestration: Prefect flows and the plain stage functions they wire together."""

@@ -1,0 +1,201 @@
+"""The stages of a run date as plain functions: no Prefect here, so tests call them directly.
+
+Each stage takes the run date (and paths or settings), does one thing, and returns a small
+result. The flows in daily.py and backfill.py decide the order, retries and parallelism.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+import pyarrow as pa
+
+from sources.config import Calendar, SourceConfig, load_source_config
+from sources.landing import DayBatch, SourceFileError, read_catalogue, read_day
+from warehouse import db, ledger, publish, raw, transform
+from warehouse.ledger import DayState
+from warehouse.settings import Settings
+
+
+class DayNotReady(RuntimeError):
+    """A daily source's file has not arrived yet, and the grace period has not passed."""
+
+
+class DayFailed(RuntimeError):
+    """The day cannot be processed as delivered; the message says which file and why."""
+
+
+class DayBlocked(RuntimeError):
+    """An earlier day is failed or missing, so this day waits (see `shopcast skip`)."""
+
+
+@dataclass
+class DayOutcome:
+    run_date: date
+    state: str
+    lines: int = 0
+    quarantined: int = 0
+    quarantine_counts: dict[str, int] = field(default_factory=dict)
+    message: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def load(settings: Settings) -> SourceConfig:
+    return load_source_config(settings.source_config)
+
+
+def days_between(start: date, end: date) -> list[date]:
+    if end < start:
+        raise ValueError(f"backfill end {end} is before start {start}")
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+# -- 0. may this day run? ----------------------------------------------------------------------
+def check_not_blocked(settings: Settings, cfg: SourceConfig, run_date: date) -> None:
+    """Raise DayBlocked if an earlier day failed (and is not skipped) or was never processed."""
+    with db.writer(settings) as con:
+        db.bind_source(con, cfg.name)
+        if settings.block_on_failed_days:
+            failed = ledger.first_unresolved_failure(con, before=run_date)
+            if failed is not None:
+                raise DayBlocked(
+                    f"{run_date} waits: {failed.run_date} failed at stage {failed.stage}: "
+                    f"{failed.message}. Fix the input and rerun {failed.run_date}, or mark it "
+                    f"skipped: shopcast skip {failed.run_date} --reason '...'"
+                )
+        if settings.require_previous_days:
+            first = ledger.first_day(con)
+            if first is not None and first < run_date:
+                gaps = ledger.missing_days(con, first, run_date)
+                if gaps:
+                    raise DayBlocked(
+                        f"{run_date} waits: {len(gaps)} earlier day(s) not complete "
+                        f"({gaps[0]} .. {gaps[-1]}); run: shopcast backfill --start {gaps[0]} "
+                        f"--end {run_date}"
+                    )
+
+
+# -- 1. stage: source files -> incoming area ---------------------------------------------------
+def stage_day(
+    settings: Settings, cfg: SourceConfig, run_date: date, now: datetime | None = None
+) -> raw.IncomingDay:
+    """Read D's files into the incoming area. Nothing in the warehouse changes here."""
+    files = cfg.files_for(run_date, settings.root)
+    if not files:
+        if cfg.calendar == Calendar.daily:
+            now = now or datetime.now(timezone.utc)
+            deadline = cfg.missing_file_deadline(run_date)
+            where = cfg.landing_path(settings.root) / cfg.file_pattern.replace(
+                "{date}", run_date.strftime(cfg.date_format))
+            if now < deadline:
+                raise DayNotReady(f"no file {where} yet; a daily source waits until {deadline}")
+            raise DayFailed(f"no file {where} for {run_date}: the {cfg.name} source is daily "
+                            f"and its grace period ended at {deadline}")
+        batch = _no_trading(run_date)  # trading-days calendar: no file, no trading
+    else:
+        try:
+            batch = read_day(cfg, run_date, files)
+        except SourceFileError as exc:
+            raise DayFailed(str(exc)) from exc
+    try:
+        catalogue = read_catalogue(cfg, settings.root)
+    except SourceFileError as exc:
+        raise DayFailed(str(exc)) from exc
+    return raw.stage(batch, catalogue, settings.incoming_dir)
+
+
+def _no_trading(run_date: date) -> DayBatch:
+    from sources.landing import ORDER_LINE_SCHEMA, QUARANTINE_SCHEMA
+
+    return DayBatch(run_date, [], ORDER_LINE_SCHEMA.empty_table(), QUARANTINE_SCHEMA.empty_table())
+
+
+# -- 2. promote: incoming -> raw tables (writer) -----------------------------------------------
+def promote_days(settings: Settings, cfg: SourceConfig, days: list[raw.IncomingDay]) -> None:
+    """Replace each day in the raw tables, one transaction per day, in date order."""
+    with db.writer(settings) as con:
+        db.bind_source(con, cfg.name)
+        for day in sorted(days, key=lambda d: d.run_date):
+            raw.promote(con, day)
+            ledger.set_state(con, day.run_date, DayState.ingested, "ingest",
+                             lines=day.lines, quarantined=day.quarantined)
+
+
+# -- 3. transform: dbt build over a window of consecutive days ---------------------------------
+def transform_window(settings: Settings, cfg: SourceConfig, start: date, end: date
+                     ) -> transform.TransformResult:
+    with db.writer_lock(settings):  # dbt opens the file itself; keep other writers out
+        result = transform.build(settings, cfg, start, end)
+        with db.writer(settings) as con:
+            for d in days_between(start, end):
+                ledger.set_state(con, d, DayState.transformed, "transform")
+    return result
+
+
+# -- 4. finish: publish the day's summary, mark it complete ------------------------------------
+SUMMARY_COLUMNS = (
+    "lines", "demand_lines", "cancellation_lines", "non_product_lines", "zero_price_lines",
+    "lines_without_customer", "repeated_lines", "quarantined_lines", "orders", "demand_units",
+)
+
+
+def finish_day(settings: Settings, cfg: SourceConfig, run_date: date) -> dict:
+    """Publish D's data summary atomically, write its report, and mark D complete."""
+    with db.writer(settings) as con:
+        summary = con.execute(
+            f"SELECT order_date AS run_date, {', '.join(SUMMARY_COLUMNS)} "
+            "FROM marts.daily_line_counts WHERE order_date = ?", [run_date]
+        ).to_arrow_table()
+        rules = con.execute(
+            "SELECT rule, count(*) FROM raw.quarantine WHERE run_date = ? GROUP BY rule ORDER BY rule",
+            [run_date],
+        ).fetchall()
+        items, customers = con.execute(
+            "SELECT (SELECT count(*) FROM marts.item_features WHERE as_of_date = ?),"
+            " (SELECT count(*) FROM marts.customer_features WHERE as_of_date = ?)",
+            [run_date, run_date],
+        ).fetchone()
+        if summary.num_rows != 1:
+            raise DayFailed(f"{run_date}: the marts have no row for this day after dbt ran")
+        summary = summary.append_column("source", pa.array([cfg.name]))
+        manifest = publish.publish_partition(
+            settings.published_dir, "daily_summary", run_date, summary,
+            retention=settings.publish_retention,
+        )
+        publish.update_latest(settings.published_dir, run_date, {"daily_summary": manifest})
+        row = summary.to_pylist()[0]
+        ledger.set_state(con, run_date, DayState.complete, "finish",
+                         lines=row["lines"], quarantined=row["quarantined_lines"])
+    report = {"run_date": run_date.isoformat(), "source": cfg.name, **{k: row[k] for k in SUMMARY_COLUMNS},
+              "quarantine_by_rule": dict(rules), "sellable_items_with_features": items,
+              "customers_with_features": customers}
+    report["report_path"] = str(write_day_report(settings, report))
+    return report
+
+
+def write_day_report(settings: Settings, report: dict):
+    from warehouse.reports import day_report_markdown
+
+    directory = settings.reports_dir / f"run_date={report['run_date']}"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "summary.md"
+    path.write_text(day_report_markdown(report))
+    return path
+
+
+def record_failure(settings: Settings, run_date: date, stage: str, exc: BaseException) -> None:
+    with db.writer(settings) as con:
+        ledger.set_state(con, run_date, DayState.failed, stage, f"{type(exc).__name__}: {exc}")
+
+
+def mark_skipped(settings: Settings, run_date: date, reason: str) -> None:
+    """The operator's decision that later days should stop waiting for ``run_date``."""
+    with db.writer(settings) as con:
+        ledger.set_state(con, run_date, DayState.skipped, "operator", reason)
+
+
+def timed(fn, *args, **kwargs):
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t0

@@ -1,0 +1,133 @@
+"""Prefect tasks: thin wrappers that call the plain stages with settings read from the environment.
+
+Tasks take and return dates, paths and small dicts, never connections, so they can be retried,
+logged and (where safe) run in parallel.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.concurrency.sync import concurrency
+
+from flows import stages
+from warehouse.raw import IncomingDay
+from warehouse.settings import Settings
+
+WRITER_LIMIT = "warehouse-writer"  # create it once: prefect gcl create warehouse-writer --limit 1
+
+
+def ensure_writer_limit() -> None:
+    """Create the writer limit (1 slot) on the Prefect server if it does not exist yet."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(WRITER_LIMIT)
+        except ObjectNotFound:
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=WRITER_LIMIT, limit=1))
+
+
+@contextmanager
+def writer_slot():
+    """The Prefect global concurrency slot shared by every flow that writes the warehouse, so
+    queued writers show in the UI; the warehouse's file lock keeps writers apart regardless."""
+    with concurrency(WRITER_LIMIT, occupy=1, strict=True):
+        yield
+
+
+def _retry_only_when_not_ready(task, task_run, state) -> bool:
+    try:
+        state.result()
+    except stages.DayNotReady:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(name="check-not-blocked", cache_policy=NO_CACHE)
+def check_not_blocked(run_date: date) -> None:
+    settings = Settings()
+    stages.check_not_blocked(settings, stages.load(settings), run_date)
+
+
+@task(
+    name="stage-day",
+    cache_policy=NO_CACHE,
+    retries=12,
+    retry_delay_seconds=1800,
+    retry_condition_fn=_retry_only_when_not_ready,
+)
+def stage_day(run_date: date) -> str:
+    """Source files of D -> incoming area; returns the incoming folder."""
+    settings = Settings()
+    day = stages.stage_day(settings, stages.load(settings), run_date)
+    get_run_logger().info(
+        "%s staged: %s lines, %s quarantined %s", run_date, f"{day.lines:,}", day.quarantined,
+        day.quarantine_counts or "",
+    )
+    return str(day.directory)
+
+
+@task(name="stage-days", cache_policy=NO_CACHE)
+def stage_days(run_dates: list[date]) -> list[dict]:
+    """Stage several days (one task per chunk keeps a year's backfill light on the API)."""
+    settings = Settings()
+    cfg = stages.load(settings)
+    logger = get_run_logger()
+    out = []
+    for d in run_dates:
+        try:
+            day = stages.stage_day(settings, cfg, d)
+            out.append({"run_date": d, "incoming": str(day.directory), "error": None, "not_ready": False})
+            logger.info("%s staged: %s lines, %s quarantined", d, f"{day.lines:,}", day.quarantined)
+        except stages.DayNotReady as exc:
+            out.append({"run_date": d, "incoming": None, "error": str(exc), "not_ready": True})
+        except stages.DayFailed as exc:
+            out.append({"run_date": d, "incoming": None, "error": str(exc), "not_ready": False})
+            logger.error("%s failed to stage: %s", d, exc)
+    return out
+
+
+@task(name="promote", cache_policy=NO_CACHE)
+def promote(incoming_dirs: list[str]) -> int:
+    """Incoming area -> raw tables, one transaction per day."""
+    settings = Settings()
+    days = [IncomingDay.load(Path(p)) for p in incoming_dirs]
+    with writer_slot():
+        stages.promote_days(settings, stages.load(settings), days)
+    return len(days)
+
+
+@task(name="transform", cache_policy=NO_CACHE)
+def transform(start: date, end: date) -> dict:
+    """dbt build of staging and marts for the consecutive run dates start..end."""
+    settings = Settings()
+    with writer_slot():
+        result = stages.transform_window(settings, stages.load(settings), start, end)
+    get_run_logger().info(
+        "dbt build %s..%s: %d nodes in %.1fs", start, end, len(result.nodes), result.elapsed_s
+    )
+    return {"start": start, "end": end, "nodes": len(result.nodes), "seconds": result.elapsed_s}
+
+
+@task(name="finish-days", cache_policy=NO_CACHE)
+def finish_days(start: date, end: date) -> list[dict]:
+    """Publish each day's outputs atomically, write its report, mark it complete."""
+    settings = Settings()
+    cfg = stages.load(settings)
+    logger = get_run_logger()
+    reports = []
+    with writer_slot():
+        for d in stages.days_between(start, end):
+            report = stages.finish_day(settings, cfg, d)
+            logger.info("%s complete: %s lines, %s quarantined; report %s", d, f"{report['lines']:,}",
+                        report["quarantined_lines"], report["report_path"])
+            reports.append(report)
+    return reports

@@ -1,0 +1,32 @@
+"""Human-readable run reports (Markdown) written beside the data, one folder per run date."""
+from __future__ import annotations
+
+
+def day_report_markdown(report: dict) -> str:
+    rows = [
+        ("lines delivered (after quarantine)", report["lines"]),
+        ("demand lines", report["demand_lines"]),
+        ("cancellations / returns", report["cancellation_lines"]),
+        ("non-product lines", report["non_product_lines"]),
+        ("zero-price product lines", report["zero_price_lines"]),
+        ("lines without customer", report["lines_without_customer"]),
+        ("exact repeated lines (kept)", report["repeated_lines"]),
+        ("quarantined lines", report["quarantined_lines"]),
+        ("orders", report["orders"]),
+        ("demand units", report["demand_units"]),
+        ("sellable items with features", report["sellable_items_with_features"]),
+        ("customers with features", report["customers_with_features"]),
+    ]
+    lines = [
+        f"# Run {report['run_date']} ({report['source']})",
+        "",
+        "| measure | count |",
+        "|---|---:|",
+        *[f"| {name} | {value:,} |" for name, value in rows],
+        "",
+    ]
+    if report.get("quarantine_by_rule"):
+        lines += ["## Quarantined by rule", "", "| rule | lines |", "|---|---:|"]
+        lines += [f"| {rule} | {n:,} |" for rule, n in report["quarantine_by_rule"].items()]
+        lines.append("")
+    return "\n".join(lines)
