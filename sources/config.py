@@ -125,7 +125,8 @@ class SourceConfig(BaseModel):
         """Every date that has at least one file, read off the file names."""
         prefix, _, suffix = self.file_pattern.partition("{date}")
         regex = re.compile(
-            "^" + _glob_to_regex(prefix) + "(?P<d>.+?)" + _glob_to_regex(suffix) + "$"
+            "^" + _glob_to_regex(prefix) + f"(?P<d>{_date_regex(self.date_format)})"
+            + _glob_to_regex(suffix) + "$"
         )
         found: set[date] = set()
         root = self.landing_path(data_dir)
@@ -169,6 +170,22 @@ def _expand_env(text: str) -> str:
         return os.environ.get(m.group(1)) or (m.group(3) or "")
 
     return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}", repl, text)
+
+
+_DIRECTIVES = {"%Y": r"\d{4}", "%m": r"\d{2}", "%d": r"\d{2}", "%y": r"\d{2}", "%j": r"\d{3}"}
+
+
+def _date_regex(fmt: str) -> str:
+    out, i = "", 0
+    while i < len(fmt):
+        token = fmt[i:i + 2]
+        if token in _DIRECTIVES:
+            out, i = out + _DIRECTIVES[token], i + 2
+        elif token.startswith("%"):
+            out, i = out + ".+?", i + 2
+        else:
+            out, i = out + re.escape(fmt[i]), i + 1
+    return out
 
 
 def _glob_to_regex(glob: str) -> str:

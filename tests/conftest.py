@@ -1,0 +1,94 @@
+"""Shared fixtures: an isolated data directory per test, tiny sources, a small synthetic shop."""
+from __future__ import annotations
+
+import os
+import textwrap
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from sources.config import load_source_config
+from warehouse.settings import REPO_ROOT, Settings
+
+ONLINE_RETAIL_DIR = Path(
+    os.environ.get("SHOPCAST_ONLINE_RETAIL_DIR", REPO_ROOT.parent / "shared/data/online_retail/by-day")
+)
+
+TINY_MAPPING = """
+name: tiny
+landing_dir: {landing}
+file_pattern: "sales_{{date}}*.csv"
+columns:
+  order_id: Invoice
+  item_id: Sku
+  item_name: Name
+  quantity: Qty
+  unit_price: Price
+  ordered_at: At
+  customer_id: Customer
+  store: Country
+timestamp:
+  format: "%Y-%m-%dT%H:%M:%SZ"
+  timezone: UTC
+business_timezone: Europe/Berlin
+strip_float_suffix: [customer_id]
+rules:
+  cancellation: "starts_with(order_id, 'C') OR quantity < 0"
+  product: "regexp_full_match(item_id, '[0-9]{{5}}[A-Za-z]*')"
+calendar: {calendar}
+"""
+
+TINY_HEADER = "Invoice,Sku,Name,Qty,Price,At,Customer,Country\n"
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch) -> Path:
+    d = tmp_path / "data"
+    monkeypatch.setenv("SHOPCAST_DATA_DIR", str(d))
+    return d
+
+
+def write_tiny_source(root: Path, calendar: str = "daily") -> Path:
+    landing = root / "landing"
+    landing.mkdir(parents=True, exist_ok=True)
+    path = root / "tiny.yaml"
+    path.write_text(textwrap.dedent(TINY_MAPPING.format(landing=landing, calendar=calendar)))
+    return path
+
+
+@pytest.fixture
+def tiny_source(tmp_path, data_dir, monkeypatch):
+    """A CSV source with its own column names; returns (config, landing folder)."""
+    path = write_tiny_source(tmp_path)
+    monkeypatch.setenv("SHOPCAST_SOURCE_CONFIG", str(path))
+    cfg = load_source_config(path)
+    return cfg, cfg.landing_path(data_dir)
+
+
+def write_day(landing: Path, day: date, rows: list[str], suffix: str = "") -> Path:
+    path = landing / f"sales_{day.isoformat()}{suffix}.csv"
+    path.write_text(TINY_HEADER + "".join(r + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture
+def settings(data_dir) -> Settings:
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One Prefect test server for the whole session (it takes seconds to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def online_retail_dir() -> Path:
+    if not ONLINE_RETAIL_DIR.is_dir():
+        pytest.skip(f"Online Retail files not found at {ONLINE_RETAIL_DIR} "
+                    "(set SHOPCAST_ONLINE_RETAIL_DIR)")
+    return ONLINE_RETAIL_DIR
