@@ -35,7 +35,7 @@ def dbt_vars(cfg: SourceConfig, start: date, end: date) -> dict:
     }
 
 
-def invoke_dbt(settings: Settings, args: list[str]):
+def invoke_dbt(settings: Settings, command: list[str], args: list[str]):
     """Run one dbt command against this settings' warehouse; return dbt's result object."""
     from dbt.cli.main import dbtRunner  # dbt's import costs seconds: only when dbt runs
 
@@ -49,7 +49,7 @@ def invoke_dbt(settings: Settings, args: list[str]):
         "--target-path", str(settings.dbt_target_dir),
         "--log-path", str(settings.dbt_log_dir),
     ]
-    return dbtRunner().invoke([args[0], *common, *args[1:]] + ["--quiet"])
+    return dbtRunner().invoke([*command, *common, *args, "--quiet"])
 
 
 def build(settings: Settings, cfg: SourceConfig, start: date, end: date) -> TransformResult:
@@ -57,7 +57,7 @@ def build(settings: Settings, cfg: SourceConfig, start: date, end: date) -> Tran
     import time
 
     t0 = time.perf_counter()
-    res = invoke_dbt(settings, ["build", "--vars", json.dumps(dbt_vars(cfg, start, end))])
+    res = invoke_dbt(settings, ["build"], ["--vars", json.dumps(dbt_vars(cfg, start, end))])
     result = TransformResult(start, end, elapsed_s=time.perf_counter() - t0)
     failures = []
     for r in getattr(res.result, "results", None) or []:
@@ -73,7 +73,7 @@ def build(settings: Settings, cfg: SourceConfig, start: date, end: date) -> Tran
 
 def generate_docs(settings: Settings, cfg: SourceConfig, as_of: date) -> str:
     """``dbt docs generate``; returns the path of the generated index.html."""
-    res = invoke_dbt(settings, ["docs", "generate", "--vars", json.dumps(dbt_vars(cfg, as_of, as_of))])
+    res = invoke_dbt(settings, ["docs", "generate"], ["--vars", json.dumps(dbt_vars(cfg, as_of, as_of))])
     if not res.success:
         raise TransformError(f"dbt docs generate failed: {res.exception!r}")
     return str(settings.dbt_target_dir / "index.html")

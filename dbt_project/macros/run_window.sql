@@ -23,3 +23,9 @@
 {% macro within_days(date_column, n) -%}
     ({{ date_column }} > {{ end_date() }} - {{ n }} and {{ date_column }} <= {{ end_date() }})
 {%- endmacro %}
+
+{# The value on the latest row, ties broken by the value itself, so that reruns give the same
+   answer whatever order DuckDB's parallel aggregation sees the rows in. #}
+{% macro latest(value, at) -%}
+    max(struct_pack(at := {{ at }}, v := {{ value }})).v
+{%- endmacro %}

@@ -18,8 +18,8 @@ rfm as (
         cast(sum(orders) as bigint) as orders,
         cast(coalesce(sum(orders) filter (where {{ within_days('order_date', 90) }}), 0) as bigint) as orders_90d,
         cast(sum(units) as bigint) as units,
-        sum(revenue) as revenue,
-        mode(store) as store
+        round(sum(revenue), 2) as revenue,
+        {{ latest("store", "order_date") }} as store
     from history
     group by customer_id
 ),
@@ -53,7 +53,7 @@ select
     rfm.orders as frequency,
     rfm.orders_90d,
     rfm.revenue as monetary,
-    rfm.revenue / rfm.orders as mean_order_value,
+    round(rfm.revenue / rfm.orders, 2) as mean_order_value,
     rfm.units,
     coalesce(category_mix.categories, 0) as categories,
     category_mix.category_mix,

@@ -10,8 +10,8 @@ select
     count(distinct order_id) as orders,
     count(*) as lines,
     cast(sum(quantity) as bigint) as units,
-    sum(line_revenue) as revenue,
-    mode(store) as store
+    round(sum(line_revenue), 2) as revenue,
+    {{ latest("store", "ordered_at") }} as store
 from {{ ref('stg_order_lines_classified') }}
 where order_date between {{ start_date() }} and {{ end_date() }}
   and customer_id is not null

@@ -9,10 +9,10 @@ select
     order_date,
     customer_id,
     item_id,
-    arg_max(category, ordered_at) as category,
+    {{ latest("category", "ordered_at") }} as category,
     count(distinct order_id) as orders,
     cast(sum(quantity) as bigint) as units,
-    sum(line_revenue) as revenue
+    round(sum(line_revenue), 2) as revenue
 from {{ ref('stg_order_lines_classified') }}
 where order_date between {{ start_date() }} and {{ end_date() }}
   and customer_id is not null

@@ -20,13 +20,13 @@ daily as (
         order_date,
         item_id,
         cast(sum(case when is_demand_line then quantity else 0 end) as bigint) as units,
-        sum(case when is_demand_line then line_revenue else 0 end) as revenue,
+        round(sum(case when is_demand_line then line_revenue else 0 end), 2) as revenue,
         count(*) filter (where is_demand_line) as demand_lines,
         count(distinct order_id) filter (where is_demand_line) as orders,
         count(distinct customer_id) filter (where is_demand_line) as customers,
         cast(-sum(case when is_cancellation then quantity else 0 end) as bigint) as returned_units,
-        arg_max(item_name, ordered_at) as item_name,
-        arg_max(category, ordered_at) as category
+        {{ latest("item_name", "ordered_at") }} as item_name,
+        {{ latest("category", "ordered_at") }} as category
     from window_lines
     group by order_date, item_id
 ),

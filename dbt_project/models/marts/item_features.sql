@@ -15,16 +15,16 @@ stats as (
         item_id,
         min(order_date) filter (where units > 0) as first_sale_date,
         max(order_date) filter (where units > 0) as last_sale_date,
-        arg_max(item_name, order_date) as item_name,
-        arg_max(category, order_date) as category,
+        {{ latest("item_name", "order_date") }} as item_name,
+        {{ latest("category", "order_date") }} as category,
         cast(coalesce(sum(units) filter (where {{ within_days('order_date', 7) }}), 0) as bigint) as units_7d,
         cast(coalesce(sum(units) filter (where {{ within_days('order_date', 28) }}), 0) as bigint) as units_28d,
         cast(coalesce(sum(units) filter (where {{ within_days('order_date', 90) }}), 0) as bigint) as units_90d,
         cast(coalesce(sum(orders) filter (where {{ within_days('order_date', 28) }}), 0) as bigint) as orders_28d,
-        coalesce(sum(revenue) filter (where {{ within_days('order_date', 28) }}), 0) as revenue_28d,
+        round(coalesce(sum(revenue) filter (where {{ within_days('order_date', 28) }}), 0), 2) as revenue_28d,
         count(*) filter (where units > 0 and {{ within_days('order_date', 28) }}) as active_days_28d,
-        sum(revenue) filter (where {{ within_days('order_date', 90) }})
-            / nullif(sum(units) filter (where {{ within_days('order_date', 90) }}), 0) as mean_price_90d,
+        round(sum(revenue) filter (where {{ within_days('order_date', 90) }})
+            / nullif(sum(units) filter (where {{ within_days('order_date', 90) }}), 0), 4) as mean_price_90d,
         min(mean_price) filter (where {{ within_days('order_date', 90) }}) as min_price_90d,
         max(mean_price) filter (where {{ within_days('order_date', 90) }}) as max_price_90d,
         count(*) filter (where is_promo and {{ within_days('order_date', 28) }}) as promo_days_28d

@@ -1,0 +1,104 @@
+"""The daily and backfill flows end to end on a small synthetic shop, under a Prefect test server."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from flows import stages
+from flows.backfill import backfill, consecutive_windows
+from flows.daily import daily
+from sources.synthetic import ShopConfig, generate
+from warehouse import db, ledger, publish
+from warehouse.checksums import mart_checksums, table_checksum
+from warehouse.settings import REPO_ROOT, Settings
+
+pytestmark = pytest.mark.slow
+SHOP = ShopConfig(seed=21, days=64, lines_per_day=250, initial_items=120, initial_customers=250,
+                  customer_joins_per_day=2, item_launches_per_day=0.5)
+START = SHOP.start_date
+DAY = [START + timedelta(days=i) for i in range(SHOP.days)]
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory, prefect_harness):
+    root = tmp_path_factory.mktemp("e2e")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SHOPCAST_DATA_DIR", str(root / "data"))
+        mp.setenv("SHOPCAST_SOURCE_CONFIG", str(REPO_ROOT / "configs/sources/synthetic.yaml"))
+        settings = Settings()
+        cfg = stages.load(settings)
+        generate(SHOP, cfg.landing_path(settings.root), settings.root / "truth")
+        yield settings, cfg
+
+
+def _state(settings):
+    with db.reader(settings) as con:
+        return mart_checksums(con), table_checksum(con, "raw.order_lines")
+
+
+def test_backfilling_60_days_twice_gives_identical_marts(shop):
+    settings, _ = shop
+    first = backfill(start=DAY[0], end=DAY[59])
+    assert first["done"] == DAY[:60] and first["failed"] is None
+    marts, raw_lines = _state(settings)
+    assert set(marts) >= {"fct_item_daily_demand", "fct_customer_item_daily", "fct_customer_daily",
+                          "daily_line_counts", "item_features", "customer_features"}
+    assert all(rows > 0 for rows, _ in marts.values())
+
+    again = backfill(start=DAY[0], end=DAY[59])  # complete days are skipped
+    assert again["done"] == []
+    forced = backfill(start=DAY[0], end=DAY[59], force=True)
+    assert forced["done"] == DAY[:60]
+    assert _state(settings) == (marts, raw_lines)
+
+
+def test_daily_publishes_and_a_bad_redelivery_changes_nothing(shop):
+    settings, cfg = shop
+    report = daily(run_date=DAY[60])
+    assert report["lines"] > 0
+    assert publish.read_latest(settings.published_dir)["run_date"] == DAY[60].isoformat()
+    published = publish.partition_dir(settings.published_dir, "daily_summary", DAY[60]) / "part-0.parquet"
+    published_bytes = published.read_bytes()
+    marts, raw_lines = _state(settings)
+
+    # DAY[60] is delivered again, broken: a renamed column
+    for f in cfg.files_for(DAY[60], settings.root):
+        text = f.read_text()
+        f.write_text(text.replace("created_at", "created", 1))
+    with pytest.raises(stages.DayFailed, match="ordered_at <- 'created_at'"):
+        daily(run_date=DAY[60])
+    assert _state(settings) == (marts, raw_lines)
+    assert published.read_bytes() == published_bytes
+    with db.reader(settings) as con:
+        record = ledger.records(con)[DAY[60]]
+    assert (record.status, record.stage) == ("failed", "ingest")
+
+    # the next day waits for it, until the operator skips it
+    with pytest.raises(stages.DayBlocked, match=f"{DAY[60]} failed at stage ingest"):
+        daily(run_date=DAY[61])
+    stages.mark_skipped(settings, DAY[60], "re-delivery broken, original rows kept")
+    assert daily(run_date=DAY[61])["run_date"] == DAY[61].isoformat()
+    assert publish.read_latest(settings.published_dir)["run_date"] == DAY[61].isoformat()
+
+
+def test_backfill_stops_at_a_failed_day_and_resumes_after_the_fix(shop):
+    settings, cfg = shop
+    broken = cfg.files_for(DAY[62], settings.root)[0]
+    good_text = broken.read_text()
+    broken.write_bytes(b"")  # an empty file
+    with pytest.raises(stages.DayFailed, match="empty"):
+        backfill(start=DAY[62], end=DAY[63])
+    with db.reader(settings) as con:
+        records = ledger.records(con, DAY[62], DAY[63])
+    assert records[DAY[62]].status == "failed" and DAY[63] not in records
+
+    broken.write_text(good_text)
+    resumed = backfill(start=DAY[62], end=DAY[63])
+    assert resumed["done"] == [DAY[62], DAY[63]]
+
+
+def test_consecutive_windows():
+    d = date(2025, 1, 1)
+    days = [d, d + timedelta(1), d + timedelta(2), d + timedelta(5)]
+    assert consecutive_windows(days) == [(d, d + timedelta(2)), (d + timedelta(5), d + timedelta(5))]
