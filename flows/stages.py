@@ -5,8 +5,6 @@ result. The flows in daily.py and backfill.py decide the order, retries and para
 """
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 import pyarrow as pa
@@ -28,17 +26,6 @@ class DayFailed(RuntimeError):
 
 class DayBlocked(RuntimeError):
     """An earlier day is failed or missing, so this day waits (see `shopcast skip`)."""
-
-
-@dataclass
-class DayOutcome:
-    run_date: date
-    state: str
-    lines: int = 0
-    quarantined: int = 0
-    quarantine_counts: dict[str, int] = field(default_factory=dict)
-    message: str | None = None
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 def load(settings: Settings) -> SourceConfig:
@@ -140,36 +127,43 @@ SUMMARY_COLUMNS = (
 )
 
 
-def finish_day(settings: Settings, cfg: SourceConfig, run_date: date) -> dict:
-    """Publish D's data summary atomically, write its report, and mark D complete."""
+def finish_days(settings: Settings, cfg: SourceConfig, run_dates: list[date]) -> list[dict]:
+    """Publish each day's data summary atomically, write its report, and mark it complete."""
+    reports = []
     with db.writer(settings) as con:
-        summary = con.execute(
-            f"SELECT order_date AS run_date, {', '.join(SUMMARY_COLUMNS)} "
-            "FROM marts.daily_line_counts WHERE order_date = ?", [run_date]
-        ).to_arrow_table()
-        rules = con.execute(
-            "SELECT rule, count(*) FROM raw.quarantine WHERE run_date = ? GROUP BY rule ORDER BY rule",
-            [run_date],
-        ).fetchall()
-        items, customers = con.execute(
-            "SELECT (SELECT count(*) FROM marts.item_features WHERE as_of_date = ?),"
-            " (SELECT count(*) FROM marts.customer_features WHERE as_of_date = ?)",
-            [run_date, run_date],
-        ).fetchone()
-        if summary.num_rows != 1:
-            raise DayFailed(f"{run_date}: the marts have no row for this day after dbt ran")
-        summary = summary.append_column("source", pa.array([cfg.name]))
-        manifest = publish.publish_partition(
-            settings.published_dir, "daily_summary", run_date, summary,
-            retention=settings.publish_retention,
-        )
-        publish.update_latest(settings.published_dir, run_date, {"daily_summary": manifest})
-        row = summary.to_pylist()[0]
-        ledger.set_state(con, run_date, DayState.complete, "finish",
-                         lines=row["lines"], quarantined=row["quarantined_lines"])
-    report = {"run_date": run_date.isoformat(), "source": cfg.name, **{k: row[k] for k in SUMMARY_COLUMNS},
-              "quarantine_by_rule": dict(rules), "sellable_items_with_features": items,
-              "customers_with_features": customers}
+        for run_date in run_dates:
+            reports.append(_finish_day(con, settings, cfg, run_date))
+    return reports
+
+
+def _finish_day(con, settings: Settings, cfg: SourceConfig, run_date: date) -> dict:
+    summary = con.execute(
+        f"SELECT order_date AS run_date, {', '.join(SUMMARY_COLUMNS)} "
+        "FROM marts.daily_line_counts WHERE order_date = ?", [run_date]
+    ).to_arrow_table()
+    if summary.num_rows != 1:
+        raise DayFailed(f"{run_date}: the marts have no row for this day after dbt ran")
+    rules = con.execute(
+        "SELECT rule, count(*) FROM raw.quarantine WHERE run_date = ? GROUP BY rule ORDER BY rule",
+        [run_date],
+    ).fetchall()
+    items, customers = con.execute(
+        "SELECT (SELECT count(*) FROM marts.item_features WHERE as_of_date = ?),"
+        " (SELECT count(*) FROM marts.customer_features WHERE as_of_date = ?)",
+        [run_date, run_date],
+    ).fetchone()
+    summary = summary.append_column("source", pa.array([cfg.name]))
+    manifest = publish.publish_partition(
+        settings.published_dir, "daily_summary", run_date, summary,
+        retention=settings.publish_retention,
+    )
+    publish.update_latest(settings.published_dir, run_date, {"daily_summary": manifest})
+    row = summary.to_pylist()[0]
+    ledger.set_state(con, run_date, DayState.complete, "finish",
+                     lines=row["lines"], quarantined=row["quarantined_lines"])
+    report = {"run_date": run_date.isoformat(), "source": cfg.name,
+              **{k: row[k] for k in SUMMARY_COLUMNS}, "quarantine_by_rule": dict(rules),
+              "sellable_items_with_features": items, "customers_with_features": customers}
     report["report_path"] = str(write_day_report(settings, report))
     return report
 
@@ -193,9 +187,3 @@ def mark_skipped(settings: Settings, run_date: date, reason: str) -> None:
     """The operator's decision that later days should stop waiting for ``run_date``."""
     with db.writer(settings) as con:
         ledger.set_state(con, run_date, DayState.skipped, "operator", reason)
-
-
-def timed(fn, *args, **kwargs):
-    t0 = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - t0

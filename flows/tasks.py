@@ -123,11 +123,9 @@ def finish_days(start: date, end: date) -> list[dict]:
     settings = Settings()
     cfg = stages.load(settings)
     logger = get_run_logger()
-    reports = []
     with writer_slot():
-        for d in stages.days_between(start, end):
-            report = stages.finish_day(settings, cfg, d)
-            logger.info("%s complete: %s lines, %s quarantined; report %s", d, f"{report['lines']:,}",
-                        report["quarantined_lines"], report["report_path"])
-            reports.append(report)
+        reports = stages.finish_days(settings, cfg, stages.days_between(start, end))
+    for r in reports:
+        logger.info("%s complete: %s lines, %s quarantined; report %s", r["run_date"],
+                    f"{r['lines']:,}", r["quarantined_lines"], r["report_path"])
     return reports

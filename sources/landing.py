@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from sources.config import CANONICAL_COLUMNS, SourceConfig
+from sources.config import SourceConfig
 
 # Canonical order-line columns with their warehouse types (docs/order_lines.md).
 ORDER_LINE_SCHEMA = pa.schema([
