@@ -128,8 +128,14 @@ def _csv_header(path: Path, cfg: SourceConfig) -> list[str]:
     return header.column_names
 
 
-def _normalise_sql(cfg: SourceConfig, source_columns: list[str]) -> str:
-    """SQL over relation ``src`` (all text) giving canonical typed columns plus ``rule``."""
+def normalise_sql(
+    cfg: SourceConfig,
+    source_columns: list[str],
+    run_date_sql: str = "CAST($run_date AS DATE)",
+    source_file_sql: str = "CAST($source_file AS VARCHAR)",
+) -> str:
+    """SQL over relation ``src`` (all text, with ``line_no``) giving canonical typed columns,
+    ``rule`` (the first row-level rule a line breaks, else NULL) and ``raw_record``."""
     def col(name: str) -> str:
         source = cfg.columns.get(name)
         if source is None:
@@ -156,8 +162,8 @@ def _normalise_sql(cfg: SourceConfig, source_columns: list[str]) -> str:
     return f"""
     WITH typed AS (
         SELECT
-            CAST($run_date AS DATE) AS run_date,
-            CAST($source_file AS VARCHAR) AS source_file,
+            {run_date_sql} AS run_date,
+            {source_file_sql} AS source_file,
             line_no,
             {ident('order_id')} AS order_id,
             {ident('customer_id')} AS customer_id,
@@ -220,7 +226,7 @@ def read_day(cfg: SourceConfig, run_date: date, files: list[Path]) -> DayBatch:
         con.register("src", src)
         try:
             typed = con.execute(
-                _normalise_sql(cfg, source_columns),
+                normalise_sql(cfg, source_columns),
                 {"run_date": run_date, "source_file": path.name},
             ).to_arrow_table()
         finally:

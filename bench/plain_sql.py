@@ -1,0 +1,62 @@
+"""The same transformations as plain SQL in one DuckDB, for comparison with the pipeline.
+
+Ingest reuses the pipeline's normalisation SQL over all files at once; the marts reuse the SQL
+dbt compiled for the pipeline's backfill window. Only orchestration differs: no incoming area,
+no per-day transactions, no dbt, no ledger, no publishing.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from sources.config import SourceConfig
+from sources.landing import ORDER_LINE_SCHEMA, QUARANTINE_SCHEMA, normalise_sql
+from warehouse.settings import Settings
+
+MART_ORDER = ["fct_item_daily_demand", "fct_customer_item_daily", "fct_customer_daily",
+              "daily_line_counts", "item_features", "customer_features"]
+STAGING = ["stg_order_lines", "stg_order_lines_classified", "stg_catalogue", "stg_quarantine"]
+
+
+def plain_ingest(settings: Settings, cfg: SourceConfig, warehouse: Path, spec: dict) -> dict:
+    landing = cfg.landing_path(settings.root)
+    files = sorted(str(p) for p in landing.glob(cfg.file_pattern.replace("{date}", "*")))
+    files = [f for f in files if spec["start"] <= Path(f).name.split("_")[1] <= spec["end"]]
+    con = duckdb.connect(str(warehouse))
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW src AS
+        SELECT * EXCLUDE (filename), 0::BIGINT AS line_no, filename AS file
+        FROM read_csv({files}, all_varchar = true, header = true, filename = true)""")
+    columns = [c for c in con.execute("DESCRIBE src").fetchnumpy()["column_name"] if c not in ("line_no", "file")]
+    sql = normalise_sql(
+        cfg, columns,
+        run_date_sql=f"CAST(strptime(regexp_extract(file, '\\d{{4}}-\\d{{2}}-\\d{{2}}'), '%Y-%m-%d') AS DATE)",
+        source_file_sql="file",
+    ).replace("src AS source_row", "struct_pack(*COLUMNS(* EXCLUDE (line_no, file))) AS source_row")
+    con.execute(f"CREATE TEMP TABLE typed AS {sql}")
+    lines = ", ".join(ORDER_LINE_SCHEMA.names).replace("quantity", "CAST(quantity_num AS BIGINT) AS quantity")
+    con.execute(f"CREATE OR REPLACE TABLE raw.order_lines AS SELECT {lines} FROM typed WHERE rule IS NULL")
+    con.execute(f"CREATE OR REPLACE TABLE raw.quarantine AS SELECT {', '.join(QUARANTINE_SCHEMA.names)} "
+                "FROM typed WHERE rule IS NOT NULL")
+    catalogue = landing / cfg.catalogue.file if cfg.catalogue else None
+    con.execute("CREATE OR REPLACE TABLE raw.catalogue AS SELECT sku AS item_id, product_name AS item_name, "
+                f"category_path AS category, CAST(launch_date AS DATE) AS launch_date, list_price "
+                f"FROM read_csv('{catalogue}')")
+    n = con.execute("SELECT count(*) FROM raw.order_lines").fetchone()[0]
+    con.close()
+    return {"lines": n, "files": len(files)}
+
+
+def plain_marts(settings: Settings, cfg: SourceConfig, warehouse: Path, spec: dict) -> dict:
+    compiled = settings.dbt_target_dir / "compiled" / "shopcast" / "models"
+    con = duckdb.connect(str(warehouse))
+    for schema in ("staging", "marts"):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    for name in STAGING:
+        con.execute(f"CREATE OR REPLACE VIEW staging.{name} AS {(compiled / 'staging' / f'{name}.sql').read_text()}")
+    for name in MART_ORDER:
+        con.execute(f"CREATE OR REPLACE TABLE marts.{name} AS {(compiled / 'marts' / f'{name}.sql').read_text()}")
+    rows = {name: con.execute(f"SELECT count(*) FROM marts.{name}").fetchone()[0] for name in MART_ORDER}
+    con.close()
+    return {"rows": rows}

@@ -1,0 +1,186 @@
+"""`make bench`: the foundation's speed and memory targets, measured side by side in one run.
+
+1. a synthetic shop of N lines per day over D days (flat seasonality, so days are comparable);
+2. the pipeline's backfill of days 1..D-1, stage by stage, each stage in its own process;
+3. the daily increment for day D (after D-1 days of history) and for day 30 (after 29), 3 times
+   each, median: it should grow with the day's volume, not with history;
+4. the same transformations as plain SQL in one DuckDB (bench/plain_sql.py).
+Results go to BENCHMARKS.md (the section between the markers is replaced).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from warehouse.settings import REPO_ROOT
+
+START = date(2025, 1, 1)
+MARK_BEGIN, MARK_END = "<!-- bench:foundation:begin -->", "<!-- bench:foundation:end -->"
+
+
+def child(spec: dict, data_dir: Path) -> dict:
+    env = {**os.environ, "SHOPCAST_DATA_DIR": str(data_dir),
+           "SHOPCAST_SOURCE_CONFIG": str(REPO_ROOT / "configs/sources/synthetic.yaml")}
+    proc = subprocess.run([sys.executable, "-m", "bench.child", json.dumps(spec, default=str)],
+                          env=env, capture_output=True, text=True, cwd=REPO_ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench step {spec['step']} failed:\n{proc.stderr[-3000:]}")
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
+    result = json.loads(line[len("RESULT "):])
+    print(f"  {spec['step']:<13} {result['seconds']:8.1f}s  peak {result['peak_rss_mb']:8.0f} MB", flush=True)
+    return result
+
+
+def window(first: int, last: int) -> dict:
+    return {"start": (START + timedelta(days=first - 1)).isoformat(),
+            "end": (START + timedelta(days=last - 1)).isoformat()}
+
+
+def backfill(data_dir: Path, first: int, last: int) -> dict:
+    return {step: child({"step": step, **window(first, last)}, data_dir)
+            for step in ("stage", "promote", "transform", "finish")}
+
+
+def daily(data_dir: Path, day: int, repeats: int) -> list[dict]:
+    return [child({"step": "daily", **window(day, day)}, data_dir) for _ in range(repeats)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lines-per-day", type=float, default=100_000)
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--early-day", type=int, default=30)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--work", type=Path, default=REPO_ROOT / "data" / "bench")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args(argv)
+    scale = args.lines_per_day / 2000
+    shop = {
+        "seed": 2025, "start_date": START.isoformat(), "days": args.days,
+        "lines_per_day": args.lines_per_day, "weekly_profile": [1.0] * 7, "yearly_amplitude": 0.0,
+        "trend_per_year": 0.0, "holidays": {},
+        "initial_items": int(400 * scale ** 0.5), "item_launches_per_day": max(1.0, scale ** 0.5 / 2),
+        "initial_customers": int(1500 * scale ** 0.8), "customer_joins_per_day": 5 * scale ** 0.8,
+    }
+    shutil.rmtree(args.work, ignore_errors=True)
+    pipeline, early, plain = args.work / "pipeline", args.work / "early", args.work / "plain"
+    for d in (pipeline, early, plain):
+        d.mkdir(parents=True)
+    t0 = time.perf_counter()
+    print(f"generating {args.days} days x {args.lines_per_day:,.0f} lines", flush=True)
+    gen = child({"step": "generate", "shop": shop}, pipeline)
+    (early / "landing").symlink_to(pipeline / "landing")
+
+    last = args.days
+    print(f"pipeline backfill of days 1..{last - 1}", flush=True)
+    stages_ = backfill(pipeline, 1, last - 1)
+    print(f"plain SQL over the same days", flush=True)
+    plain_ingest = child({"step": "plain_ingest", **window(1, last - 1),
+                          "warehouse": str(plain / "warehouse.duckdb")}, pipeline)
+    plain_marts = child({"step": "plain_marts", **window(1, last - 1),
+                         "warehouse": str(plain / "warehouse.duckdb")}, pipeline)
+    print(f"daily increments: day {last} and day {args.early_day}", flush=True)
+    late_runs = daily(pipeline, last, args.repeats)
+    backfill(early, 1, args.early_day - 1)
+    early_runs = daily(early, args.early_day, args.repeats)
+
+    report = render(args, shop, gen, stages_, plain_ingest, plain_marts, late_runs, early_runs,
+                    time.perf_counter() - t0)
+    print(report)
+    if args.out:
+        write_section(args.out, report)
+    return 0
+
+
+def _median(runs: list[dict], key: str = "seconds") -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def render(args, shop, gen, st, plain_ingest, plain_marts, late_runs, early_runs, total) -> str:
+    pipeline_s = sum(r["seconds"] for r in st.values())
+    plain_s = plain_ingest["seconds"] + plain_marts["seconds"]
+    # dbt's fixed start-up: a daily transform on one day is nearly all start-up
+    dbt_startup = statistics.median(r["timings"]["transform"] for r in early_runs)
+    late, early = _median(late_runs), _median(early_runs)
+    late_lines, early_lines = late_runs[0]["lines"], early_runs[0]["lines"]
+    rows = [
+        ("ingest: read files, normalise, quarantine", st["stage"], plain_ingest, "stage (2 threads)"),
+        ("replace days in raw tables", st["promote"], None, "promote (1 txn/day)"),
+        ("dbt build: staging, marts, tests", st["transform"], plain_marts, "transform (1 dbt run)"),
+        ("publish summaries, reports, ledger", st["finish"], None, "finish"),
+    ]
+    lines = [
+        MARK_BEGIN,
+        "## Foundation: backfill and daily increment",
+        "",
+        f"Command: `make bench` (`python -m bench.run --lines-per-day {args.lines_per_day:.0f} "
+        f"--days {args.days} --out BENCHMARKS.md`), on {platform.machine()} with "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}; run on {date.today()}, "
+        f"{total / 60:.0f} minutes in all.",
+        "",
+        f"Synthetic shop: {args.days} days, {gen['lines']:,} lines ({gen['lines'] / args.days:,.0f} "
+        f"per day), {shop['initial_items']:,} items at start, {shop['initial_customers']:,} customers "
+        "at start; flat seasonality so that days are comparable. Generation took "
+        f"{gen['seconds']:.0f}s.",
+        "",
+        f"### Backfill of days 1..{args.days - 1}, per stage (one measurement each, side by side)",
+        "",
+        "| stage | pipeline s | pipeline peak MB | plain SQL s | plain SQL peak MB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, mine, base, step in rows:
+        b = f"{base['seconds']:.1f} | {base['peak_rss_mb']:.0f}" if base else "- | -"
+        lines.append(f"| {label} ({step}) | {mine['seconds']:.1f} | {mine['peak_rss_mb']:.0f} | {b} |")
+    ratio = pipeline_s / plain_s
+    ratio_less_startup = (pipeline_s - dbt_startup) / plain_s
+    lines += [
+        f"| **total** | **{pipeline_s:.1f}** | | **{plain_s:.1f}** | |",
+        "",
+        f"Pipeline / plain SQL: **{ratio:.2f}x**; less dbt's fixed start-up ({dbt_startup:.1f}s, the "
+        f"median dbt build of one small day): **{ratio_less_startup:.2f}x**. Target: within 3x plus "
+        f"a fixed start-up: **{'met' if ratio_less_startup <= 3 else 'NOT met'}**.",
+        "",
+        f"### Daily increment (median of {len(late_runs)}; stage functions of the daily flow, "
+        "without Prefect's server start)",
+        "",
+        "| run date | history days | lines | total s | ingest s | promote s | dbt s | finish s | peak MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for day, runs, n in ((args.early_day, early_runs, early_lines), (args.days, late_runs, late_lines)):
+        t = {k: statistics.median(r["timings"][k] for r in runs) for k in runs[0]["timings"]}
+        lines.append(
+            f"| day {day} | {day - 1} | {n:,} | {_median(runs):.1f} | {t['ingest']:.2f} | "
+            f"{t['promote']:.2f} | {t['transform']:.1f} | {t['finish']:.2f} | "
+            f"{max(r['peak_rss_mb'] for r in runs):.0f} |")
+    growth = late / early
+    lines += [
+        "",
+        f"Day {args.days} / day {args.early_day}: **{growth:.2f}x** at the same daily volume "
+        f"(target at most 1.5x: **{'met' if growth <= 1.5 else 'NOT met'}**).",
+        MARK_END,
+    ]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, section: str) -> None:
+    text = path.read_text() if path.exists() else "# Benchmarks\n\nProduced by `make bench`.\n\n"
+    if MARK_BEGIN in text:
+        head, _, rest = text.partition(MARK_BEGIN)
+        _, _, tail = rest.partition(MARK_END)
+        text = head + section + tail
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
