@@ -16,7 +16,8 @@ from warehouse.settings import Settings
 
 MART_ORDER = ["fct_item_daily_demand", "fct_customer_item_daily", "fct_customer_daily",
               "daily_line_counts", "item_features", "customer_features"]
-STAGING = ["stg_order_lines", "stg_order_lines_classified", "stg_catalogue", "stg_quarantine"]
+STAGING = ["stg_order_lines", "stg_order_lines_classified", "stg_purchase_lines", "stg_catalogue",
+           "stg_quarantine"]
 
 
 def plain_ingest(settings: Settings, cfg: SourceConfig, warehouse: Path, spec: dict) -> dict:

@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         "seed": 2025, "start_date": START.isoformat(), "days": args.days,
         "lines_per_day": args.lines_per_day, "weekly_profile": [1.0] * 7, "yearly_amplitude": 0.0,
         "trend_per_year": 0.0, "holidays": {},
-        "initial_items": int(400 * scale ** 0.5), "item_launches_per_day": max(1.0, scale ** 0.5 / 2),
+        # few launches against a large assortment: daily volume stays flat over the year
+        "initial_items": int(400 * scale ** 0.5), "item_launches_per_day": scale ** 0.5 / 20,
         "initial_customers": int(1500 * scale ** 0.8), "customer_joins_per_day": 5 * scale ** 0.8,
     }
     shutil.rmtree(args.work, ignore_errors=True)

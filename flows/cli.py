@@ -86,13 +86,15 @@ def cmd_docs(args) -> int:
 
 def cmd_serve(args) -> int:
     from prefect import serve
+    from prefect.schedules import Cron
 
     from flows.backfill import backfill
     from flows.daily import daily
 
     serve(
-        daily.to_deployment(name="daily", cron=args.cron, timezone=args.timezone),
-        backfill.to_deployment(name="backfill"),
+        daily.to_deployment(name="daily", schedules=[Cron(args.cron, timezone=args.timezone)],
+                            concurrency_limit=1),
+        backfill.to_deployment(name="backfill", concurrency_limit=1),
     )
     return 0
 

@@ -6,6 +6,7 @@ result. The flows in daily.py and backfill.py decide the order, retries and para
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -99,14 +100,18 @@ def _no_trading(run_date: date) -> DayBatch:
 
 
 # -- 2. promote: incoming -> raw tables (writer) -----------------------------------------------
-def promote_days(settings: Settings, cfg: SourceConfig, days: list[raw.IncomingDay]) -> None:
-    """Replace each day in the raw tables, one transaction per day, in date order."""
+def promote_days(settings: Settings, cfg: SourceConfig, days: list[raw.IncomingDay],
+                 days_per_transaction: int = 31) -> None:
+    """Replace each day in the raw tables, in date order, a month of days per transaction."""
+    days = sorted(days, key=lambda d: d.run_date)
     with db.writer(settings) as con:
         db.bind_source(con, cfg.name)
-        for day in sorted(days, key=lambda d: d.run_date):
-            raw.promote(con, day)
-            ledger.set_state(con, day.run_date, DayState.ingested, "ingest",
-                             lines=day.lines, quarantined=day.quarantined)
+        for i in range(0, len(days), days_per_transaction):
+            chunk = days[i:i + days_per_transaction]
+            raw.promote(con, chunk)
+            for day in chunk:
+                ledger.set_state(con, day.run_date, DayState.ingested, "ingest",
+                                 lines=day.lines, quarantined=day.quarantined)
 
 
 # -- 3. transform: dbt build over a window of consecutive days ---------------------------------
@@ -173,14 +178,26 @@ def write_day_report(settings: Settings, report: dict):
 
     directory = settings.reports_dir / f"run_date={report['run_date']}"
     directory.mkdir(parents=True, exist_ok=True)
+    (directory / "failed.md").unlink(missing_ok=True)  # the day is fixed now
     path = directory / "summary.md"
     path.write_text(day_report_markdown(report))
     return path
 
 
-def record_failure(settings: Settings, run_date: date, stage: str, exc: BaseException) -> None:
+def record_failure(settings: Settings, run_date: date, stage: str, exc: BaseException) -> Path:
+    """Mark D failed in the ledger and write the reason where the morning review looks."""
+    message = f"{type(exc).__name__}: {exc}"
     with db.writer(settings) as con:
-        ledger.set_state(con, run_date, DayState.failed, stage, f"{type(exc).__name__}: {exc}")
+        ledger.set_state(con, run_date, DayState.failed, stage, message)
+    directory = settings.reports_dir / f"run_date={run_date.isoformat()}"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "failed.md"
+    path.write_text(
+        f"# Run {run_date} failed at stage {stage}\n\n{message}\n\n"
+        "Nothing was published for this day and earlier days are unchanged. Later days wait until "
+        f"it is fixed and rerun, or marked skipped: `shopcast skip {run_date} --reason ...`\n"
+    )
+    return path
 
 
 def mark_skipped(settings: Settings, run_date: date, reason: str) -> None:

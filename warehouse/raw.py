@@ -89,31 +89,44 @@ def stage(batch: DayBatch, catalogue: pa.Table | None, root: Path) -> IncomingDa
     return day
 
 
-def promote(con: duckdb.DuckDBPyConnection, day: IncomingDay) -> None:
-    """Replace ``day.run_date`` in the raw tables with the staged batch, atomically."""
-    d = day.run_date
+def promote(con: duckdb.DuckDBPyConnection, days: list[IncomingDay]) -> None:
+    """Replace each of ``days`` in the raw tables with its staged batch, in one transaction.
+
+    A backfill promotes many days per transaction (one bulk read of their Parquet files instead
+    of a transaction per day); either all of them are replaced or none.
+    """
+    if not days:
+        return
+    dates = sorted(d.run_date for d in days)
+    # the BETWEEN lets DuckDB skip row groups by their min/max run_date
+    where = "run_date BETWEEN ? AND ? AND list_contains(?, run_date)"
+    params = [dates[0], dates[-1], dates]
     con.execute("BEGIN TRANSACTION")
     try:
         for table in ("raw.order_lines", "raw.quarantine", "ops.ingested_files"):
-            con.execute(f"DELETE FROM {table} WHERE run_date = ?", [d])
-        con.execute(
-            "INSERT INTO raw.order_lines SELECT * FROM read_parquet(?, hive_partitioning = false)", [str(day.lines_path)]
-        )
-        con.execute(
-            "INSERT INTO raw.quarantine SELECT * FROM read_parquet(?, hive_partitioning = false)", [str(day.quarantine_path)]
-        )
-        for f in day.files:
+            con.execute(f"DELETE FROM {table} WHERE {where}", params)
+        for table, paths in (("raw.order_lines", [str(d.lines_path) for d in days]),
+                             ("raw.quarantine", [str(d.quarantine_path) for d in days])):
             con.execute(
-                "INSERT INTO ops.ingested_files (run_date, file_name, sha256, size_bytes, source_rows)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [d, f["name"], f["sha256"], f["size_bytes"], f["rows"]],
+                f"INSERT INTO {table} SELECT * FROM read_parquet(?, hive_partitioning = false)",
+                [paths],
             )
-        if day.has_catalogue:
+        files = [(d.run_date, f["name"], f["sha256"], f["size_bytes"], f["rows"])
+                 for d in days for f in d.files]
+        if files:
+            con.executemany(
+                "INSERT INTO ops.ingested_files (run_date, file_name, sha256, size_bytes, source_rows)"
+                " VALUES (?, ?, ?, ?, ?)", files,
+            )
+        with_catalogue = [d for d in days if d.has_catalogue]
+        if with_catalogue:
             # the catalogue is a snapshot of the whole assortment; launch dates keep it
             # point-in-time (an item is listed from its launch date on)
+            latest = max(with_catalogue, key=lambda d: d.run_date)
             con.execute("DELETE FROM raw.catalogue")
             con.execute(
-                "INSERT INTO raw.catalogue SELECT * FROM read_parquet(?, hive_partitioning = false)", [str(day.catalogue_path)]
+                "INSERT INTO raw.catalogue SELECT * FROM read_parquet(?, hive_partitioning = false)",
+                [str(latest.catalogue_path)],
             )
         con.execute("COMMIT")
     except Exception:

@@ -100,3 +100,25 @@ def test_docs_generate(built):
         path = transform.generate_docs(settings, cfg, D3)
     assert path.endswith("index.html")
     assert (settings.dbt_target_dir / "catalog.json").exists()
+
+
+def test_a_redelivered_earlier_day_invalidates_later_snapshots(settings, tiny_source):
+    """Customer features chain from the latest valid snapshot; a snapshot built before an earlier
+    day was re-delivered with other content must not be chained from."""
+    cfg, landing = tiny_source
+    d4 = date(2025, 3, 4)
+    days = {**DAYS, d4: ["7,10002,LANTERN,1,3.00,2025-03-04T09:00:00Z,7.0,DE"]}
+    for d, rows in days.items():
+        write_day(landing, d, rows)
+    stages.promote_days(settings, cfg, [stages.stage_day(settings, cfg, d) for d in days])
+    for d in (D1, D2, D3):
+        stages.transform_window(settings, cfg, d, d)
+    # D1 comes again with one more order of customer 8: snapshots D2 and D3 are now stale
+    write_day(landing, D1, DAYS[D1] + ["9,10002,LANTERN,1,3.00,2025-03-01T15:00:00Z,8.0,DE"])
+    stages.promote_days(settings, cfg, [stages.stage_day(settings, cfg, D1)])
+    stages.transform_window(settings, cfg, D1, D1)
+    stages.transform_window(settings, cfg, d4, d4)
+    with db.reader(settings) as con:
+        got = dict(con.execute("""SELECT customer_id, frequency FROM marts.customer_features
+                                  WHERE as_of_date = ?""", [d4]).fetchall())
+    assert got == {"7": 3, "8": 3}  # 8: orders 3 and 9 on D1, order 6 on D3

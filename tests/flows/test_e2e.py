@@ -73,6 +73,8 @@ def test_daily_publishes_and_a_bad_redelivery_changes_nothing(shop):
     with db.reader(settings) as con:
         record = ledger.records(con)[DAY[60]]
     assert (record.status, record.stage) == ("failed", "ingest")
+    failed_report = settings.reports_dir / f"run_date={DAY[60]}" / "failed.md"
+    assert "ordered_at <- 'created_at'" in failed_report.read_text()
 
     # the next day waits for it, until the operator skips it
     with pytest.raises(stages.DayBlocked, match=f"{DAY[60]} failed at stage ingest"):

@@ -1,8 +1,4 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ delete_window('order_date') }}",
-) }}
+{{ config(pre_hook="{{ delete_window('order_date') }}") }}
 -- What each day's lines counted for, rule by rule: the counts a reviewer reads every morning.
 with days as (
     select cast(d as date) as order_date

@@ -1,8 +1,4 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ delete_window('order_date') }}",
-) }}
+{{ config(pre_hook="{{ delete_window('order_date') }}") }}
 -- Per customer and day: orders (distinct order ids with a non-cancelled product line), spend.
 select
     order_date,
@@ -12,9 +8,6 @@ select
     cast(sum(quantity) as bigint) as units,
     round(sum(line_revenue), 2) as revenue,
     {{ latest("store", "ordered_at") }} as store
-from {{ ref('stg_order_lines_classified') }}
+from {{ ref('stg_purchase_lines') }}
 where order_date between {{ start_date() }} and {{ end_date() }}
-  and customer_id is not null
-  and is_product
-  and not is_cancellation
 group by order_date, customer_id

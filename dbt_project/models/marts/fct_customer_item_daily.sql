@@ -1,8 +1,4 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ delete_window('order_date') }}",
-) }}
+{{ config(pre_hook="{{ delete_window('order_date') }}") }}
 -- Customer x item interactions per day: what each known customer bought (non-cancelled product
 -- lines, any price). Lines without a customer count for demand only, not here.
 select
@@ -13,9 +9,6 @@ select
     count(distinct order_id) as orders,
     cast(sum(quantity) as bigint) as units,
     round(sum(line_revenue), 2) as revenue
-from {{ ref('stg_order_lines_classified') }}
+from {{ ref('stg_purchase_lines') }}
 where order_date between {{ start_date() }} and {{ end_date() }}
-  and customer_id is not null
-  and is_product
-  and not is_cancellation
 group by order_date, customer_id, item_id

@@ -1,8 +1,4 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ delete_window('order_date') }}",
-) }}
+{{ config(pre_hook="{{ delete_window('order_date') }}") }}
 -- Daily demand per product item: one row per item and day with any product line (days without
 -- sales are absent and mean zero demand). Demand follows EVALUATION.md: units on product lines
 -- that are not cancellations and have a positive price; exact repeated lines are kept.

@@ -1,8 +1,4 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ delete_as_of() }}",
-) }}
+{{ config(pre_hook="{{ delete_as_of() }}") }}
 -- Item features as of the window's last day, for every item sellable then: a product sold in the
 -- 90 days up to it, or a catalogue item already launched (sold or not). Only data up to as_of_date.
 with history as (
