@@ -27,7 +27,15 @@ START = date(2025, 1, 1)
 MARK_BEGIN, MARK_END = "<!-- bench:foundation:begin -->", "<!-- bench:foundation:end -->"
 
 
+RESULTS: dict = {}  # step results of this benchmark, saved beside its data for --resume
+RESULTS_FILE: Path | None = None
+
+
 def child(spec: dict, data_dir: Path) -> dict:
+    key = json.dumps({**spec, "data_dir": data_dir.name}, sort_keys=True, default=str)
+    if key in RESULTS:
+        print(f"  {spec['step']:<13} (measured earlier in this run, --resume)", flush=True)
+        return RESULTS[key]
     env = {**os.environ, "SHOPCAST_DATA_DIR": str(data_dir),
            "SHOPCAST_SOURCE_CONFIG": str(REPO_ROOT / "configs/sources/synthetic.yaml")}
     proc = subprocess.run([sys.executable, "-m", "bench.child", json.dumps(spec, default=str)],
@@ -37,6 +45,9 @@ def child(spec: dict, data_dir: Path) -> dict:
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
     result = json.loads(line[len("RESULT "):])
     print(f"  {spec['step']:<13} {result['seconds']:8.1f}s  peak {result['peak_rss_mb']:8.0f} MB", flush=True)
+    RESULTS[key] = result
+    if RESULTS_FILE is not None:
+        RESULTS_FILE.write_text(json.dumps(RESULTS, indent=1))
     return result
 
 
@@ -56,13 +67,17 @@ def daily(data_dir: Path, day: int, repeats: int) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--lines-per-day", type=float, default=100_000)
+    ap.add_argument("--lines-per-day", type=float, default=100_000.0)
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--early-day", type=int, default=30)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--work", type=Path, default=REPO_ROOT / "data" / "bench")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the work folder and the steps already measured in it")
     args = ap.parse_args(argv)
+    global RESULTS_FILE
+    RESULTS_FILE = args.work / "results.json"
     scale = args.lines_per_day / 2000
     shop = {
         "seed": 2025, "start_date": START.isoformat(), "days": args.days,
@@ -72,14 +87,18 @@ def main(argv: list[str] | None = None) -> int:
         "initial_items": int(400 * scale ** 0.5), "item_launches_per_day": scale ** 0.5 / 20,
         "initial_customers": int(1500 * scale ** 0.8), "customer_joins_per_day": 5 * scale ** 0.8,
     }
-    shutil.rmtree(args.work, ignore_errors=True)
     pipeline, early, plain = args.work / "pipeline", args.work / "early", args.work / "plain"
+    if args.resume and RESULTS_FILE.exists():
+        RESULTS.update(json.loads(RESULTS_FILE.read_text()))
+    else:
+        shutil.rmtree(args.work, ignore_errors=True)
     for d in (pipeline, early, plain):
-        d.mkdir(parents=True)
+        d.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     print(f"generating {args.days} days x {args.lines_per_day:,.0f} lines", flush=True)
     gen = child({"step": "generate", "shop": shop}, pipeline)
-    (early / "landing").symlink_to(pipeline / "landing")
+    if not (early / "landing").exists():
+        (early / "landing").symlink_to(pipeline / "landing")
 
     last = args.days
     print(f"pipeline backfill of days 1..{last - 1}", flush=True)
