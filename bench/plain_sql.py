@@ -32,7 +32,7 @@ def plain_ingest(settings: Settings, cfg: SourceConfig, warehouse: Path, spec: d
     columns = [c for c in con.execute("DESCRIBE src").fetchnumpy()["column_name"] if c not in ("line_no", "file")]
     sql = normalise_sql(
         cfg, columns,
-        run_date_sql=f"CAST(strptime(regexp_extract(file, '\\d{{4}}-\\d{{2}}-\\d{{2}}'), '%Y-%m-%d') AS DATE)",
+        run_date_sql="CAST(strptime(regexp_extract(file, '\\d{4}-\\d{2}-\\d{2}'), '%Y-%m-%d') AS DATE)",
         source_file_sql="file",
     ).replace("src AS source_row", "struct_pack(*COLUMNS(* EXCLUDE (line_no, file))) AS source_row")
     con.execute(f"CREATE TEMP TABLE typed AS {sql}")

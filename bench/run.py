@@ -17,7 +17,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -102,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     last = args.days
     print(f"pipeline backfill of days 1..{last - 1}", flush=True)
     stages_ = backfill(pipeline, 1, last - 1)
-    print(f"plain SQL over the same days", flush=True)
+    print("plain SQL over the same days", flush=True)
     plain_ingest = child({"step": "plain_ingest", **window(1, last - 1),
                           "warehouse": str(plain / "warehouse.duckdb")}, pipeline)
     plain_marts = child({"step": "plain_marts", **window(1, last - 1),

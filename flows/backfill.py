@@ -65,8 +65,16 @@ def backfill(start: date, end: date, force: bool = False) -> dict:
             failure = r
             break
         good.append(r)
+    failed_stage = "ingest"
+    if good:  # 2b. the gate, in date order: each day is compared with the days before it
+        checked = tasks.gate([r["incoming"] for r in good])
+        rejected = next((c for c in checked if not c["passed"]), None)
+        if rejected is not None:
+            good = [r for r in good if r["run_date"] < rejected["run_date"]]
+            failure = {"run_date": rejected["run_date"], "error": rejected["message"], "not_ready": False}
+            failed_stage = "gate"
     if failure is not None and not failure["not_ready"]:
-        stages.record_failure(settings, failure["run_date"], "ingest", stages.DayFailed(failure["error"]))
+        stages.record_failure(settings, failure["run_date"], failed_stage, stages.DayFailed(failure["error"]))
     waiting = [d for d in todo if failure is not None and d > failure["run_date"]]
 
     progress_id = create_progress_artifact(progress=0.0, description=f"backfill {start}..{end}")
@@ -77,12 +85,14 @@ def backfill(start: date, end: date, force: bool = False) -> dict:
             stage = "transform"
             try:
                 tasks.transform(window_start, window_end)
+                stage = "features"
+                tasks.check_features(window_start, window_end)
                 stage = "finish"
                 reports = tasks.finish_days(window_start, window_end)
             except Exception as exc:
                 # the first day not yet complete carries the failure; later days wait for it
                 pending = [d for d in stages.days_between(window_start, window_end) if d not in done]
-                stages.record_failure(settings, pending[0], stage, exc)
+                stages.record_failure(settings, getattr(exc, "run_date", None) or pending[0], stage, exc)
                 raise
             done.extend(date.fromisoformat(r["run_date"]) for r in reports)
             logger.info("[%d/%d] days complete (through %s)", len(done), len(todo), window_end)

@@ -126,6 +126,7 @@ def cmd_demo(args) -> int:
     print(f"  published tables:   {settings.published_dir}  (latest: {settings.published_dir / 'latest.json'})")
     print(f"  reports:            {settings.reports_dir}/run_date=<D>/summary.md "
           f"(latest: {settings.reports_dir / f'run_date={last}' / 'summary.md'})")
+    print(f"  data quality:       {settings.root / 'quality' / 'data_docs' / 'index.html'} (Data Docs)")
     print(f"  dbt docs:           shopcast docs --date {last}")
     print("  day ledger:         shopcast status")
     return 0

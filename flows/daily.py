@@ -31,9 +31,16 @@ def daily(run_date: date | None = None) -> dict:
     stage = "ingest"
     try:
         incoming = tasks.stage_day(run_date)
+        stage = "gate"
+        (checked,) = tasks.gate([incoming])
+        if not checked["passed"]:
+            raise stages.DayFailed(checked["message"])
+        stage = "ingest"
         tasks.promote([incoming])
         stage = "transform"
         tasks.transform(run_date, run_date)
+        stage = "features"
+        tasks.check_features(run_date, run_date)
         stage = "finish"
         report = tasks.finish_days(run_date, run_date)[0]
     except stages.DayNotReady:

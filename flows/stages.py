@@ -8,7 +8,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
+
+from checks.config import load_quality_config
+from checks.gate import Gate, Verdict
+from checks.raw_metrics import DayVolume, measure
 
 from sources.config import Calendar, SourceConfig, load_source_config
 from sources.landing import DayBatch, SourceFileError, read_catalogue, read_day
@@ -99,7 +105,62 @@ def _no_trading(run_date: date) -> DayBatch:
     return DayBatch(run_date, [], ORDER_LINE_SCHEMA.empty_table(), QUARANTINE_SCHEMA.empty_table())
 
 
-# -- 2. promote: incoming -> raw tables (writer) -----------------------------------------------
+# -- 2. gate: check staged days before they may replace anything ------------------------------
+_gates: dict[tuple, Gate] = {}
+
+
+def _gate(settings: Settings, cfg: SourceConfig) -> Gate:
+    """One gate (one GX context) per data directory, source and thresholds in this process."""
+    quality = load_quality_config(settings.quality_config, cfg.name)
+    key = (str(settings.root), quality.model_dump_json())
+    if key not in _gates:
+        _gates[key] = Gate(settings.root / "quality", quality)
+    return _gates[key]
+
+
+def gate_days(settings: Settings, cfg: SourceConfig, days: list[raw.IncomingDay],
+              days_per_validation: int = 31) -> list[tuple[raw.IncomingDay, Verdict]]:
+    """Validate staged days in date order, each against the days before it (those already in
+    the warehouse and those passed earlier in this batch); stop at the first that fails."""
+    gate = _gate(settings, cfg)
+    days = sorted(days, key=lambda d: d.run_date)
+    if not days:
+        return []
+    with db.writer(settings) as con:
+        history = [DayVolume(*r) for r in con.execute(
+            "SELECT run_date, delivered, no_customer FROM ops.day_volumes WHERE run_date < ? "
+            "ORDER BY run_date DESC LIMIT 366", [days[0].run_date]).fetchall()]
+        known = {sha: d for sha, d in con.execute(
+            "SELECT sha256, run_date FROM ops.ingested_files WHERE NOT list_contains(?, run_date)",
+            [[d.run_date for d in days]]).fetchall()}
+    measured = []
+    for day in days:  # metrics in date order, each day against the ones before it
+        shas = [f["sha256"] for f in day.files]
+        duplicates = sum(1 for s in shas if s in known) + len(shas) - len(set(shas))
+        measured.append((day, measure(day.run_date, day.delivered, day.quarantined,
+                                      day.no_customer, duplicates, history, gate.quality.raw)))
+        history.append(DayVolume(day.run_date, day.delivered, day.no_customer))
+        known.update({s: day.run_date for s in shas})
+    results: list[tuple[raw.IncomingDay, Verdict]] = []
+    for i in range(0, len(measured), days_per_validation):
+        chunk = measured[i:i + days_per_validation]
+        verdicts = gate.check_raw(
+            [(day.run_date, pq.read_table(day.lines_path).to_pandas(), m) for day, m in chunk],
+            build_docs=False)
+        for (day, _), verdict in zip(chunk, verdicts):
+            results.append((day, verdict))
+            if not verdict.passed:
+                gate.build_docs()
+                return results
+    gate.build_docs()
+    return results
+
+
+def failed_gate(day: raw.IncomingDay, verdict: Verdict) -> DayFailed:
+    return DayFailed(verdict.message([f["name"] for f in day.files]))
+
+
+# -- 3. promote: incoming -> raw tables (writer) -----------------------------------------------
 def promote_days(settings: Settings, cfg: SourceConfig, days: list[raw.IncomingDay],
                  days_per_transaction: int = 31) -> None:
     """Replace each day in the raw tables, in date order, a month of days per transaction."""
@@ -114,7 +175,7 @@ def promote_days(settings: Settings, cfg: SourceConfig, days: list[raw.IncomingD
                                  lines=day.lines, quarantined=day.quarantined)
 
 
-# -- 3. transform: dbt build over a window of consecutive days ---------------------------------
+# -- 4. transform: dbt build over a window of consecutive days ---------------------------------
 def transform_window(settings: Settings, cfg: SourceConfig, start: date, end: date
                      ) -> transform.TransformResult:
     with db.writer_lock(settings):  # dbt opens the file itself; keep other writers out
@@ -125,7 +186,75 @@ def transform_window(settings: Settings, cfg: SourceConfig, start: date, end: da
     return result
 
 
-# -- 4. finish: publish the day's summary, mark it complete ------------------------------------
+# -- 4b. check the features the window built, before anything is published ------------------
+FEATURE_METRICS_SQL = """
+WITH days AS (SELECT CAST(d AS DATE) AS run_date
+              FROM range(CAST($start AS DATE), CAST($end AS DATE) + 1, INTERVAL 1 DAY) t(d)),
+counts AS (SELECT * FROM marts.daily_line_counts WHERE order_date BETWEEN $start AND $end),
+facts AS (SELECT order_date, sum(units) AS units, count(*) FILTER (WHERE item_id IS NULL) AS null_keys,
+                 count(*) FILTER (WHERE units < 0) AS negative
+          FROM marts.fct_item_daily_demand WHERE order_date BETWEEN $start AND $end GROUP BY 1),
+pairs AS (SELECT order_date, count(*) FILTER (WHERE customer_id IS NULL OR item_id IS NULL) AS null_keys
+          FROM marts.fct_customer_item_daily WHERE order_date BETWEEN $start AND $end GROUP BY 1)
+SELECT
+    days.run_date,
+    (SELECT count(*) FROM counts c WHERE c.order_date = days.run_date) AS day_rows,
+    coalesce(counts.lines, 0) - coalesce(v.delivered - v.quarantined, 0) AS lines_minus_raw,
+    coalesce(counts.demand_units, 0) - coalesce(facts.units, 0) AS demand_units_minus_facts,
+    coalesce(facts.null_keys, 0) + coalesce(pairs.null_keys, 0) AS fact_rows_with_null_keys,
+    coalesce(facts.negative, 0) AS fact_rows_with_negative_units,
+    CASE WHEN days.run_date = $end THEN (
+        SELECT count(*) FROM (
+            SELECT item_id FROM marts.fct_item_daily_demand WHERE order_date = $end AND units > 0
+            EXCEPT SELECT item_id FROM marts.item_features WHERE as_of_date = $end)) END
+        AS items_sold_without_features,
+    CASE WHEN days.run_date = $end THEN (
+        SELECT count(*) FROM (
+            SELECT customer_id FROM marts.fct_customer_daily WHERE order_date = $end
+            EXCEPT SELECT customer_id FROM marts.customer_features WHERE as_of_date = $end)) END
+        AS customers_without_features
+FROM days
+LEFT JOIN counts ON counts.order_date = days.run_date
+LEFT JOIN ops.day_volumes v ON v.run_date = days.run_date
+LEFT JOIN facts ON facts.order_date = days.run_date
+LEFT JOIN pairs ON pairs.order_date = days.run_date
+ORDER BY days.run_date
+"""
+
+
+def check_features(settings: Settings, cfg: SourceConfig, start: date, end: date) -> list[Verdict]:
+    """The features suites for each day of a dbt window (as-of features for its last day);
+    stops at the first day that fails."""
+    gate = _gate(settings, cfg)
+    with db.reader(settings) as con:
+        per_day = con.execute(FEATURE_METRICS_SQL, {"start": start, "end": end}).df()
+        items = con.execute(
+            "SELECT item_id, category, segment, history_days, units_28d, mean_price_90d "
+            "FROM marts.item_features WHERE as_of_date = ?", [end]).df()
+        customers = con.execute(
+            "SELECT customer_id, segment, frequency, recency_days, tenure_days, monetary "
+            "FROM marts.customer_features WHERE as_of_date = ?", [end]).df()
+    per_day["run_date"] = per_day["run_date"].dt.date
+    for column in per_day.columns.drop("run_date"):  # nullable ints -> floats with NaN
+        per_day[column] = pd.to_numeric(per_day[column], errors="coerce").astype("float64")
+    verdicts = gate.validate(list(per_day["run_date"]), {
+        "features_day": per_day,
+        "item_features": items.assign(run_date=end),
+        "customer_features": customers.assign(run_date=end),
+    })
+    failed = next((i for i, v in enumerate(verdicts) if not v.passed), None)
+    return verdicts if failed is None else verdicts[:failed + 1]
+
+
+def failed_features(verdict: Verdict) -> DayFailed:
+    pages = ", ".join(str(p) for p in verdict.docs_pages)
+    error = DayFailed(f"{verdict.run_date} failed the features gate: {'; '.join(verdict.failures)}. "
+                      f"Data Docs: {pages}")
+    error.run_date = verdict.run_date
+    return error
+
+
+# -- 5. finish: publish the day's summary, mark it complete ------------------------------------
 SUMMARY_COLUMNS = (
     "lines", "demand_lines", "cancellation_lines", "non_product_lines", "zero_price_lines",
     "lines_without_customer", "repeated_lines", "quarantined_lines", "orders", "demand_units",

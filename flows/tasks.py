@@ -95,6 +95,47 @@ def stage_days(run_dates: list[date]) -> list[dict]:
     return out
 
 
+@task(name="gate", cache_policy=NO_CACHE)
+def gate(incoming_dirs: list[str]) -> list[dict]:
+    """Great Expectations on staged days, in date order; stops at the first failed day."""
+    settings = Settings()
+    cfg = stages.load(settings)
+    days = [IncomingDay.load(Path(p)) for p in incoming_dirs]
+    logger = get_run_logger()
+    out = []
+    for day, verdict in stages.gate_days(settings, cfg, days):
+        out.append({
+            "run_date": day.run_date, "incoming": str(day.directory), "passed": verdict.passed,
+            "message": None if verdict.passed else str(stages.failed_gate(day, verdict)),
+            "delivered": day.delivered, "quarantined": day.quarantined,
+            "quarantine_counts": day.quarantine_counts, "notes": verdict.notes,
+            "docs": [str(p) for p in verdict.docs_pages],
+        })
+        if verdict.passed:
+            logger.info("%s passed the gate: %s lines, %s quarantined %s", day.run_date,
+                        f"{day.delivered:,}", day.quarantined, day.quarantine_counts or "")
+        else:
+            logger.error(out[-1]["message"])
+    _gate_artifacts(out, settings)
+    return out
+
+
+def _gate_artifacts(results: list[dict], settings: Settings) -> None:
+    from prefect.artifacts import create_link_artifact, create_table_artifact
+
+    if not results:
+        return
+    create_table_artifact(
+        key="raw-data-gate",
+        table=[{"run_date": str(r["run_date"]), "passed": r["passed"], "delivered": r["delivered"],
+                "quarantined": r["quarantined"], "by_rule": str(r["quarantine_counts"]),
+                "failures": r["message"] or "", "data_docs": r["docs"][-1]} for r in results],
+        description=f"Raw data gate: {sum(r['passed'] for r in results)} of {len(results)} day(s) passed",
+    )
+    index = settings.root / "quality" / "data_docs" / "index.html"
+    create_link_artifact(key="data-docs", link=index.as_uri(), link_text="Data Docs (Great Expectations)")
+
+
 @task(name="promote", cache_policy=NO_CACHE)
 def promote(incoming_dirs: list[str]) -> int:
     """Incoming area -> raw tables, one transaction per day."""
@@ -115,6 +156,17 @@ def transform(start: date, end: date) -> dict:
         "dbt build %s..%s: %d nodes in %.1fs", start, end, len(result.nodes), result.elapsed_s
     )
     return {"start": start, "end": end, "nodes": len(result.nodes), "seconds": result.elapsed_s}
+
+
+@task(name="check-features", cache_policy=NO_CACHE)
+def check_features(start: date, end: date) -> None:
+    """Great Expectations on the marts of start..end; raises on the first day that fails."""
+    settings = Settings()
+    verdicts = stages.check_features(settings, stages.load(settings), start, end)
+    failed = [v for v in verdicts if not v.passed]
+    if failed:
+        raise stages.failed_features(failed[0])
+    get_run_logger().info("features %s..%s passed their checks", start, end)
 
 
 @task(name="finish-days", cache_policy=NO_CACHE)

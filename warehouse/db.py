@@ -62,6 +62,12 @@ CREATE TABLE IF NOT EXISTS ops.day_status (
     quarantined BIGINT,
     updated_at TIMESTAMP DEFAULT current_timestamp
 );
+CREATE TABLE IF NOT EXISTS ops.day_volumes (
+    run_date DATE PRIMARY KEY,
+    delivered BIGINT NOT NULL,
+    quarantined BIGINT NOT NULL,
+    no_customer BIGINT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ops.meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 """
 

@@ -30,6 +30,11 @@ class IncomingDay:
     quarantine_counts: dict[str, int]
     files: list[dict]
     has_catalogue: bool
+    no_customer: int = 0  # lines without a customer, for the gate's trailing comparison
+
+    @property
+    def delivered(self) -> int:
+        return self.lines + self.quarantined
 
     @property
     def lines_path(self) -> Path:
@@ -82,6 +87,7 @@ def stage(batch: DayBatch, catalogue: pa.Table | None, root: Path) -> IncomingDa
             for f in batch.files
         ],
         has_catalogue=catalogue is not None,
+        no_customer=batch.lines["customer_id"].null_count,
     )
     (tmp / "manifest.json").write_text(json.dumps(day.to_json(), indent=2))
     shutil.rmtree(final, ignore_errors=True)
@@ -103,7 +109,7 @@ def promote(con: duckdb.DuckDBPyConnection, days: list[IncomingDay]) -> None:
     params = [dates[0], dates[-1], dates]
     con.execute("BEGIN TRANSACTION")
     try:
-        for table in ("raw.order_lines", "raw.quarantine", "ops.ingested_files"):
+        for table in ("raw.order_lines", "raw.quarantine", "ops.ingested_files", "ops.day_volumes"):
             con.execute(f"DELETE FROM {table} WHERE {where}", params)
         for table, paths in (("raw.order_lines", [str(d.lines_path) for d in days]),
                              ("raw.quarantine", [str(d.quarantine_path) for d in days])):
@@ -118,6 +124,10 @@ def promote(con: duckdb.DuckDBPyConnection, days: list[IncomingDay]) -> None:
                 "INSERT INTO ops.ingested_files (run_date, file_name, sha256, size_bytes, source_rows)"
                 " VALUES (?, ?, ?, ?, ?)", files,
             )
+        con.executemany(
+            "INSERT INTO ops.day_volumes VALUES (?, ?, ?, ?)",
+            [(d.run_date, d.delivered, d.quarantined, d.no_customer) for d in days],
+        )
         with_catalogue = [d for d in days if d.has_catalogue]
         if with_catalogue:
             # the catalogue is a snapshot of the whole assortment; launch dates keep it

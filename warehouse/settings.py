@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     dbt_threads: int = 2
     writer_lock_timeout_s: float = 600.0
     publish_retention: int = Field(5, description="Archived versions kept per table and run date.")
+    quality_config: Path = Field(
+        REPO_ROOT / "configs" / "quality.yaml", description="Thresholds of the data-quality gate."
+    )
 
     @cached_property
     def root(self) -> Path:

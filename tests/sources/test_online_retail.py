@@ -65,3 +65,15 @@ def test_fourteen_real_days_through_ingest_and_dbt(online_retail, online_retail_
     assert got == expected
     assert counts[0] == 3108 and counts[1] > 0 and counts[2] > 0 and counts[3] > 0
     assert customer[1] == "United Kingdom" and customer[0] >= 1
+
+
+def test_all_305_days_pass_the_gate_with_their_real_defects_counted(online_retail):
+    settings, cfg = online_retail
+    days = cfg.dates_in_landing(settings.root)
+    staged = [stages.stage_day(settings, cfg, d) for d in days]
+    results = stages.gate_days(settings, cfg, staged)
+    failed = [(d.run_date, v.failures) for d, v in results if not v.passed]
+    assert failed == [] and len(results) == 305
+    assert sum(d.quarantined for d in staged) == 2
+    notes = {d.run_date: v.notes for d, v in results}
+    assert any("partial day" in n for n in notes[date(2011, 12, 9)])

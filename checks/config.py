@@ -1,0 +1,38 @@
+"""Gate thresholds, read from configs/quality.yaml: defaults with per-source overrides."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel
+
+
+class RawThresholds(BaseModel):
+    max_bad_row_share: float = 0.05
+    max_abs_quantity: float = 100_000
+    max_unit_price: float = 50_000
+    volume_warmup_trading_days: int = 28
+    volume_window_trading_days: int = 28
+    volume_min_ratio: float = 0.1
+    volume_max_ratio: float = 10.0
+    no_customer_warmup_trading_days: int = 7
+    max_no_customer_share: float = 0.95
+    max_no_customer_share_increase: float = 0.35
+    partial_days: list[date] = []
+
+
+class QualityConfig(BaseModel):
+    raw: RawThresholds = RawThresholds()
+
+
+def load_quality_config(path: Path, source_name: str) -> QualityConfig:
+    spec = yaml.safe_load(Path(path).read_text()) or {}
+    merged: dict = {}
+    for layer in (spec.get("defaults") or {}, (spec.get("sources") or {}).get(source_name) or {}):
+        for section, values in layer.items():
+            merged.setdefault(section, {}).update(values or {})
+    try:
+        return QualityConfig(**merged)
+    except Exception as exc:
+        raise ValueError(f"{path}: invalid quality thresholds for {source_name}: {exc}") from exc

@@ -1,0 +1,118 @@
+"""Every broken delivery in tests/fixtures/broken has its documented outcome, and nothing that
+was already in the warehouse or published changes (same checksums)."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from flows import stages
+from tests.conftest import write_day, write_tiny_source
+from warehouse import db
+from warehouse.checksums import mart_checksums, table_checksum
+from warehouse.settings import Settings
+
+CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "broken"
+HISTORY = [date(2025, 3, 1) + timedelta(days=i) for i in range(28)]
+DAY = date(2025, 3, 29)
+
+
+def _good_rows(day: date, n: int = 40) -> list[str]:
+    return [f"{day:%m%d}{i // 3},{10001 + (i * 7) % 25},ITEM,{1 + i % 5},2.50,"
+            f"{day.isoformat()}T{8 + i % 9:02d}:{i % 60:02d}:00Z,{100 + i % 30}.0,DE" for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    """28 good days ingested, transformed and published: what a broken delivery must not touch."""
+    root = tmp_path_factory.mktemp("broken")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SHOPCAST_DATA_DIR", str(root / "data"))
+        mp.setenv("SHOPCAST_SOURCE_CONFIG", str(write_tiny_source(root)))
+        settings = Settings()
+        cfg = stages.load(settings)
+        landing = cfg.landing_path(settings.root)
+        for d in HISTORY:
+            write_day(landing, d, _good_rows(d, 36 + d.day % 9))
+        staged = [stages.stage_day(settings, cfg, d) for d in HISTORY]
+        assert all(v.passed for _, v in stages.gate_days(settings, cfg, staged))
+        stages.promote_days(settings, cfg, staged)
+        stages.transform_window(settings, cfg, HISTORY[0], HISTORY[-1])
+        stages.finish_days(settings, cfg, HISTORY)
+        yield settings, cfg, landing
+
+
+def _snapshot(settings: Settings) -> dict:
+    with db.reader(settings) as con:
+        state = {"raw": table_checksum(con, "raw.order_lines"),
+                 "quarantine": table_checksum(con, "raw.quarantine"), **mart_checksums(con)}
+    for p in sorted(settings.published_dir.rglob("*.parquet")):
+        state[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return state
+
+
+def _deliver(case: str, landing: Path) -> list[Path]:
+    for old in landing.glob(f"sales_{DAY.isoformat()}*"):
+        old.unlink()
+    copied = []
+    for f in sorted((CORPUS / case).iterdir()):
+        copied.append(Path(shutil.copy(f, landing / f.name)))
+    return copied
+
+
+def _run_day(settings, cfg):
+    """The daily flow's order without Prefect: stage, gate, then promote only a passed day."""
+    incoming = stages.stage_day(settings, cfg, DAY)
+    (_, verdict), = stages.gate_days(settings, cfg, [incoming])
+    return incoming, verdict
+
+
+FAILS_TO_READ = {
+    "missing_column": "unit_price <- 'Price'",
+    "renamed_column": "ordered_at <- 'At'",
+    "empty_file": "empty",
+    "truncated_csv": "Expected 8 columns",
+    "non_utf8": "cannot be read",
+}
+FAILS_THE_GATE = {
+    "wrong_types": "bad_row_share",
+    "future_dates": "bad_row_share",
+    "volume_10x": "volume_ratio",
+    "all_without_customer": "no_customer_share",
+    "same_file_twice": "duplicate_files",
+}
+
+
+@pytest.mark.parametrize("case, expected", sorted(FAILS_TO_READ.items()))
+def test_unreadable_deliveries_fail_the_day_naming_the_file(history, case, expected):
+    settings, cfg, landing = history
+    before = _snapshot(settings)
+    files = _deliver(case, landing)
+    with pytest.raises(stages.DayFailed, match=expected) as err:
+        stages.stage_day(settings, cfg, DAY)
+    assert str(files[0]) in str(err.value)
+    assert _snapshot(settings) == before
+
+
+@pytest.mark.parametrize("case, expectation", sorted(FAILS_THE_GATE.items()))
+def test_batch_defects_fail_the_gate_with_expectations_and_data_docs(history, case, expectation):
+    settings, cfg, landing = history
+    before = _snapshot(settings)
+    files = _deliver(case, landing)
+    incoming, verdict = _run_day(settings, cfg)
+    assert not verdict.passed
+    message = verdict.message([f.name for f in files])
+    assert expectation in message and files[0].name in message
+    assert all(p.exists() for p in verdict.docs_pages) and "Data Docs" in message
+    assert _snapshot(settings) == before
+
+
+def test_row_level_defects_are_quarantined_and_the_day_passes(history):
+    settings, cfg, landing = history
+    _deliver("negative_prices", landing)
+    incoming, verdict = _run_day(settings, cfg)
+    assert verdict.passed, verdict.failures
+    assert incoming.quarantine_counts == {"negative_price": 1} and incoming.lines == 39
