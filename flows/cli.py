@@ -60,6 +60,22 @@ def cmd_skip(args) -> int:
     return 0
 
 
+def cmd_reprocess(args) -> int:
+    """After a mapping fix: re-read the days that have quarantined lines, in forced backfills."""
+    from flows import stages
+    from flows.backfill import backfill, consecutive_windows
+
+    days = stages.days_with_quarantine(Settings(), args.start, args.end)
+    if not days:
+        print(f"no quarantined lines between {args.start} and {args.end}")
+        return 0
+    for start, end in consecutive_windows(days):
+        backfill(start=start, end=end, force=True)
+    with_rows = stages.days_with_quarantine(Settings(), args.start, args.end)
+    print(f"reprocessed {len(days)} day(s); {len(with_rows)} still have quarantined lines")
+    return 0
+
+
 def cmd_status(args) -> int:
     from warehouse import db, ledger
 
@@ -158,6 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("date", type=_date)
     p.add_argument("--reason", required=True)
     p.set_defaults(fn=cmd_skip)
+
+    p = sub.add_parser("reprocess", help="re-read days with quarantined lines (after a mapping fix)")
+    p.add_argument("--start", type=_date, required=True)
+    p.add_argument("--end", type=_date, required=True)
+    p.set_defaults(fn=cmd_reprocess)
 
     p = sub.add_parser("status", help="the day ledger")
     p.add_argument("--last", type=int, default=30)

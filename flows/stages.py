@@ -297,7 +297,8 @@ def _finish_day(con, settings: Settings, cfg: SourceConfig, run_date: date) -> d
                      lines=row["lines"], quarantined=row["quarantined_lines"])
     report = {"run_date": run_date.isoformat(), "source": cfg.name,
               **{k: row[k] for k in SUMMARY_COLUMNS}, "quarantine_by_rule": dict(rules),
-              "sellable_items_with_features": items, "customers_with_features": customers}
+              "sellable_items_with_features": items, "customers_with_features": customers,
+              "data_docs": str(settings.root / "quality" / "data_docs" / "index.html")}
     report["report_path"] = str(write_day_report(settings, report))
     return report
 
@@ -327,6 +328,14 @@ def record_failure(settings: Settings, run_date: date, stage: str, exc: BaseExce
         f"it is fixed and rerun, or marked skipped: `shopcast skip {run_date} --reason ...`\n"
     )
     return path
+
+
+def days_with_quarantine(settings: Settings, start: date, end: date) -> list[date]:
+    """Run dates in start..end that have quarantined lines: what `shopcast reprocess` redoes."""
+    with db.reader(settings) as con:
+        return [r[0] for r in con.execute(
+            "SELECT DISTINCT run_date FROM raw.quarantine WHERE run_date BETWEEN ? AND ? ORDER BY 1",
+            [start, end]).fetchall()]
 
 
 def mark_skipped(settings: Settings, run_date: date, reason: str) -> None:

@@ -25,6 +25,8 @@ def day_report_markdown(report: dict) -> str:
         *[f"| {name} | {value:,} |" for name, value in rows],
         "",
     ]
+    if report.get("data_docs"):
+        lines += [f"Data quality: passed the raw and features gates; Data Docs: {report['data_docs']}", ""]
     if report.get("quarantine_by_rule"):
         lines += ["## Quarantined by rule", "", "| rule | lines |", "|---|---:|"]
         lines += [f"| {rule} | {n:,} |" for rule, n in report["quarantine_by_rule"].items()]

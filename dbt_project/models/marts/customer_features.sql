@@ -8,12 +8,16 @@
 -- from: its input_fingerprint says which. Without a valid snapshot it is built from all history.
 
 with files_by_day as (
+    -- each day's files and how many of their lines were quarantined: a re-delivery, or a
+    -- mapping fix that lets quarantined lines in, changes the fingerprint of that day onwards
     select
-        run_date,
-        string_agg(sha256, ',' order by file_name) as day_files
-    from {{ source('ops', 'ingested_files') }}
-    where run_date <= {{ end_date() }}
-    group by run_date
+        f.run_date,
+        string_agg(f.sha256, ',' order by f.file_name) || ':' || any_value(coalesce(v.quarantined, 0))
+            as day_files
+    from {{ source('ops', 'ingested_files') }} as f
+    left join {{ source('ops', 'day_volumes') }} as v using (run_date)
+    where f.run_date <= {{ end_date() }}
+    group by f.run_date
 ),
 
 fingerprints as (
