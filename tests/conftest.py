@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -70,6 +71,20 @@ def write_day(landing: Path, day: date, rows: list[str], suffix: str = "") -> Pa
     path = landing / f"sales_{day.isoformat()}{suffix}.csv"
     path.write_text(TINY_HEADER + "".join(r + "\n" for r in rows))
     return path
+
+
+@contextmanager
+def tiny_environment(root: Path, calendar: str = "daily"):
+    """Settings and mapping of the tiny source under ``root``, for module-scoped fixtures
+    (function-scoped tests use the ``tiny_source`` and ``settings`` fixtures)."""
+    from flows.stages import load
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SHOPCAST_DATA_DIR", str(root / "data"))
+        mp.setenv("SHOPCAST_SOURCE_CONFIG", str(write_tiny_source(root, calendar)))
+        settings = Settings()
+        cfg = load(settings)
+        yield settings, cfg, cfg.landing_path(settings.root)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from flows import stages
-from tests.conftest import write_day, write_tiny_source
+from tests.conftest import tiny_environment, write_day
 from warehouse import db
 from warehouse.checksums import mart_checksums, table_checksum
 from warehouse.settings import Settings
@@ -28,13 +28,7 @@ def _good_rows(day: date, n: int = 40) -> list[str]:
 @pytest.fixture(scope="module")
 def history(tmp_path_factory):
     """28 good days ingested, transformed and published: what a broken delivery must not touch."""
-    root = tmp_path_factory.mktemp("broken")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SHOPCAST_DATA_DIR", str(root / "data"))
-        mp.setenv("SHOPCAST_SOURCE_CONFIG", str(write_tiny_source(root)))
-        settings = Settings()
-        cfg = stages.load(settings)
-        landing = cfg.landing_path(settings.root)
+    with tiny_environment(tmp_path_factory.mktemp("broken")) as (settings, cfg, landing):
         for d in HISTORY:
             write_day(landing, d, _good_rows(d, 36 + d.day % 9))
         staged = [stages.stage_day(settings, cfg, d) for d in HISTORY]

@@ -5,8 +5,7 @@ import pytest
 
 from flows import stages
 from warehouse import db, transform
-from tests.conftest import write_day, write_tiny_source
-from warehouse.settings import Settings
+from tests.conftest import tiny_environment, write_day
 
 D1, D2, D3 = date(2025, 3, 1), date(2025, 3, 2), date(2025, 3, 3)
 DAYS = {
@@ -26,14 +25,9 @@ DAYS = {
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """Built once for the module: each dbt invocation costs seconds."""
-    root = tmp_path_factory.mktemp("marts")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SHOPCAST_DATA_DIR", str(root / "data"))
-        mp.setenv("SHOPCAST_SOURCE_CONFIG", str(write_tiny_source(root)))
-        settings = Settings()
-        cfg = stages.load(settings)
+    with tiny_environment(tmp_path_factory.mktemp("marts")) as (settings, cfg, landing):
         for d, rows in DAYS.items():
-            write_day(cfg.landing_path(settings.root), d, rows)
+            write_day(landing, d, rows)
         stages.promote_days(settings, cfg, [stages.stage_day(settings, cfg, d) for d in DAYS])
         stages.transform_window(settings, cfg, D1, D2)  # as-of D2 sees raw D3 rows: must ignore them
         stages.transform_window(settings, cfg, D3, D3)
