@@ -22,7 +22,6 @@ CANONICAL_COLUMNS = (
     "unit_price", "ordered_at", "store", "category",
 )
 REQUIRED_COLUMNS = ("order_id", "item_id", "quantity", "unit_price", "ordered_at")
-OPTIONAL_COLUMNS = tuple(c for c in CANONICAL_COLUMNS if c not in REQUIRED_COLUMNS)
 
 
 class Calendar(str, Enum):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -73,7 +73,6 @@ class DayBatch:
     files: list[SourceFile]
     lines: pa.Table
     quarantine: pa.Table
-    columns_seen: list[str] = field(default_factory=list)
 
     @property
     def quarantine_counts(self) -> dict[str, int]:
@@ -211,11 +210,9 @@ def read_day(cfg: SourceConfig, run_date: date, files: list[Path]) -> DayBatch:
     """Read and normalise all of ``run_date``'s files; raise SourceFileError on unreadable ones."""
     con = _scratch_connection()
     line_parts, quarantine_parts, infos = [], [], []
-    columns_seen: list[str] = []
     for path in files:
         src = read_raw_file(path, cfg)
         source_columns = [c for c in src.column_names if c != "line_no"]
-        columns_seen = source_columns
         absent = missing_columns(cfg, source_columns)
         if absent:
             raise SourceFileError(
@@ -244,7 +241,6 @@ def read_day(cfg: SourceConfig, run_date: date, files: list[Path]) -> DayBatch:
         files=infos,
         lines=_concat(line_parts, ORDER_LINE_SCHEMA),
         quarantine=_concat(quarantine_parts, QUARANTINE_SCHEMA),
-        columns_seen=columns_seen,
     )
 
 
