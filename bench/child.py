@@ -50,18 +50,25 @@ def run(spec: dict) -> dict:
     elif step == "daily":  # the daily flow's stages, without Prefect's server
         (d,) = _days(spec)
         stages.check_not_blocked(settings, cfg, d)
-        timings = {}
-        t = time.perf_counter()
-        incoming = stages.stage_day(settings, cfg, d)
-        timings["ingest"] = time.perf_counter() - t
-        stages.promote_days(settings, cfg, [incoming])
-        timings["promote"] = time.perf_counter() - t - timings["ingest"]
-        t = time.perf_counter()
-        stages.transform_window(settings, cfg, d, d)
-        timings["transform"] = time.perf_counter() - t
-        t = time.perf_counter()
-        stages.finish_days(settings, cfg, [d])
-        timings["finish"] = time.perf_counter() - t
+        timings: dict[str, float] = {}
+
+        def timed(name, fn, *args):
+            t = time.perf_counter()
+            value = fn(*args)
+            timings[name] = time.perf_counter() - t
+            return value
+
+        timed("gate_setup", lambda: stages.gate_for(settings, cfg).warm_up())  # GX import and context, once per process
+        incoming = timed("ingest", stages.stage_day, settings, cfg, d)
+        ((_, verdict),) = timed("gate", stages.gate_days, settings, cfg, [incoming])
+        if not verdict.passed:
+            raise RuntimeError(f"{d} failed the raw gate: {verdict.failures}")
+        timed("promote", stages.promote_days, settings, cfg, [incoming])
+        timed("transform", stages.transform_window, settings, cfg, d, d)
+        feature_verdicts = timed("features", stages.check_features, settings, cfg, d, d)
+        if not all(v.passed for v in feature_verdicts):
+            raise RuntimeError(f"{d} failed the features gate")
+        timed("finish", stages.finish_days, settings, cfg, [d])
         out.update(lines=incoming.lines, timings=timings)
     elif step in ("plain_ingest", "plain_marts"):
         from bench import plain_sql

@@ -5,7 +5,9 @@
 3. the daily increment for day D (after D-1 days of history) and for day 30 (after 29), 3 times
    each, median: it should grow with the day's volume, not with history;
 4. the same transformations as plain SQL in one DuckDB (bench/plain_sql.py).
-Results go to BENCHMARKS.md (the section between the markers is replaced).
+5. the data-quality gate on a 1M-line day (bench/run.py --only gate): validation rows per second
+   and the gate's share of that day's daily run.
+Results go to BENCHMARKS.md (each section between its markers is replaced).
 """
 from __future__ import annotations
 
@@ -23,7 +25,11 @@ from pathlib import Path
 from warehouse.settings import REPO_ROOT
 
 START = date(2025, 1, 1)
-MARK_BEGIN, MARK_END = "<!-- bench:foundation:begin -->", "<!-- bench:foundation:end -->"
+SECTIONS = ("foundation", "gate")
+
+
+def markers(section: str) -> tuple[str, str]:
+    return f"<!-- bench:{section}:begin -->", f"<!-- bench:{section}:end -->"
 
 
 RESULTS: dict = {}  # step results of this benchmark, saved beside its data for --resume
@@ -64,12 +70,28 @@ def daily(data_dir: Path, day: int, repeats: int) -> list[dict]:
     return [child({"step": "daily", "repeat": i, **window(day, day)}, data_dir) for i in range(repeats)]
 
 
+def flat_shop(days: int, lines_per_day: float, seed: int = 2025) -> dict:
+    """A shop whose daily volume stays flat over the year, so that days are comparable."""
+    scale = lines_per_day / 2000
+    return {
+        "seed": seed, "start_date": START.isoformat(), "days": days,
+        "lines_per_day": lines_per_day, "weekly_profile": [1.0] * 7, "yearly_amplitude": 0.0,
+        "trend_per_year": 0.0, "holidays": {},
+        # few launches against a large assortment
+        "initial_items": int(400 * scale ** 0.5), "item_launches_per_day": scale ** 0.5 / 20,
+        "initial_customers": int(1500 * scale ** 0.8), "customer_joins_per_day": 5 * scale ** 0.8,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--lines-per-day", type=float, default=100_000.0)
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--early-day", type=int, default=30)
+    ap.add_argument("--gate-lines-per-day", type=float, default=1_000_000.0)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--only", choices=SECTIONS, action="append",
+                    help="run only this section (repeatable); default: all")
     ap.add_argument("--work", type=Path, default=REPO_ROOT / "data" / "bench")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--resume", action="store_true",
@@ -77,20 +99,25 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     global RESULTS_FILE
     RESULTS_FILE = args.work / "results.json"
-    scale = args.lines_per_day / 2000
-    shop = {
-        "seed": 2025, "start_date": START.isoformat(), "days": args.days,
-        "lines_per_day": args.lines_per_day, "weekly_profile": [1.0] * 7, "yearly_amplitude": 0.0,
-        "trend_per_year": 0.0, "holidays": {},
-        # few launches against a large assortment: daily volume stays flat over the year
-        "initial_items": int(400 * scale ** 0.5), "item_launches_per_day": scale ** 0.5 / 20,
-        "initial_customers": int(1500 * scale ** 0.8), "customer_joins_per_day": 5 * scale ** 0.8,
-    }
-    pipeline, early, plain = args.work / "pipeline", args.work / "early", args.work / "plain"
     if args.resume and RESULTS_FILE.exists():
         RESULTS.update(json.loads(RESULTS_FILE.read_text()))
     else:
         shutil.rmtree(args.work, ignore_errors=True)
+    args.work.mkdir(parents=True, exist_ok=True)
+    for section in args.only or SECTIONS:
+        started = sum(r["seconds"] for r in RESULTS.values())
+        report = {"foundation": foundation, "gate": gate}[section](args)
+        print(report)
+        if args.out:
+            write_section(args.out, section, report)
+        print(f"section {section}: {(sum(r['seconds'] for r in RESULTS.values()) - started) / 60:.0f} "
+              "minutes of steps", flush=True)
+    return 0
+
+
+def foundation(args) -> str:
+    shop = flat_shop(args.days, args.lines_per_day)
+    pipeline, early, plain = args.work / "pipeline", args.work / "early", args.work / "plain"
     for d in (pipeline, early, plain):
         d.mkdir(parents=True, exist_ok=True)
     print(f"generating {args.days} days x {args.lines_per_day:,.0f} lines", flush=True)
@@ -110,13 +137,65 @@ def main(argv: list[str] | None = None) -> int:
     late_runs = daily(pipeline, last, args.repeats)
     backfill(early, 1, args.early_day - 1)
     early_runs = daily(early, args.early_day, args.repeats)
+    total = sum(r["seconds"] for r in [gen, *stages_.values(), plain_ingest, plain_marts,
+                                       *late_runs, *early_runs])
+    return render(args, shop, gen, stages_, plain_ingest, plain_marts, late_runs, early_runs, total)
 
-    report = render(args, shop, gen, stages_, plain_ingest, plain_marts, late_runs, early_runs,
-                    sum(r["seconds"] for r in RESULTS.values()))
-    print(report)
-    if args.out:
-        write_section(args.out, report)
-    return 0
+
+def gate(args) -> str:
+    """The gate on one big day: three days of N lines, the first two backfilled, the third run
+    as a daily increment (its volume check is still in warm-up; it reads one row per day)."""
+    work, days = args.work / "gate", 3
+    work.mkdir(parents=True, exist_ok=True)
+    shop = flat_shop(days, args.gate_lines_per_day, seed=2026)
+    print(f"gate: generating {days} days x {args.gate_lines_per_day:,.0f} lines", flush=True)
+    gen = child({"step": "generate", "shop": shop}, work)
+    backfill(work, 1, days - 1)
+    runs = daily(work, days, args.repeats)
+    t = {k: statistics.median(r["timings"][k] for r in runs) for k in runs[0]["timings"]}
+    lines = runs[0]["lines"]
+    run_s = sum(v for k, v in t.items() if k != "gate_setup")
+    gate_s = t["gate"] + t["features"]
+    begin, end = markers("gate")
+    rows = [
+        begin,
+        "## Data-quality gate on a 1M-line day",
+        "",
+        f"Command: `make bench` (`python -m bench.run --only gate --gate-lines-per-day "
+        f"{args.gate_lines_per_day:.0f}`), {_machine()}. A synthetic shop of {days} days "
+        f"({gen['lines']:,} lines, generated in {gen['seconds']:.0f}s); days 1-{days - 1} "
+        f"backfilled, day {days} run {len(runs)} times through the daily flow's stage functions "
+        "(median). The raw gate validates the staged day (suites `raw_order_lines` and "
+        "`raw_batch`: read the staged Parquet into pandas, one GX run per suite, Data Docs); the "
+        "features gate validates the marts of the day (`features_day`, `item_features`, "
+        "`customer_features`). The volume expectation is in its 28-day warm-up here: it reads "
+        "one row per day, so its cost does not depend on the day's lines.",
+        "",
+        "| step | median s | share of the daily run |",
+        "|---|---:|---:|",
+    ]
+    labels = {"ingest": "read files, normalise, quarantine", "gate": "**raw gate**",
+              "promote": "replace the day in raw tables", "transform": "dbt build",
+              "features": "**features gate**", "finish": "publish, report, ledger"}
+    for key, label in labels.items():
+        rows.append(f"| {label} | {t[key]:.2f} | {t[key] / run_s:.0%} |")
+    rows += [
+        f"| **daily run, without set-up** | **{run_s:.1f}** | 100% |",
+        f"| gate set-up once per process (GX import, context) | {t['gate_setup']:.1f} | "
+        f"{t['gate_setup'] / (run_s + t['gate_setup']):.0%} of run + set-up |",
+        "",
+        f"Raw gate on {lines:,} lines: **{lines / t['gate']:,.0f} rows/s** (reading the staged "
+        f"Parquet included). Both gates together: **{gate_s / run_s:.0%}** of the daily run "
+        f"({(gate_s + t['gate_setup']) / (run_s + t['gate_setup']):.0%} with the set-up). Peak "
+        f"memory of the daily run: {max(r['peak_rss_mb'] for r in runs):,.0f} MB.",
+        end,
+    ]
+    return "\n".join(rows)
+
+
+def _machine() -> str:
+    return (f"on {platform.machine()} with {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}; run on {date.today()}")
 
 
 def _median(runs: list[dict], key: str = "seconds") -> float:
@@ -136,13 +215,13 @@ def render(args, shop, gen, st, plain_ingest, plain_marts, late_runs, early_runs
         ("dbt build: staging, marts, tests", st["transform"], plain_marts, "transform (1 dbt run)"),
         ("publish summaries, reports, ledger", st["finish"], None, "finish"),
     ]
+    begin, end = markers("foundation")
     lines = [
-        MARK_BEGIN,
+        begin,
         "## Foundation: backfill and daily increment",
         "",
         f"Command: `make bench` (`python -m bench.run --lines-per-day {args.lines_per_day:.0f} "
-        f"--days {args.days} --out BENCHMARKS.md`), on {platform.machine()} with "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}; run on {date.today()}. "
+        f"--days {args.days} --out BENCHMARKS.md`), {_machine()}. "
         f"Each step runs once in its own process (peak = its maximum resident memory); "
         f"{'the run was resumed (--resume), steps measured before the interruption kept; ' if args.resume else ''}"
         f"the steps took {total / 60:.0f} minutes in all.",
@@ -172,33 +251,36 @@ def render(args, shop, gen, st, plain_ingest, plain_marts, late_runs, early_runs
         f"### Daily increment (median of {len(late_runs)}; stage functions of the daily flow, "
         "without Prefect's server start)",
         "",
-        "| run date | history days | lines | total s | ingest s | promote s | dbt s | finish s | peak MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| run date | history days | lines | total s | ingest s | raw gate s | promote s | dbt s "
+        "| features gate s | finish s | peak MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for day, runs, n in ((args.early_day, early_runs, early_lines), (args.days, late_runs, late_lines)):
         t = {k: statistics.median(r["timings"][k] for r in runs) for k in runs[0]["timings"]}
         lines.append(
             f"| day {day} | {day - 1} | {n:,} | {_median(runs):.1f} | {t['ingest']:.2f} | "
-            f"{t['promote']:.2f} | {t['transform']:.1f} | {t['finish']:.2f} | "
+            f"{t['gate']:.2f} | {t['promote']:.2f} | {t['transform']:.1f} | {t['features']:.2f} | "
+            f"{t['finish']:.2f} | "
             f"{max(r['peak_rss_mb'] for r in runs):.0f} |")
     growth = late / early
     lines += [
         "",
         f"Day {args.days} / day {args.early_day}: **{growth:.2f}x** at the same daily volume "
         f"(target at most 1.5x: **{'met' if growth <= 1.5 else 'NOT met'}**).",
-        MARK_END,
+        end,
     ]
     return "\n".join(lines)
 
 
-def write_section(path: Path, section: str) -> None:
+def write_section(path: Path, section: str, text_of_section: str) -> None:
+    begin, end = markers(section)
     text = path.read_text() if path.exists() else "# Benchmarks\n\nProduced by `make bench`.\n\n"
-    if MARK_BEGIN in text:
-        head, _, rest = text.partition(MARK_BEGIN)
-        _, _, tail = rest.partition(MARK_END)
-        text = head + section + tail
+    if begin in text:
+        head, _, rest = text.partition(begin)
+        _, _, tail = rest.partition(end)
+        text = head + text_of_section + tail
     else:
-        text = text.rstrip() + "\n\n" + section + "\n"
+        text = text.rstrip() + "\n\n" + text_of_section + "\n"
     path.write_text(text)
 
 

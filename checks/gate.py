@@ -51,6 +51,11 @@ class Gate:
         self.docs_dir = root / "data_docs"
         self._pending_docs: list = []
 
+    def warm_up(self) -> "Gate":
+        """Import GX and build the context and suites now (otherwise the first run does)."""
+        self._gx
+        return self
+
     @cached_property
     def _gx(self):
         import great_expectations as gx

@@ -109,7 +109,7 @@ def _no_trading(run_date: date) -> DayBatch:
 _gates: dict[tuple, Gate] = {}
 
 
-def _gate(settings: Settings, cfg: SourceConfig) -> Gate:
+def gate_for(settings: Settings, cfg: SourceConfig) -> Gate:
     """One gate (one GX context) per data directory, source and thresholds in this process."""
     quality = load_quality_config(settings.quality_config, cfg.name)
     key = (str(settings.root), quality.model_dump_json())
@@ -122,7 +122,7 @@ def gate_days(settings: Settings, cfg: SourceConfig, days: list[raw.IncomingDay]
               days_per_validation: int = 31) -> list[tuple[raw.IncomingDay, Verdict]]:
     """Validate staged days in date order, each against the days before it (those already in
     the warehouse and those passed earlier in this batch); stop at the first that fails."""
-    gate = _gate(settings, cfg)
+    gate = gate_for(settings, cfg)
     days = sorted(days, key=lambda d: d.run_date)
     if not days:
         return []
@@ -225,7 +225,7 @@ ORDER BY days.run_date
 def check_features(settings: Settings, cfg: SourceConfig, start: date, end: date) -> list[Verdict]:
     """The features suites for each day of a dbt window (as-of features for its last day);
     stops at the first day that fails."""
-    gate = _gate(settings, cfg)
+    gate = gate_for(settings, cfg)
     with db.reader(settings) as con:
         per_day = con.execute(FEATURE_METRICS_SQL, {"start": start, "end": end}).df()
         items = con.execute(
