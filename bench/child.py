@@ -70,6 +70,23 @@ def run(spec: dict) -> dict:
             raise RuntimeError(f"{d} failed the features gate")
         timed("finish", stages.finish_days, settings, cfg, [d])
         out.update(lines=incoming.lines, timings=timings)
+    elif step == "forecast_compare":
+        from bench import forecast as fc
+
+        results, reference, training = fc.compare(
+            settings.root, [date.fromisoformat(d) for d in spec["origins"]],
+            Path(spec["truth"]) if spec.get("truth") else None, log=print)
+        out.update(results=results.to_dict(orient="records"), reference=reference,
+                   training=training)
+    elif step in ("inner_loop_speed", "train_once"):
+        from bench import forecast as fc
+
+        out.update(getattr(fc, step)(settings.root, date.fromisoformat(spec["origin"]),
+                                     settings.forecaster))
+    elif step == "daily_forecast":
+        from bench import forecast as fc
+
+        out.update(fc.daily_forecast(settings, date.fromisoformat(spec["origin"])))
     elif step in ("plain_ingest", "plain_marts"):
         from bench import plain_sql
 
@@ -85,4 +102,4 @@ if __name__ == "__main__":
     result = run(spec)
     result["seconds"] = time.perf_counter() - t0
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("RESULT " + json.dumps(result))
+    print("RESULT " + json.dumps(result, default=str))

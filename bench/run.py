@@ -25,7 +25,14 @@ from pathlib import Path
 from warehouse.settings import REPO_ROOT
 
 START = date(2025, 1, 1)
-SECTIONS = ("foundation", "gate")
+SECTIONS = ("foundation", "gate", "forecast")
+ONLINE_RETAIL = {"source": "online_retail", "start": "2010-12-01", "end": "2011-12-09",
+                 "origins": ["2011-09-30", "2011-10-14", "2011-10-28", "2011-11-11"]}
+# a year of about 3,000 selling items, intermittent like a gift shop's (EVALUATION.md, synthetic)
+FORECAST_SHOP = {"seed": 11, "start_date": "2025-01-01", "days": 365, "lines_per_day": 4000,
+                 "initial_items": 2600, "item_launches_per_day": 2.0, "initial_customers": 6000,
+                 "customer_joins_per_day": 15, "dispersion": 2.0}
+SYNTHETIC_ORIGINS = ["2025-10-08", "2025-10-22", "2025-11-05", "2025-11-19"]
 
 
 def markers(section: str) -> tuple[str, str]:
@@ -41,15 +48,16 @@ def child(spec: dict, data_dir: Path) -> dict:
     if key in RESULTS:
         print(f"  {spec['step']:<13} (measured earlier in this run, --resume)", flush=True)
         return RESULTS[key]
+    source = spec.get("source", "synthetic")
     env = {**os.environ, "SHOPCAST_DATA_DIR": str(data_dir),
-           "SHOPCAST_SOURCE_CONFIG": str(REPO_ROOT / "configs/sources/synthetic.yaml")}
+           "SHOPCAST_SOURCE_CONFIG": str(REPO_ROOT / f"configs/sources/{source}.yaml")}
     proc = subprocess.run([sys.executable, "-m", "bench.child", json.dumps(spec, default=str)],
                           env=env, capture_output=True, text=True, cwd=REPO_ROOT)
     if proc.returncode != 0:
         raise RuntimeError(f"bench step {spec['step']} failed:\n{proc.stderr[-3000:]}")
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
     result = json.loads(line[len("RESULT "):])
-    print(f"  {spec['step']:<13} {result['seconds']:8.1f}s  peak {result['peak_rss_mb']:8.0f} MB", flush=True)
+    print(f"  {spec['step']:<17} {result['seconds']:8.1f}s  peak {result['peak_rss_mb']:8.0f} MB", flush=True)
     RESULTS[key] = result
     if RESULTS_FILE is not None:
         RESULTS_FILE.write_text(json.dumps(RESULTS, indent=1))
@@ -61,9 +69,16 @@ def window(first: int, last: int) -> dict:
             "end": (START + timedelta(days=last - 1)).isoformat()}
 
 
-def backfill(data_dir: Path, first: int, last: int) -> dict:
-    return {step: child({"step": step, **window(first, last)}, data_dir)
-            for step in ("stage", "promote", "transform", "finish")}
+def backfill(data_dir: Path, first: int, last: int, steps=("stage", "promote", "transform", "finish"),
+             **extra) -> dict:
+    return {step: child({"step": step, **window(first, last), **extra}, data_dir) for step in steps}
+
+
+def build_history(data_dir: Path, start: str, end: str, source: str) -> dict:
+    """The warehouse of a source's days, built with the pipeline's stage functions (no
+    forecasting: the forecast benchmark trains its own models at its origins)."""
+    return {step: child({"step": step, "start": start, "end": end, "source": source}, data_dir)
+            for step in ("stage", "promote", "transform")}
 
 
 def daily(data_dir: Path, day: int, repeats: int) -> list[dict]:
@@ -106,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     for section in args.only or SECTIONS:
         started = sum(r["seconds"] for r in RESULTS.values())
-        report = {"foundation": foundation, "gate": gate}[section](args)
+        report = {"foundation": foundation, "gate": gate, "forecast": forecast}[section](args)
         print(report)
         if args.out:
             write_section(args.out, section, report)
@@ -191,6 +206,45 @@ def gate(args) -> str:
         end,
     ]
     return "\n".join(rows)
+
+
+def forecast(args) -> str:
+    """EVALUATION.md's forecasting comparison on Online Retail and on a synthetic shop with its
+    oracle, plus the forecaster's speed: vmap vs loop, one meta-training, the daily stage."""
+    from bench.forecast import comparison_markdown
+
+    online = args.work / "forecast_online_retail"
+    synthetic = args.work / "forecast_synthetic"
+    for d in (online, synthetic):
+        d.mkdir(parents=True, exist_ok=True)
+    landing = Path(os.environ.get("SHOPCAST_ONLINE_RETAIL_DIR",
+                                  REPO_ROOT.parent / "shared/data/online_retail/by-day"))
+    os.environ["SHOPCAST_ONLINE_RETAIL_DIR"] = str(landing)
+    print("forecast: Online Retail warehouse", flush=True)
+    build_history(online, ONLINE_RETAIL["start"], ONLINE_RETAIL["end"], "online_retail")
+    print("forecast: synthetic shop", flush=True)
+    gen = child({"step": "generate", "shop": FORECAST_SHOP}, synthetic)
+    last = (date.fromisoformat(FORECAST_SHOP["start_date"])
+            + timedelta(days=FORECAST_SHOP["days"] - 1)).isoformat()
+    build_history(synthetic, FORECAST_SHOP["start_date"], last, "synthetic")
+
+    print("forecast: comparisons (every model at every origin)", flush=True)
+    compared = {
+        "Online Retail": child({"step": "forecast_compare", "origins": ONLINE_RETAIL["origins"],
+                                "source": "online_retail"}, online),
+        "synthetic": child({"step": "forecast_compare", "origins": SYNTHETIC_ORIGINS,
+                            "truth": str(synthetic / "truth" / "synthetic")}, synthetic),
+    }
+    print("forecast: speed", flush=True)
+    speed = {}
+    for name, data_dir, origin, source in (
+            ("Online Retail", online, ONLINE_RETAIL["origins"][-1], "online_retail"),
+            ("synthetic", synthetic, SYNTHETIC_ORIGINS[-1], "synthetic")):
+        spec = {"origin": origin, "source": source}
+        speed[name] = {step: child({"step": step, **spec}, data_dir)
+                       for step in ("inner_loop_speed", "train_once", "daily_forecast")}
+    begin, end = markers("forecast")
+    return "\n".join([begin, comparison_markdown(args, compared, speed, gen, _machine()), end])
 
 
 def _machine() -> str:

@@ -22,8 +22,15 @@ class RawThresholds(BaseModel):
     partial_days: list[date] = []
 
 
+class PredictionThresholds(BaseModel):
+    horizon_days: int = 28               # forecasts cover D+1 .. D+horizon_days
+    max_daily_units: float = 1_000_000   # a forecast above this for one item-day is a bug
+    recommendations_per_customer: int = 20
+
+
 class QualityConfig(BaseModel):
     raw: RawThresholds = RawThresholds()
+    predictions: PredictionThresholds = PredictionThresholds()
 
 
 def load_quality_config(path: Path, source_name: str) -> QualityConfig:

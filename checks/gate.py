@@ -5,6 +5,9 @@ Suites (built from configs/quality.yaml, versioned with the code):
   raw_batch         one row of batch metrics: bad-row share, volume against the trailing
                     median of trading days, share without customer against its trailing level,
                     duplicate deliveries
+  features_day, item_features, customer_features   the marts of a run date
+  forecasts         the forecast rows: no NaN, non-negative, p10 <= p50 <= p90, D+1..D+28
+  forecasts_day     one row per run date: every sellable item forecast, 28 days each
 The gate only returns a verdict; the flow decides what to do with it. Validation runs on pandas
 frames (the GX SQL data source on DuckDB fails, see STACK.md). Data Docs are written under
 ``<data_dir>/quality/data_docs``.
@@ -18,6 +21,7 @@ from datetime import date, datetime, time
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from checks.config import QualityConfig
@@ -74,7 +78,9 @@ class Gate:
                                    ("raw_batch", self._batch_expectations(gx)),
                                    ("features_day", self._feature_day_expectations(gx)),
                                    ("item_features", self._item_feature_expectations(gx)),
-                                   ("customer_features", self._customer_feature_expectations(gx))):
+                                   ("customer_features", self._customer_feature_expectations(gx)),
+                                   ("forecasts", self._forecast_expectations(gx)),
+                                   ("forecasts_day", self._forecast_day_expectations(gx))):
             suite = ctx.suites.add(gx.ExpectationSuite(name=name))
             for e in expectations:
                 suite.add_expectation(e)
@@ -154,6 +160,33 @@ class Gate:
             e.ExpectColumnValuesToBeBetween(column="monetary", min_value=0),
         ]
 
+    def _forecast_expectations(self, gx) -> list:
+        e = gx.expectations
+        q = self.quality.predictions
+        out = [e.ExpectColumnValuesToNotBeNull(column=c)
+               for c in ("item_id", "target_date", "mean", "p10", "p50", "p90", "model_version")]
+        out += [e.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=q.max_daily_units)
+                for c in ("mean", "p10", "p50", "p90")]
+        out += [
+            e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="p50", column_B="p10", or_equal=True),
+            e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="p90", column_B="p50", or_equal=True),
+            e.ExpectColumnValuesToBeBetween(column="days_ahead", min_value=1, max_value=q.horizon_days),
+            e.ExpectCompoundColumnsToBeUnique(column_list=["run_date", "item_id", "target_date"]),
+        ]
+        return out
+
+    def _forecast_day_expectations(self, gx) -> list:
+        """One row per run date: the forecast covers exactly the sellable items, each with
+        every day of the horizon."""
+        e = gx.expectations
+        zero = dict(min_value=0, max_value=0)
+        return [
+            e.ExpectColumnValuesToBeBetween(column="sellable_items_missing", **zero),
+            e.ExpectColumnValuesToBeBetween(column="items_not_sellable", **zero),
+            e.ExpectColumnValuesToBeBetween(column="items_without_full_horizon", **zero),
+            e.ExpectColumnValuesToBeBetween(column="forecast_items", min_value=1),
+        ]
+
     def check_raw(self, days: list[tuple[date, pd.DataFrame, BatchMetrics]],
                   build_docs: bool = True) -> list[Verdict]:
         """Staged days: their normalised lines, and their batch metrics against earlier days.
@@ -210,11 +243,15 @@ def _failures_by_day(suite: str, r, frame: pd.DataFrame, first: date) -> dict[da
     """Attribute a failed expectation to the days whose rows broke it (a table-level
     expectation, such as the column set, to the first day)."""
     cfg = r.expectation_config
-    column = cfg.kwargs.get("column")
+    column = cfg.kwargs.get("column") or cfg.kwargs.get("column_A")
     res = r.result or {}
-    where = f"{suite}.{cfg.type}({column or ''} in [{cfg.kwargs.get('min_value')}, {cfg.kwargs.get('max_value')}])"
+    if cfg.kwargs.get("column_B"):
+        where = f"{suite}.{cfg.type}({column} >= {cfg.kwargs['column_B']})"
+    else:
+        where = (f"{suite}.{cfg.type}({column or ''} in [{cfg.kwargs.get('min_value')}, "
+                 f"{cfg.kwargs.get('max_value')}])")
     index = res.get("unexpected_index_list")
-    if index is None or column is None:
+    if not index or column is None or not isinstance(index[0], (int, np.integer)):
         return {first: f"{where}: observed {res.get('observed_value')}"}
     bad = frame.loc[index]
     out = {}

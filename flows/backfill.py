@@ -87,6 +87,10 @@ def backfill(start: date, end: date, force: bool = False) -> dict:
                 tasks.transform(window_start, window_end)
                 stage = "features"
                 tasks.check_features(window_start, window_end)
+                stage = "forecast"
+                tasks.forecast(window_start, window_end)
+                stage = "predictions"
+                tasks.check_predictions(window_start, window_end)
                 stage = "finish"
                 reports = tasks.finish_days(window_start, window_end)
             except Exception as exc:

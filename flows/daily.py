@@ -41,6 +41,10 @@ def daily(run_date: date | None = None) -> dict:
         tasks.transform(run_date, run_date)
         stage = "features"
         tasks.check_features(run_date, run_date)
+        stage = "forecast"
+        tasks.forecast(run_date, run_date)
+        stage = "predictions"
+        tasks.check_predictions(run_date, run_date)
         stage = "finish"
         report = tasks.finish_days(run_date, run_date)[0]
     except stages.DayNotReady:

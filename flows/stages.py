@@ -246,9 +246,9 @@ def check_features(settings: Settings, cfg: SourceConfig, start: date, end: date
     return verdicts if failed is None else verdicts[:failed + 1]
 
 
-def failed_features(verdict: Verdict) -> DayFailed:
+def failed_features(verdict: Verdict, gate_name: str = "features") -> DayFailed:
     pages = ", ".join(str(p) for p in verdict.docs_pages)
-    error = DayFailed(f"{verdict.run_date} failed the features gate: {'; '.join(verdict.failures)}. "
+    error = DayFailed(f"{verdict.run_date} failed the {gate_name} gate: {'; '.join(verdict.failures)}. "
                       f"Data Docs: {pages}")
     error.run_date = verdict.run_date
     return error
@@ -287,17 +287,29 @@ def _finish_day(con, settings: Settings, cfg: SourceConfig, run_date: date) -> d
         [run_date, run_date],
     ).fetchone()
     summary = summary.append_column("source", pa.array([cfg.name]))
-    manifest = publish.publish_partition(
+    manifests = {"daily_summary": publish.publish_partition(
         settings.published_dir, "daily_summary", run_date, summary,
         retention=settings.publish_retention,
-    )
-    publish.update_latest(settings.published_dir, run_date, {"daily_summary": manifest})
+    )}
+    forecasts = con.execute(
+        "SELECT * FROM predictions.forecasts WHERE run_date = ? ORDER BY item_id, target_date",
+        [run_date]).to_arrow_table()
+    if forecasts.num_rows:
+        versions = sorted(set(forecasts.column("model_version").to_pylist()))
+        manifests["forecasts"] = publish.publish_partition(
+            settings.published_dir, "forecasts", run_date, forecasts,
+            retention=settings.publish_retention, extra={"model_versions": versions})
+    publish.update_latest(settings.published_dir, run_date, manifests)
     row = summary.to_pylist()[0]
     ledger.set_state(con, run_date, DayState.complete, "finish",
                      lines=row["lines"], quarantined=row["quarantined_lines"])
     report = {"run_date": run_date.isoformat(), "source": cfg.name,
               **{k: row[k] for k in SUMMARY_COLUMNS}, "quarantine_by_rule": dict(rules),
               "sellable_items_with_features": items, "customers_with_features": customers,
+              "forecast_rows": forecasts.num_rows,
+              "forecast_items": len(set(forecasts.column("item_id").to_pylist())),
+              "forecast_model": ", ".join(manifests["forecasts"]["model_versions"])
+              if "forecasts" in manifests else None,
               "data_docs": str(settings.root / "quality" / "data_docs" / "index.html")}
     report["report_path"] = str(write_day_report(settings, report))
     return report

@@ -169,6 +169,34 @@ def check_features(start: date, end: date) -> None:
     get_run_logger().info("features %s..%s passed their checks", start, end)
 
 
+@task(name="forecast", cache_policy=NO_CACHE)
+def forecast(start: date, end: date) -> list[dict]:
+    """Forecast every sellable item for each run date of start..end with the point-in-time
+    model (meta-trained here when none is fresh enough) and store the rows."""
+    from flows.forecasting import forecast_days
+
+    settings = Settings()
+    logger = get_run_logger()
+    results = forecast_days(settings, stages.days_between(start, end), log=logger.info)
+    for r in results:
+        logger.info("%s forecast: %s items with %s%s (%.1fs)", r.run_date, f"{r.items:,}",
+                    r.model_version, ", meta-trained now" if r.trained else "", r.seconds)
+    return [vars(r) for r in results]
+
+
+@task(name="check-predictions", cache_policy=NO_CACHE)
+def check_predictions(start: date, end: date) -> None:
+    """Great Expectations on the stored forecasts of start..end; raises on the first bad day."""
+    from flows.forecasting import check_forecasts
+
+    settings = Settings()
+    gate = stages.gate_for(settings, stages.load(settings))
+    failed = [v for v in check_forecasts(settings, gate, start, end) if not v.passed]
+    if failed:
+        raise stages.failed_features(failed[0], "predictions")
+    get_run_logger().info("predictions %s..%s passed their checks", start, end)
+
+
 @task(name="finish-days", cache_policy=NO_CACHE)
 def finish_days(start: date, end: date) -> list[dict]:
     """Publish each day's outputs atomically, write its report, mark it complete."""

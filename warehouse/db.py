@@ -69,6 +69,18 @@ CREATE TABLE IF NOT EXISTS ops.day_volumes (
     no_customer BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ops.meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE SCHEMA IF NOT EXISTS predictions;
+CREATE TABLE IF NOT EXISTS predictions.forecasts (
+    run_date DATE NOT NULL,
+    item_id VARCHAR NOT NULL,
+    target_date DATE NOT NULL,
+    mean DOUBLE,
+    p10 DOUBLE,
+    p50 DOUBLE,
+    p90 DOUBLE,
+    model_version VARCHAR NOT NULL,
+    history_days INTEGER
+);
 """
 
 

@@ -25,8 +25,11 @@ def day_report_markdown(report: dict) -> str:
         *[f"| {name} | {value:,} |" for name, value in rows],
         "",
     ]
+    if report.get("forecast_model"):
+        lines += [f"Forecasts: {report['forecast_items']:,} items x 28 days "
+                  f"({report['forecast_rows']:,} rows), model {report['forecast_model']}", ""]
     if report.get("data_docs"):
-        lines += [f"Data quality: passed the raw and features gates; Data Docs: {report['data_docs']}", ""]
+        lines += [f"Data quality: passed the raw, features and predictions gates; Data Docs: {report['data_docs']}", ""]
     if report.get("quarantine_by_rule"):
         lines += ["## Quarantined by rule", "", "| rule | lines |", "|---|---:|"]
         lines += [f"| {rule} | {n:,} |" for rule, n in report["quarantine_by_rule"].items()]

@@ -10,11 +10,14 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.config import ForecasterConfig
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SHOPCAST_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SHOPCAST_", env_file=".env", extra="ignore",
+                                      env_nested_delimiter="__")
 
     data_dir: Path = Field(Path("data"), description="Root of everything the pipeline writes.")
     source_config: Path = Field(
@@ -33,6 +36,11 @@ class Settings(BaseSettings):
     quality_config: Path = Field(
         REPO_ROOT / "configs" / "quality.yaml", description="Thresholds of the data-quality gate."
     )
+
+    forecaster: ForecasterConfig = Field(
+        default_factory=ForecasterConfig,
+        description="The forecaster's network, meta-training and retraining policy "
+        "(e.g. SHOPCAST_FORECASTER__RETRAIN_EVERY_DAYS=14).")
 
     @cached_property
     def root(self) -> Path:
@@ -53,6 +61,10 @@ class Settings(BaseSettings):
     @property
     def reports_dir(self) -> Path:
         return self.root / "reports"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
 
     @property
     def dbt_target_dir(self) -> Path:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pyarrow.parquet as pq
 import pytest
 
 from flows import stages
@@ -26,6 +27,10 @@ def shop(tmp_path_factory, prefect_harness):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SHOPCAST_DATA_DIR", str(root / "data"))
         mp.setenv("SHOPCAST_SOURCE_CONFIG", str(REPO_ROOT / "configs/sources/synthetic.yaml"))
+        # a small network, and the first meta-training on day 56 (the earliest possible)
+        for key, value in {"MIN_HISTORY_DAYS": 56, "OUTER_STEPS": 15, "TASKS_PER_STEP": 64,
+                           "HIDDEN": 32, "EMBEDDING": 16}.items():
+            mp.setenv(f"SHOPCAST_FORECASTER__{key}", str(value))
         settings = Settings()
         cfg = stages.load(settings)
         generate(SHOP, cfg.landing_path(settings.root), settings.root / "truth")
@@ -35,6 +40,12 @@ def shop(tmp_path_factory, prefect_harness):
 def _state(settings):
     with db.reader(settings) as con:
         return mart_checksums(con), table_checksum(con, "raw.order_lines")
+
+
+def _forecasts(settings):
+    with db.reader(settings) as con:
+        return table_checksum(con, "predictions.forecasts"), dict(con.execute(
+            "SELECT run_date, any_value(model_version) FROM predictions.forecasts GROUP BY 1").fetchall())
 
 
 def test_backfilling_60_days_twice_gives_identical_marts(shop):
@@ -48,9 +59,21 @@ def test_backfilling_60_days_twice_gives_identical_marts(shop):
 
     again = backfill(start=DAY[0], end=DAY[59])  # complete days are skipped
     assert again["done"] == []
+    forecasts, versions = _forecasts(settings)
+    assert set(versions) == set(DAY[:60])  # every run date has forecasts
+    assert {versions[d] for d in DAY[:55]} == {"baseline-ses-alpha0.1"}  # too little history
+    model = versions[DAY[55]]
+    assert model.startswith(f"forecaster-maml-{DAY[55]}-")  # meta-trained on days up to D
+    assert {versions[d] for d in DAY[55:60]} == {model}    # reused while fresh
+    published = publish.partition_dir(settings.published_dir, "forecasts", DAY[59]) / "part-0.parquet"
+    rows = pq.read_table(published).to_pandas()
+    assert len(rows) == 28 * rows["item_id"].nunique() and (rows["p10"] <= rows["p90"]).all()
+    assert publish.read_latest(settings.published_dir)["tables"]["forecasts"]["rows"] == len(rows)
+
     forced = backfill(start=DAY[0], end=DAY[59], force=True)
     assert forced["done"] == DAY[:60]
     assert _state(settings) == (marts, raw_lines)
+    assert _forecasts(settings) == (forecasts, versions)  # the same models, the same numbers
 
 
 def test_daily_publishes_and_a_bad_redelivery_changes_nothing(shop):

@@ -1,0 +1,157 @@
+"""The forecasting stage as plain functions: choose or train the point-in-time model for each run
+date, forecast every sellable item, store the rows in the warehouse (``predictions.forecasts``).
+
+Point in time: the model used for D was trained on the warehouse's data up to D at the latest
+(and that data is unchanged since: its checksum is compared); it is retrained when its training
+window ends more than ``retrain_every_days`` before D. Before the warehouse holds
+``min_history_days`` days, the simple baseline is published instead, named in model_version.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pyarrow as pa
+
+from models import baselines, registry
+from models.metrics import HORIZON, Forecast
+from models.panel import DemandPanel, load_panel
+from models.predict import forecast
+from models.train import meta_train
+from warehouse import db
+from warehouse.settings import Settings
+
+log = logging.getLogger(__name__)
+BASELINE_VERSION = f"baseline-{baselines.FALLBACK}"
+FORECAST_SCHEMA = pa.schema([
+    ("run_date", pa.date32()), ("item_id", pa.string()), ("target_date", pa.date32()),
+    ("mean", pa.float64()), ("p10", pa.float64()), ("p50", pa.float64()), ("p90", pa.float64()),
+    ("model_version", pa.string()), ("history_days", pa.int32()),
+])
+
+
+@dataclass
+class ForecastResult:
+    run_date: date
+    model_version: str
+    items: int
+    trained: bool          # a model was meta-trained for this run date
+    seconds: float
+
+
+def forecast_days(settings: Settings, run_dates: list[date], log=log.info) -> list[ForecastResult]:
+    """Forecast each run date in order and replace its rows in ``predictions.forecasts``."""
+    run_dates = sorted(run_dates)
+    with db.reader(settings) as con:
+        panel = load_panel(con, run_dates[-1])
+    results = []
+    for run_date in run_dates:
+        started = time.perf_counter()
+        history = panel.until(run_date)
+        f, version, trained = _forecast_one(settings, history, log)
+        table = forecast_table(history, f, version)
+        with db.writer(settings) as con:
+            con.execute("DELETE FROM predictions.forecasts WHERE run_date = ?", [run_date])
+            con.register("new_forecasts", table)
+            con.execute("INSERT INTO predictions.forecasts SELECT * FROM new_forecasts")
+            con.unregister("new_forecasts")
+        results.append(ForecastResult(run_date, version, len(f.item_ids), trained,
+                                      time.perf_counter() - started))
+    return results
+
+
+def _forecast_one(settings: Settings, history: DemandPanel, log) -> tuple[Forecast, str, bool]:
+    cfg = settings.forecaster
+    run_date = history.end
+    if history.days < cfg.min_history_days:
+        return baselines.ses(history), BASELINE_VERSION, False
+    chosen = registry.usable_for(settings.models_dir, run_date, cfg,
+                                 lambda end: history.until(end).checksum())
+    trained = chosen is None
+    if trained:
+        log(f"meta-training the forecaster on {history.start}..{run_date}")
+        model = meta_train(history, cfg, log=log)
+        model_path = registry.save(model, settings.models_dir)
+    else:
+        model_path = chosen.path
+    model = registry.load(model_path)
+    return forecast(model, history), model.version, trained
+
+
+def forecast_table(history: DemandPanel, f: Forecast, version: str) -> pa.Table:
+    """Rows of the published contract: one per item and target day D+1..D+28."""
+    n = len(f.item_ids)
+    run_date = history.end
+    pos = {item: i for i, item in enumerate(history.item_ids)}
+    first = history.first_sale()[[pos[i] for i in f.item_ids]] if n else np.zeros(0, np.int64)
+    history_days = np.where(first >= 0, history.days - 1 - first, -1)
+    targets = [run_date + timedelta(days=h) for h in range(1, HORIZON + 1)]
+    return pa.table({
+        "run_date": pa.array([run_date] * (n * HORIZON), pa.date32()),
+        "item_id": pa.array(np.repeat(f.item_ids.astype(str), HORIZON), pa.string()),
+        "target_date": pa.array(targets * n, pa.date32()),
+        "mean": f.mean.reshape(-1), "p10": f.quantiles[..., 0].reshape(-1),
+        "p50": f.quantiles[..., 1].reshape(-1), "p90": f.quantiles[..., 2].reshape(-1),
+        "model_version": pa.array([version] * (n * HORIZON), pa.string()),
+        # an item listed in the catalogue but never sold has no history: null
+        "history_days": pa.array(np.repeat(history_days, HORIZON), pa.int32(),
+                                 mask=np.repeat(history_days < 0, HORIZON)),
+    }, schema=FORECAST_SCHEMA)
+
+
+# -- the predictions gate: what was stored for each run date, against the marts ---------------
+FORECAST_DAY_SQL = """
+WITH days AS (SELECT CAST(d AS DATE) AS run_date
+              FROM range(CAST($start AS DATE), CAST($end AS DATE) + 1, INTERVAL 1 DAY) t(d)),
+sellable AS (
+    SELECT DISTINCT days.run_date, f.item_id FROM days JOIN marts.fct_item_daily_demand f
+      ON f.order_date > days.run_date - $window AND f.order_date <= days.run_date AND f.units > 0
+    UNION
+    SELECT days.run_date, c.item_id FROM days JOIN staging.stg_catalogue c
+      ON c.launch_date <= days.run_date),
+stored AS (
+    SELECT run_date, item_id, count(DISTINCT target_date) AS targets
+    FROM predictions.forecasts WHERE run_date BETWEEN $start AND $end GROUP BY ALL),
+joined AS (
+    SELECT coalesce(s.run_date, p.run_date) AS run_date, s.item_id AS sellable_item,
+           p.item_id AS stored_item, p.targets
+    FROM sellable s FULL JOIN stored p ON s.run_date = p.run_date AND s.item_id = p.item_id)
+SELECT days.run_date,
+       count(*) FILTER (WHERE sellable_item IS NOT NULL AND stored_item IS NULL) AS sellable_items_missing,
+       count(*) FILTER (WHERE sellable_item IS NULL AND stored_item IS NOT NULL) AS items_not_sellable,
+       count(*) FILTER (WHERE stored_item IS NOT NULL AND targets <> $horizon) AS items_without_full_horizon,
+       count(stored_item) AS forecast_items
+FROM days LEFT JOIN joined USING (run_date)
+GROUP BY days.run_date ORDER BY days.run_date
+"""
+
+
+def check_forecasts(settings: Settings, gate, start: date, end: date, days_per_validation: int = 31):
+    """The forecasts and forecasts_day suites for each run date of start..end (one GX run per
+    suite and month of days); returns the verdicts up to the first failed day."""
+    from models.panel import SELLABLE_WINDOW_DAYS
+
+    horizon = gate.quality.predictions.horizon_days
+    verdicts = []
+    while start <= end:
+        last = min(end, start + timedelta(days=days_per_validation - 1))
+        with db.reader(settings) as con:
+            per_day = con.execute(FORECAST_DAY_SQL, {
+                "start": start, "end": last, "horizon": horizon,
+                "window": SELLABLE_WINDOW_DAYS}).df()
+            rows = con.execute(
+                "SELECT run_date, item_id, target_date, mean, p10, p50, p90, model_version, "
+                "target_date - run_date AS days_ahead FROM predictions.forecasts "
+                "WHERE run_date BETWEEN ? AND ?", [start, last]).df()
+        per_day["run_date"] = per_day["run_date"].dt.date
+        rows["run_date"] = rows["run_date"].dt.date
+        for verdict in gate.validate(list(per_day["run_date"]),
+                                     {"forecasts": rows, "forecasts_day": per_day}):
+            verdicts.append(verdict)
+            if not verdict.passed:
+                return verdicts
+        start = last + timedelta(days=1)
+    return verdicts

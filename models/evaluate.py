@@ -1,0 +1,82 @@
+"""The evaluation harness of EVALUATION.md: rolling origins, the same scoring for every model.
+
+At each origin D a model sees ``panel.until(D)`` only (features, scaling and training from data
+up to D); its forecast of D+1..D+28 is scored against the actual units of those days.
+"""
+from __future__ import annotations
+
+import time
+from datetime import date
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from models.metrics import HORIZON, Forecast, score
+from models.panel import DemandPanel
+
+Model = Callable[[DemandPanel], Forecast]
+
+
+def actuals(panel: DemandPanel, history: DemandPanel) -> np.ndarray:
+    """Units of D+1..D+28 for the items of ``history`` (zeros for days without a row)."""
+    d = history.days - 1 + (history.start - panel.start).days
+    if d + HORIZON >= panel.days:
+        raise ValueError(f"origin {history.end}: the panel ends {panel.end}, before D+28")
+    pos = {item: i for i, item in enumerate(panel.item_ids)}
+    rows = np.array([pos[i] for i in history.item_ids], dtype=np.int64)
+    return panel.units[rows, d + 1:d + 1 + HORIZON].astype(np.float64)
+
+
+def rolling_origins(panel: DemandPanel, origins: list[date], models: dict[str, Model],
+                    log=print) -> pd.DataFrame:
+    """One row per model, origin and segment with the metrics and the model's seconds."""
+    rows = []
+    for origin in origins:
+        history = panel.until(origin)
+        y = actuals(panel, history)
+        for name, model in models.items():
+            started = time.perf_counter()
+            forecast = model(history)
+            seconds = time.perf_counter() - started
+            for segment, metrics in score(history, y, forecast).items():
+                rows.append({"model": name, "origin": origin, "segment": segment,
+                             "seconds": seconds, **metrics})
+            if log:
+                all_ = rows[-3]
+                log(f"  {origin} {name:<40} WRMSSE {all_['wrmsse']:.3f}  ({seconds:.1f}s)")
+    return pd.DataFrame(rows)
+
+
+def summary(results: pd.DataFrame, reference: str | None = None) -> pd.DataFrame:
+    """Mean over origins per model: WRMSSE all/cold, weekly WAPE, pinball, coverage; with a
+    ``reference`` model (the oracle), WRMSSE also as a ratio to it."""
+    wide = results.pivot_table(index=["model", "origin"], columns="segment",
+                               values=["wrmsse", "weekly_wape", "pinball", "coverage_80", "items"])
+    mean = wide.groupby(level="model", sort=False).mean()
+    table = pd.DataFrame({
+        "WRMSSE all": mean[("wrmsse", "all")], "WRMSSE cold": mean[("wrmsse", "cold")],
+        "WRMSSE warm": mean[("wrmsse", "warm")], "weekly WAPE all": mean[("weekly_wape", "all")],
+        "pinball all": mean[("pinball", "all")], "p10-p90 coverage": mean[("coverage_80", "all")],
+        "items per origin": mean[("items", "all")], "cold items": mean[("items", "cold")],
+    })
+    if reference is not None and reference in table.index:
+        ratio = wide[["wrmsse"]].div(wide.loc[reference][["wrmsse"]], level="origin")
+        ratio = ratio.groupby(level="model", sort=False).mean()
+        table["WRMSSE all / oracle"] = ratio[("wrmsse", "all")]
+        table["WRMSSE cold / oracle"] = ratio[("wrmsse", "cold")]
+    order = list(dict.fromkeys(results["model"]))
+    return table.loc[order]
+
+
+def to_markdown(table: pd.DataFrame, digits: int = 3) -> str:
+    """A pipe table of a summary (no tabulate dependency)."""
+    def cell(v):
+        if isinstance(v, float):
+            return "-" if np.isnan(v) else f"{v:.{digits}f}"
+        return str(v)
+    head = [table.index.name or "model", *map(str, table.columns)]
+    lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * len(table.columns) + "|"]
+    for name, row in table.iterrows():
+        lines.append("| " + " | ".join([str(name), *(cell(v) for v in row)]) + " |")
+    return "\n".join(lines)

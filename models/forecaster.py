@@ -1,0 +1,84 @@
+"""The global forecaster: an MLP body shared by all items and a small head adapted per item.
+
+The body maps a sample (scaled lag window, statics, calendar, category) to an embedding. The
+head maps the embedding to 28 x 4 numbers: the mean and the 0.1/0.5/0.9 quantiles of each
+target day, in units of the item's scale. Quantiles are built as cumulative softplus steps, so
+0 <= p10 <= p50 <= p90 holds by construction. Only the head is adapted per item (ANIL-style),
+which keeps the inner loop small enough to batch over thousands of items with torch.func.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from typing import NamedTuple
+
+from models.features import N_FEATURES, Samples
+from models.metrics import HORIZON, QUANTILES
+
+OUTPUTS = 4  # mean, p10, p50, p90
+
+
+class Forecaster(nn.Module):
+    def __init__(self, n_categories: int, hidden: int = 256, embedding: int = 128,
+                 category_dim: int = 8, inner_lr: float = 0.1):
+        super().__init__()
+        self.category = nn.Embedding(n_categories + 1, category_dim)
+        self.body = nn.Sequential(
+            nn.Linear(N_FEATURES + category_dim, hidden), nn.GELU(),
+            nn.Linear(hidden, hidden), nn.GELU(),
+            nn.Linear(hidden, embedding), nn.GELU(),
+        )
+        self.head = nn.Linear(embedding, HORIZON * OUTPUTS)
+        # Meta-SGD-style inner learning rates, one per head parameter, learned in the outer loop
+        self.inner_log_lr = nn.ParameterDict({
+            name: nn.Parameter(torch.full_like(p, float(torch.log(torch.tensor(inner_lr)))))
+            for name, p in self.head.named_parameters()})
+
+    def embed(self, s: Samples) -> torch.Tensor:
+        return self.body(torch.cat([s.x, self.category(s.category)], dim=-1))
+
+    def head_params(self) -> dict[str, torch.Tensor]:
+        return dict(self.head.named_parameters())
+
+    def inner_lrs(self) -> dict[str, torch.Tensor]:
+        return {k: v.exp() for k, v in self.inner_log_lr.items()}
+
+
+def decode(head: dict[str, torch.Tensor], h: torch.Tensor, scale: torch.Tensor
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Head parameters applied to embeddings: mean (..., 28) and quantiles (..., 28, 3), units."""
+    out = F.linear(h, head["weight"], head["bias"]).unflatten(-1, (HORIZON, OUTPUTS))
+    steps = F.softplus(out)
+    s = scale[..., None]
+    mean = steps[..., 0] * s
+    quantiles = torch.cumsum(steps[..., 1:], dim=-1) * s[..., None]
+    return mean, quantiles
+
+
+class Targets(NamedTuple):
+    """What the loss needs of samples besides their embeddings (a pytree, so vmap maps it)."""
+    scale: torch.Tensor
+    norm: torch.Tensor
+    y: torch.Tensor
+    mask: torch.Tensor
+
+    @classmethod
+    def of(cls, s: Samples) -> "Targets":
+        return cls(s.scale, s.norm, s.y, s.mask)
+
+
+def loss(head: dict[str, torch.Tensor], h: torch.Tensor, s: Targets, huber_delta: float,
+         quantile_weight: float) -> torch.Tensor:
+    """Masked loss of samples on the scale RMSSE uses: Huber on the mean (robust to a rare huge
+    wholesale order) plus pinball loss on the quantiles; a mean over observed target days."""
+    mean, q = decode(head, h, s.scale)
+    norm = s.norm[..., None]
+    err = (s.y - mean) / norm
+    point = F.huber_loss(err, torch.zeros_like(err), reduction="none", delta=huber_delta)
+    levels = torch.tensor(QUANTILES, dtype=h.dtype)
+    diff = (s.y[..., None] - q) / norm[..., None]
+    pinball = torch.maximum(levels * diff, (levels - 1) * diff).sum(-1)
+    per_day = point + quantile_weight * pinball
+    return (per_day * s.mask).sum() / s.mask.sum().clamp_min(1.0)

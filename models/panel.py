@@ -1,0 +1,136 @@
+"""The demand panel: daily units per item as dense arrays, cut at a run date (point in time).
+
+Forecasting works on items x calendar days. The panel is read from the warehouse's marts
+(``marts.fct_item_daily_demand``; days without a row are zero demand) plus the catalogue's
+launched items, or built from a frame in tests. ``until(D)`` keeps only what was known on D.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+SELLABLE_WINDOW_DAYS = 90  # EVALUATION.md: sold in the 90 days up to D, or a launched catalogue item
+NEVER = -1  # first/last sale index of an item that has not sold
+
+
+@dataclass(frozen=True)
+class DemandPanel:
+    start: date                 # the date of column 0
+    item_ids: np.ndarray        # (n,) str
+    units: np.ndarray           # (n, T) float32, zero where nothing sold
+    revenue: np.ndarray         # (n, T) float32
+    category: np.ndarray        # (n,) str
+    launch: np.ndarray          # (n,) int column of the catalogue launch, NEVER if not listed
+    list_price: np.ndarray      # (n,) float32, NaN if not listed
+
+    @property
+    def days(self) -> int:
+        return self.units.shape[1]
+
+    @property
+    def end(self) -> date:
+        return self.start + timedelta(days=self.days - 1)
+
+    def column(self, d: date) -> int:
+        return (d - self.start).days
+
+    def date_of(self, column: int) -> date:
+        return self.start + timedelta(days=int(column))
+
+    def first_sale(self) -> np.ndarray:
+        sold = self.units > 0
+        return np.where(sold.any(axis=1), sold.argmax(axis=1), NEVER)
+
+    def last_sale(self) -> np.ndarray:
+        sold = self.units[:, ::-1] > 0
+        return np.where(sold.any(axis=1), self.days - 1 - sold.argmax(axis=1), NEVER)
+
+    def until(self, d: date) -> "DemandPanel":
+        """What was known at the end of D: days after D dropped, items unknown by D dropped."""
+        if d < self.start:
+            raise ValueError(f"{d} is before the panel's first day {self.start}")
+        cut = self.column(d) + 1
+        units = self.units[:, :cut]
+        known = (units > 0).any(axis=1) | ((self.launch != NEVER) & (self.launch < cut))
+        return replace(self, item_ids=self.item_ids[known], units=units[known],
+                       revenue=self.revenue[known, :cut], category=self.category[known],
+                       launch=self.launch[known], list_price=self.list_price[known])
+
+    def sellable(self, column: int) -> np.ndarray:
+        """Items sellable at a column: sold in the 90 days up to it, or launched by it."""
+        recent = self.units[:, max(0, column - SELLABLE_WINDOW_DAYS + 1): column + 1] > 0
+        return recent.any(axis=1) | ((self.launch != NEVER) & (self.launch <= column))
+
+    def checksum(self) -> str:
+        """Fingerprint of the data a model saw: ids, units, revenue and catalogue."""
+        h = hashlib.sha256()
+        h.update(self.start.isoformat().encode())
+        for arr in (self.item_ids.astype(str), self.category.astype(str)):
+            h.update("\x1f".join(arr).encode())
+        for arr in (self.units, self.revenue, self.launch, self.list_price):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        return h.hexdigest()
+
+
+def panel_from_frames(daily: pd.DataFrame, catalogue: pd.DataFrame | None = None,
+                      start: date | None = None, end: date | None = None) -> DemandPanel:
+    """Build a panel from daily rows (item_id, order_date, units[, revenue, category]) and an
+    optional catalogue (item_id, launch_date, list_price[, category])."""
+    daily = daily.copy()
+    daily["order_date"] = pd.to_datetime(daily["order_date"]).dt.date
+    if "revenue" not in daily:
+        daily["revenue"] = 0.0
+    catalogue = catalogue if catalogue is not None else pd.DataFrame(
+        columns=["item_id", "launch_date", "list_price", "category"])
+    catalogue = catalogue.copy()
+    catalogue["launch_date"] = pd.to_datetime(catalogue["launch_date"]).dt.date
+    start = start or min([*daily["order_date"], *catalogue["launch_date"]])
+    end = end or max(daily["order_date"])
+    daily = daily[(daily["order_date"] >= start) & (daily["order_date"] <= end)]
+    catalogue = catalogue[catalogue["launch_date"] <= end]
+    ids = np.array(sorted(set(daily["item_id"]) | set(catalogue["item_id"])), dtype=object)
+    pos = {item: i for i, item in enumerate(ids)}
+    n, days = len(ids), (end - start).days + 1
+    units = np.zeros((n, days), np.float32)
+    revenue = np.zeros((n, days), np.float32)
+    rows = daily["item_id"].map(pos).to_numpy()
+    cols = np.array([(d - start).days for d in daily["order_date"]], dtype=np.int64)
+    np.add.at(units, (rows, cols), daily["units"].to_numpy(np.float32))
+    np.add.at(revenue, (rows, cols), daily["revenue"].to_numpy(np.float32))
+
+    category = np.full(n, "unknown", dtype=object)
+    if "category" in daily:  # the latest category seen for the item
+        latest = daily.sort_values("order_date").drop_duplicates("item_id", keep="last")
+        category[latest["item_id"].map(pos).to_numpy()] = latest["category"].fillna("unknown")
+    launch = np.full(n, NEVER, np.int64)
+    list_price = np.full(n, np.nan, np.float32)
+    if len(catalogue):
+        at = catalogue["item_id"].map(pos).to_numpy()
+        launch[at] = [max(0, (d - start).days) for d in catalogue["launch_date"]]
+        list_price[at] = catalogue["list_price"].astype("float64").to_numpy()
+        if "category" in catalogue:
+            listed = catalogue["category"].notna().to_numpy()
+            unknown = category[at] == "unknown"
+            category[at[listed & unknown]] = catalogue["category"].to_numpy()[listed & unknown]
+    return DemandPanel(start, ids, units, revenue, category, launch, list_price)
+
+
+def load_panel(con, end: date, start: date | None = None) -> DemandPanel:
+    """The panel up to ``end`` from the warehouse (a read-only connection is enough)."""
+    daily = con.execute(
+        "SELECT item_id, order_date, units, revenue, category FROM marts.fct_item_daily_demand "
+        "WHERE order_date <= ? AND order_date >= coalesce(?, DATE '1900-01-01')",
+        [end, start]).df()
+    catalogue = con.execute(
+        "SELECT item_id, launch_date, list_price, category FROM staging.stg_catalogue "
+        "WHERE launch_date <= ?", [end]).df()
+    if daily.empty and catalogue.empty:
+        raise ValueError(f"no item demand in the warehouse up to {end}")
+    # the panel starts with the first day of demand data: listings before it add no history
+    first = start or (min(pd.to_datetime(daily["order_date"]).dt.date) if len(daily)
+                      else min(pd.to_datetime(catalogue["launch_date"]).dt.date))
+    return panel_from_frames(daily, catalogue, start=first, end=end)

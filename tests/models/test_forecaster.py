@@ -1,0 +1,121 @@
+"""Model-behaviour tests of the forecaster on a tiny panel: contract, no leakage, adaptation,
+determinism, batching, direction and a minimum quality."""
+from dataclasses import replace
+from datetime import timedelta
+
+import numpy as np
+import pytest
+import torch
+
+from models import baselines
+from models.evaluate import actuals
+from models.features import FeatureBuilder
+from models.forecaster import Targets, loss
+from models.meta import adapt, task_losses
+from models.metrics import HORIZON, score
+from models.predict import forecast
+from models.train import batch_losses, meta_train, training_tasks
+
+
+def test_forecast_contract(panel, trained):
+    history = panel.until(panel.end - timedelta(days=28))
+    f = forecast(trained, history)
+    sellable = history.item_ids[history.sellable(history.days - 1)]
+    assert list(f.item_ids) == list(sellable)
+    assert f.mean.shape == (len(sellable), HORIZON) and f.quantiles.shape == (len(sellable), HORIZON, 3)
+    assert np.isfinite(f.mean).all() and np.isfinite(f.quantiles).all()
+    assert (f.mean >= 0).all() and (f.quantiles >= 0).all()
+    assert (np.diff(f.quantiles, axis=-1) >= 0).all()  # p10 <= p50 <= p90
+
+
+def test_listed_item_without_sales_gets_a_forecast(panel, trained):
+    f = forecast(trained, panel)  # the catalogue item 99999 is launched and never sold
+    assert "99999" in list(f.item_ids)
+    row = list(f.item_ids).index("99999")
+    assert np.isfinite(f.mean[row]).all() and (f.mean[row] >= 0).all()
+
+
+def test_no_leakage_and_determinism(panel, tiny_config, trained):
+    """Changing demand after D changes neither the model trained for D nor D's forecast; the
+    same seed gives the same weights; another seed does not (so the check can fail)."""
+    d = panel.end - timedelta(days=28)
+    changed = panel.units.copy()
+    changed[:, panel.column(d) + 1:] *= 5
+    later_differs = replace(panel, units=changed)
+    again = meta_train(later_differs.until(d), tiny_config, log=None)
+    for (name, a), (_, b) in zip(trained.model.state_dict().items(), again.model.state_dict().items()):
+        assert torch.equal(a, b), name
+    np.testing.assert_array_equal(forecast(trained, panel.until(d)).mean,
+                                  forecast(again, later_differs.until(d)).mean)
+    other = meta_train(panel.until(d), tiny_config.model_copy(update={"seed": 4}), log=None)
+    assert not torch.equal(next(iter(other.model.state_dict().values())),
+                           next(iter(trained.model.state_dict().values())))
+
+
+def test_support_targets_never_pass_the_origin(panel, trained):
+    fb = FeatureBuilder(panel, trained.categories)
+    t = panel.days - 40
+    query, support = fb.tasks(np.arange(10), np.full(10, t), query_limit=t)
+    assert query.mask.sum() == 0  # the query's targets are after the origin: all masked
+    # support origin t-7k covers t-7k+1 .. t-7k+28: only days up to t count
+    for k in range(1, support.mask.shape[1] + 1):
+        observed = support.mask[:, k - 1].sum(axis=1)
+        assert (observed <= min(7 * k, HORIZON)).all()
+
+
+def test_adaptation_reduces_support_loss(panel, trained):
+    cfg, model = trained.config, trained.model
+    history = panel.until(panel.end - timedelta(days=28))
+    fb = FeatureBuilder(history, trained.categories)
+    rows = np.flatnonzero(history.sellable(history.days - 1))
+    query, support = fb.tasks(rows, np.full(len(rows), history.days - 1), history.days - 1)
+    with torch.no_grad():
+        h = model.embed(support)
+        head, lrs = model.head_params(), model.inner_lrs()
+        before, after = [], []
+        for b in range(len(rows)):
+            s = Targets(*(x[b] for x in Targets.of(support)))
+            if s.mask.sum() == 0:
+                continue
+            adapted = adapt(head, lrs, h[b], s, cfg.inner_steps, cfg.huber_delta, cfg.quantile_weight)
+            before.append(float(loss(head, h[b], s, cfg.huber_delta, cfg.quantile_weight)))
+            after.append(float(loss(adapted, h[b], s, cfg.huber_delta, cfg.quantile_weight)))
+    before, after = np.array(before), np.array(after)
+    assert after.mean() < before.mean()
+    assert (after < before).mean() > 0.8
+
+
+def test_vmapped_inner_loop_equals_the_per_task_loop(panel, trained):
+    history = panel.until(panel.end - timedelta(days=28))
+    fb = FeatureBuilder(history, trained.categories)
+    items, origins = training_tasks(history, 7)
+    pick = np.random.default_rng(0).choice(len(items), 16, replace=False)
+    for first_order in (False, True):
+        cfg = trained.config.model_copy(update={"first_order": first_order})
+        batched = batch_losses(trained.model, fb, items[pick], origins[pick], history.days - 1,
+                               cfg, cfg.inner_steps, batched=True)
+        looped = batch_losses(trained.model, fb, items[pick], origins[pick], history.days - 1,
+                              cfg, cfg.inner_steps, batched=False)
+        torch.testing.assert_close(batched, looped, rtol=1e-4, atol=1e-5)
+
+
+def test_direction_more_history_demand_means_more_forecast(panel, trained):
+    history = panel.until(panel.end - timedelta(days=28))
+    row = int(np.flatnonzero(history.first_sale() == 0)[0])
+    doubled = history.units.copy()
+    doubled[row] *= 2
+    base = forecast(trained, history).mean
+    more = forecast(trained, replace(history, units=doubled)).mean
+    rows = list(forecast(trained, history).item_ids)
+    at = rows.index(history.item_ids[row])
+    assert more[at].sum() > 1.5 * base[at].sum()
+
+
+def test_minimum_quality_beats_the_zero_forecast(panel, trained):
+    history = panel.until(panel.end - timedelta(days=28))
+    y = actuals(panel, history)
+    model = score(history, y, forecast(trained, history))["all"]["wrmsse"]
+    zero = score(history, y, baselines.zero(history))["all"]["wrmsse"]
+    mean28 = score(history, y, baselines.mean_28(history))["all"]["wrmsse"]
+    assert model < zero
+    assert model < 1.15 * mean28, (model, mean28)
