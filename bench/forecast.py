@@ -50,6 +50,10 @@ class Learned:
     def meta(self, history: DemandPanel) -> Forecast:
         return forecast(self.trained(history, "maml"), history)
 
+    def meta_unadapted(self, history: DemandPanel) -> Forecast:
+        """Diagnostic: the meta-learned initialisation without its inner loop."""
+        return forecast(self.trained(history, "maml"), history, adaptation="none")
+
     def pooled(self, history: DemandPanel) -> Forecast:
         return forecast(self.trained(history, "pooled"), history, adaptation="none")
 
@@ -158,6 +162,7 @@ def compare(data_dir: Path, origins: list[date], truth: Path | None = None,
         models["ablation: pooled + per-item fine-tuning"] = learned.pooled_finetuned
     if not wanted or "meta" in wanted:
         models["meta-learned (MAML, head adapted per item)"] = learned.meta
+        models["diagnostic: meta-learned initialisation, not adapted"] = learned.meta_unadapted
     results = rolling_origins(panel, origins, models, log=log)
     reference = next((m for m in models if m.startswith("oracle")), None)
     training = {f"{mode} {end}": s for (end, mode), s in learned.training_seconds.items()}
@@ -261,8 +266,9 @@ if __name__ == "__main__":
 
 
 LEARNED = ("ablation: pooled network, no adaptation", "ablation: pooled + per-item fine-tuning",
-           "meta-learned (MAML, head adapted per item)")
-META = LEARNED[-1]
+           "meta-learned (MAML, head adapted per item)",
+           "diagnostic: meta-learned initialisation, not adapted")
+META = LEARNED[2]
 
 
 def _verdict(ok: bool) -> str:

@@ -56,7 +56,7 @@ def forecast(trained: TrainedForecaster, history: DemandPanel, rows: np.ndarray 
 
 
 def integer_quantiles(q: np.ndarray) -> np.ndarray:
-    """Units are counts, and a quantile of a count is a whole number: p10 down, p50 to the
-    nearest, p90 up. Keeps p10 <= p50 <= p90, and lets p10 (and p50) be exactly 0 on the
-    many days an intermittent item sells nothing (softplus alone never reaches 0)."""
-    return np.stack([np.floor(q[..., 0]), np.round(q[..., 1]), np.ceil(q[..., 2])], axis=-1)
+    """Units are counts, and a quantile of a count is a whole number: rounded to the nearest
+    (rounding keeps p10 <= p50 <= p90). It also lets p10 be exactly 0 on the many days an
+    intermittent item sells nothing, which softplus alone never reaches."""
+    return np.round(q)
