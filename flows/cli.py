@@ -11,7 +11,7 @@ from pathlib import Path
 from warehouse.settings import REPO_ROOT, Settings
 
 DEMO_SHOP = REPO_ROOT / "configs" / "shop" / "demo.yaml"
-DEMO_FORECASTER = {"RETRAIN_EVERY_DAYS": 91, "OUTER_STEPS": 200}
+DEMO_FORECASTER = {"RETRAIN_EVERY_DAYS": 91, "OUTER_STEPS": 150}
 
 
 def _date(text: str) -> date:

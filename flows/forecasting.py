@@ -42,28 +42,41 @@ class ForecastResult:
     seconds: float
 
 
-def forecast_days(settings: Settings, run_dates: list[date], log=log.info) -> list[ForecastResult]:
-    """Forecast each run date in order and replace its rows in ``predictions.forecasts``."""
+def forecast_days(settings: Settings, run_dates: list[date], log=log.info,
+                  days_per_transaction: int = 31) -> list[ForecastResult]:
+    """Forecast each run date in order and replace its rows in ``predictions.forecasts``
+    (a month of days per transaction: opening the writer costs more than a day's rows)."""
     run_dates = sorted(run_dates)
     with db.reader(settings) as con:
         panel = load_panel(con, run_dates[-1])
-    results = []
+    results, loaded, pending = [], {}, []
     for run_date in run_dates:
         started = time.perf_counter()
         history = panel.until(run_date)
-        f, version, trained = _forecast_one(settings, history, log)
-        table = forecast_table(history, f, version)
-        with db.writer(settings) as con:
-            con.execute("DELETE FROM predictions.forecasts WHERE run_date = ?", [run_date])
-            con.register("new_forecasts", table)
-            con.execute("INSERT INTO predictions.forecasts SELECT * FROM new_forecasts")
-            con.unregister("new_forecasts")
+        f, version, trained = _forecast_one(settings, history, log, loaded)
+        pending.append((run_date, forecast_table(history, f, version)))
         results.append(ForecastResult(run_date, version, len(f.item_ids), trained,
                                       time.perf_counter() - started))
+        if len(pending) == days_per_transaction or run_date == run_dates[-1]:
+            _store(settings, pending)
+            pending = []
     return results
 
 
-def _forecast_one(settings: Settings, history: DemandPanel, log) -> tuple[Forecast, str, bool]:
+def _store(settings: Settings, days: list[tuple[date, pa.Table]]) -> None:
+    with db.writer(settings) as con:
+        con.execute("BEGIN")
+        con.execute("DELETE FROM predictions.forecasts WHERE list_contains(?, run_date)",
+                    [[d for d, _ in days]])
+        new_forecasts = pa.concat_tables([t for _, t in days])  # noqa: F841 (read by DuckDB)
+        con.execute("INSERT INTO predictions.forecasts SELECT * FROM new_forecasts")
+        con.execute("COMMIT")
+
+
+def _forecast_one(settings: Settings, history: DemandPanel, log, loaded: dict
+                  ) -> tuple[Forecast, str, bool]:
+    """Forecast of D = history.end and its model version; ``loaded`` caches models by path
+    across the days of one call."""
     cfg = settings.forecaster
     run_date = history.end
     if history.days < cfg.min_history_days:
@@ -77,7 +90,10 @@ def _forecast_one(settings: Settings, history: DemandPanel, log) -> tuple[Foreca
         model_path = registry.save(model, settings.models_dir)
     else:
         model_path = chosen.path
-    model = registry.load(model_path)
+    if model_path not in loaded:
+        loaded.clear()
+        loaded[model_path] = registry.load(model_path)
+    model = loaded[model_path]
     return forecast(model, history), model.version, trained
 
 

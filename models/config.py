@@ -25,7 +25,9 @@ class ForecasterConfig(BaseModel):
     support_origins: int = Field(8, description="support samples per task: the same item at "
                                  "origins t-k*support_every_days, k = 1..support_origins")
     support_every_days: int = 7
-    origin_every_days: int = Field(7, description="spacing of the training origins back from D-28")
+    origin_every_days: int = Field(
+        3, description="spacing of the training origins back from D-28; not a multiple of 7, so "
+        "that training sees every day of the week as origin (a model serves the 7 days after D)")
     revenue_share: float = Field(0.5, description="weight of revenue (as WRMSSE) vs uniform per task")
     huber_delta: float = 5.0
     quantile_weight: float = 0.5
