@@ -241,8 +241,8 @@ def daily_forecast(settings, origin: date, repeats: int = 3) -> dict:
         started = time.perf_counter()
         (result,) = forecast_days(settings, [origin], log=lambda *_: None)
         times.append(time.perf_counter() - started)
-    if result.trained:
-        raise RuntimeError("the daily forecast trained a model: train_once must run first")
+        if result.trained:
+            raise RuntimeError("the daily forecast trained a model: train_once must run first")
     return {"daily_s": statistics.median(times), "items": result.items,
             "model_version": result.model_version}
 

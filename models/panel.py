@@ -133,4 +133,6 @@ def load_panel(con, end: date, start: date | None = None) -> DemandPanel:
     # the panel starts with the first day of demand data: listings before it add no history
     first = start or (min(pd.to_datetime(daily["order_date"]).dt.date) if len(daily)
                       else min(pd.to_datetime(catalogue["launch_date"]).dt.date))
-    return panel_from_frames(daily, catalogue, start=first, end=end)
+    # until(end) drops items with only returns: the panel (and its checksum) is what a model
+    # trained up to ``end`` sees, whichever way it was loaded
+    return panel_from_frames(daily, catalogue, start=first, end=end).until(end)
