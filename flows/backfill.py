@@ -82,21 +82,14 @@ def backfill(start: date, end: date, force: bool = False) -> dict:
     if good:
         tasks.promote([r["incoming"] for r in good])
         for window_start, window_end in consecutive_windows([r["run_date"] for r in good]):
-            stage = "transform"
+            progress = {"stage": "transform"}
             try:
-                tasks.transform(window_start, window_end)
-                stage = "features"
-                tasks.check_features(window_start, window_end)
-                stage = "forecast"
-                tasks.forecast(window_start, window_end)
-                stage = "predictions"
-                tasks.check_predictions(window_start, window_end)
-                stage = "finish"
-                reports = tasks.finish_days(window_start, window_end)
+                reports = tasks.build_and_publish(window_start, window_end, progress)
             except Exception as exc:
                 # the first day not yet complete carries the failure; later days wait for it
                 pending = [d for d in stages.days_between(window_start, window_end) if d not in done]
-                stages.record_failure(settings, getattr(exc, "run_date", None) or pending[0], stage, exc)
+                stages.record_failure(settings, getattr(exc, "run_date", None) or pending[0],
+                                      progress["stage"], exc)
                 raise
             done.extend(date.fromisoformat(r["run_date"]) for r in reports)
             logger.info("[%d/%d] days complete (through %s)", len(done), len(todo), window_end)

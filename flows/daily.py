@@ -28,30 +28,21 @@ def daily(run_date: date | None = None) -> dict:
                 settings.source_config, settings.root)
     tasks.ensure_writer_limit()
     tasks.check_not_blocked(run_date)
-    stage = "ingest"
+    progress = {"stage": "ingest"}
     try:
         incoming = tasks.stage_day(run_date)
-        stage = "gate"
+        progress["stage"] = "gate"
         (checked,) = tasks.gate([incoming])
         if not checked["passed"]:
             raise stages.DayFailed(checked["message"])
-        stage = "ingest"
+        progress["stage"] = "ingest"
         tasks.promote([incoming])
-        stage = "transform"
-        tasks.transform(run_date, run_date)
-        stage = "features"
-        tasks.check_features(run_date, run_date)
-        stage = "forecast"
-        tasks.forecast(run_date, run_date)
-        stage = "predictions"
-        tasks.check_predictions(run_date, run_date)
-        stage = "finish"
-        report = tasks.finish_days(run_date, run_date)[0]
+        report = tasks.build_and_publish(run_date, run_date, progress)[0]
     except stages.DayNotReady:
         raise  # not a failure of the day: a later run picks it up
     except Exception as exc:
-        stages.record_failure(settings, run_date, stage, exc)
-        logger.error("%s failed at %s: %s", run_date, stage, exc)
+        stages.record_failure(settings, run_date, progress["stage"], exc)
+        logger.error("%s failed at %s: %s", run_date, progress["stage"], exc)
         raise
     create_markdown_artifact(
         key="daily-run-summary", markdown=day_report_markdown(report),

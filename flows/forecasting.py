@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from models import baselines, registry
 from models.metrics import HORIZON, Forecast
-from models.panel import DemandPanel, load_panel
+from models.panel import SELLABLE_WINDOW_DAYS, DemandPanel, load_panel
 from models.predict import forecast
 from models.train import meta_train
 from warehouse import db
@@ -148,8 +148,6 @@ GROUP BY days.run_date ORDER BY days.run_date
 def check_forecasts(settings: Settings, gate, start: date, end: date, days_per_validation: int = 31):
     """The forecasts and forecasts_day suites for each run date of start..end (one GX run per
     suite and month of days); returns the verdicts up to the first failed day."""
-    from models.panel import SELLABLE_WINDOW_DAYS
-
     horizon = gate.quality.predictions.horizon_days
     verdicts = []
     while start <= end:

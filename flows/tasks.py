@@ -209,3 +209,17 @@ def finish_days(start: date, end: date) -> list[dict]:
         logger.info("%s complete: %s lines, %s quarantined; report %s", r["run_date"],
                     f"{r['lines']:,}", r["quarantined_lines"], r["report_path"])
     return reports
+
+
+def build_and_publish(start: date, end: date, progress: dict) -> list[dict]:
+    """The stages after promote, for the consecutive run dates start..end, in order: dbt,
+    features gate, forecast, predictions gate, publish. ``progress["stage"]`` names the stage
+    running, so that a failure is recorded against it. Returns the day reports."""
+    steps = {"transform": transform, "features": check_features, "forecast": forecast,
+             "predictions": check_predictions, "finish": finish_days}
+    result = None
+    for stage, step in steps.items():
+        progress["stage"] = stage
+        result = step(start, end)
+    return result
+

@@ -29,8 +29,7 @@ def empirical_quantiles(history: DemandPanel, rows: np.ndarray, days: int = 28) 
 
 
 def _forecast(history: DemandPanel, rows: np.ndarray, level: np.ndarray) -> Forecast:
-    mean = np.broadcast_to(np.asarray(level, np.float64).reshape(len(rows), -1),
-                           (len(rows), HORIZON)).copy() if level.ndim == 1 else level
+    mean = np.repeat(level[:, None], HORIZON, axis=1) if level.ndim == 1 else level
     q = empirical_quantiles(history, rows)
     return Forecast(history.item_ids[rows], np.maximum(mean, 0.0), q)
 

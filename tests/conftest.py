@@ -73,6 +73,17 @@ def write_day(landing: Path, day: date, rows: list[str], suffix: str = "") -> Pa
     return path
 
 
+def promote_tiny_days(settings, cfg, landing: Path, rows_by_day: dict) -> list:
+    """Write each day's rows to the tiny source, stage and promote them; returns the staged days."""
+    from flows import stages
+
+    for d, rows in rows_by_day.items():
+        write_day(landing, d, rows)
+    staged = [stages.stage_day(settings, cfg, d) for d in rows_by_day]
+    stages.promote_days(settings, cfg, staged)
+    return staged
+
+
 @contextmanager
 def tiny_environment(root: Path, calendar: str = "daily"):
     """Settings and mapping of the tiny source under ``root``, for module-scoped fixtures

@@ -7,7 +7,7 @@ import pytest
 
 from flows import stages
 from flows.forecasting import check_forecasts, forecast_days
-from tests.conftest import tiny_environment, write_day
+from tests.conftest import promote_tiny_days, tiny_environment
 from warehouse import db
 
 D1, D2 = date(2025, 3, 1), date(2025, 3, 2)
@@ -20,10 +20,7 @@ ROWS = {
 @pytest.fixture(scope="module")
 def forecast_warehouse(tmp_path_factory):
     with tiny_environment(tmp_path_factory.mktemp("predictions")) as (settings, cfg, landing):
-        for d, rows in ROWS.items():
-            write_day(landing, d, rows)
-        staged = [stages.stage_day(settings, cfg, d) for d in ROWS]
-        stages.promote_days(settings, cfg, staged)
+        promote_tiny_days(settings, cfg, landing, ROWS)
         stages.transform_window(settings, cfg, D1, D2)
         yield settings, stages.gate_for(settings, cfg)
 

@@ -5,7 +5,7 @@ import pytest
 
 from flows import stages
 from warehouse import db, transform
-from tests.conftest import tiny_environment, write_day
+from tests.conftest import promote_tiny_days, tiny_environment, write_day
 
 D1, D2, D3 = date(2025, 3, 1), date(2025, 3, 2), date(2025, 3, 3)
 DAYS = {
@@ -26,9 +26,7 @@ DAYS = {
 def built(tmp_path_factory):
     """Built once for the module: each dbt invocation costs seconds."""
     with tiny_environment(tmp_path_factory.mktemp("marts")) as (settings, cfg, landing):
-        for d, rows in DAYS.items():
-            write_day(landing, d, rows)
-        stages.promote_days(settings, cfg, [stages.stage_day(settings, cfg, d) for d in DAYS])
+        promote_tiny_days(settings, cfg, landing, DAYS)
         stages.transform_window(settings, cfg, D1, D2)  # as-of D2 sees raw D3 rows: must ignore them
         stages.transform_window(settings, cfg, D3, D3)
         yield settings, cfg
