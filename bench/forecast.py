@@ -1,5 +1,5 @@
 """The forecasting comparison of EVALUATION.md on a warehouse: baselines, statsforecast, the two
-ablations and the meta-learned model, at rolling origins, all scored by models/metrics.py.
+ablations and the meta-learned model, at rolling origins, all scored by models/forecaster/metrics.py.
 
     python -m bench.forecast --data-dir data/online_retail --origins 2011-09-30,2011-10-14,...
         [--truth data/synthetic/truth/synthetic]  (adds the oracle: true expected demand)
@@ -17,14 +17,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models import baselines
-from models.config import ForecasterConfig
-from models.evaluate import rolling_origins, summary, to_markdown
-from models.features import FeatureBuilder
-from models.metrics import HORIZON, Forecast, QUANTILES
-from models.panel import DemandPanel, load_panel
-from models.predict import forecast
-from models.train import TrainedForecaster, meta_train
+from models.forecaster import baselines
+from models.forecaster.config import ForecasterConfig
+from models.forecaster.evaluate import rolling_origins, summary, to_markdown
+from models.forecaster.features import FeatureBuilder
+from models.forecaster.metrics import HORIZON, Forecast, QUANTILES
+from models.forecaster.panel import DemandPanel, load_panel
+from models.forecaster.predict import forecast
+from models.forecaster.train import TrainedForecaster, meta_train
 
 FINETUNE_LRS = (0.003, 0.01, 0.03, 0.1)
 STATS_HISTORY_DAYS = 182
@@ -67,8 +67,8 @@ class Learned:
 def choose_finetune_lr(trained: TrainedForecaster, history: DemandPanel) -> float:
     """The fine-tuning rate that forecasts the last fully known 28 days (D-27..D) best from
     D-28, chosen on data up to D only."""
-    from models.evaluate import actuals
-    from models.metrics import score
+    from models.forecaster.evaluate import actuals
+    from models.forecaster.metrics import score
 
     past = history.until(history.end - pd.Timedelta(days=HORIZON).to_pytimedelta())
     y = actuals(history, past)
@@ -190,8 +190,8 @@ def inner_loop_speed(data_dir: Path, origin: date, cfg: ForecasterConfig, tasks:
 
     import torch
 
-    from models.forecaster import Forecaster
-    from models.train import batch_losses, seed_everything, training_tasks
+    from models.forecaster.network import Forecaster
+    from models.forecaster.train import batch_losses, seed_everything, training_tasks
 
     panel = _panel(data_dir, origin)
     rng = seed_everything(cfg.seed)
@@ -312,7 +312,7 @@ def targets(table: pd.DataFrame, dataset: str) -> list[str]:
 
 
 def comparison_markdown(args, compared: dict, speed: dict, gen: dict, machine: str) -> str:
-    from models.evaluate import summary, to_markdown
+    from models.forecaster.evaluate import summary, to_markdown
 
     out = ["## Forecaster: comparison with the baselines, and speed", "",
            f"Command: `make bench` (`python -m bench.run --only forecast`), {machine}. Protocol of "

@@ -8,6 +8,9 @@ Suites (built from configs/quality.yaml, versioned with the code):
   features_day, item_features, customer_features   the marts of a run date
   forecasts         the forecast rows: no NaN, non-negative, p10 <= p50 <= p90, D+1..D+28
   forecasts_day     one row per run date: every sellable item forecast, 28 days each
+  recommendations   the list rows: keys and scores present, ranks 1..20, one item per rank
+  recommendations_day   one row per run date: every customer with an order has a list of
+                    distinct sellable items, 20 whenever 20 are sellable
 The gate only returns a verdict; the flow decides what to do with it. Validation runs on pandas
 frames (the GX SQL data source on DuckDB fails, see STACK.md). Data Docs are written under
 ``<data_dir>/quality/data_docs``.
@@ -80,7 +83,10 @@ class Gate:
                                    ("item_features", self._item_feature_expectations(gx)),
                                    ("customer_features", self._customer_feature_expectations(gx)),
                                    ("forecasts", self._forecast_expectations(gx)),
-                                   ("forecasts_day", self._forecast_day_expectations(gx))):
+                                   ("forecasts_day", self._forecast_day_expectations(gx)),
+                                   ("recommendations", self._recommendation_expectations(gx)),
+                                   ("recommendations_day",
+                                    self._recommendation_day_expectations(gx))):
             suite = ctx.suites.add(gx.ExpectationSuite(name=name))
             for e in expectations:
                 suite.add_expectation(e)
@@ -187,6 +193,32 @@ class Gate:
             e.ExpectColumnValuesToBeBetween(column="forecast_items", min_value=1),
         ]
 
+    def _recommendation_expectations(self, gx) -> list:
+        e = gx.expectations
+        q = self.quality.predictions
+        return [
+            *(e.ExpectColumnValuesToNotBeNull(column=c)
+              for c in ("customer_id", "item_id", "score", "model_version", "segment")),
+            e.ExpectColumnValuesToBeBetween(column="rank", min_value=1,
+                                            max_value=q.recommendations_per_customer),
+            e.ExpectColumnValuesToBeInSet(column="segment", value_set=["cold", "warm"]),
+            e.ExpectCompoundColumnsToBeUnique(column_list=["run_date", "customer_id", "rank"]),
+            e.ExpectCompoundColumnsToBeUnique(column_list=["run_date", "customer_id", "item_id"]),
+        ]
+
+    def _recommendation_day_expectations(self, gx) -> list:
+        """One row per run date: a list for every customer with an order up to D and for no
+        one else; distinct sellable items; full length (20, or every sellable item). A shop
+        without customer ids has no lists, which is not a defect."""
+        e = gx.expectations
+        zero = dict(min_value=0, max_value=0)
+        return [
+            *(e.ExpectColumnValuesToBeBetween(column=c, **zero)
+              for c in ("customers_without_list", "lists_for_unknown_customers",
+                        "lists_with_repeated_items", "lists_with_items_not_sellable",
+                        "short_lists", "lists_with_gaps_in_ranks")),
+        ]
+
     def check_raw(self, days: list[tuple[date, pd.DataFrame, BatchMetrics]],
                   build_docs: bool = True) -> list[Verdict]:
         """Staged days: their normalised lines, and their batch metrics against earlier days.
@@ -247,6 +279,9 @@ def _failures_by_day(suite: str, r, frame: pd.DataFrame, first: date) -> dict[da
     res = r.result or {}
     if cfg.kwargs.get("column_B"):
         where = f"{suite}.{cfg.type}({column} >= {cfg.kwargs['column_B']})"
+    elif cfg.kwargs.get("column_list"):
+        column = list(cfg.kwargs["column_list"])
+        where = f"{suite}.{cfg.type}({', '.join(column)})"
     else:
         where = (f"{suite}.{cfg.type}({column or ''} in [{cfg.kwargs.get('min_value')}, "
                  f"{cfg.kwargs.get('max_value')}])")
@@ -256,7 +291,8 @@ def _failures_by_day(suite: str, r, frame: pd.DataFrame, first: date) -> dict[da
     bad = frame.loc[index]
     out = {}
     for day, rows in bad.groupby(bad["run_date"].map(_as_date)):
-        out[day] = f"{where}: {len(rows)} unexpected value(s), e.g. {rows[column].head(3).tolist()}"
+        examples = rows[column].head(3).to_numpy().tolist()
+        out[day] = f"{where}: {len(rows)} unexpected value(s), e.g. {examples}"
     return out
 
 

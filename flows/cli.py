@@ -146,6 +146,7 @@ def cmd_demo(args) -> int:
     print(f"  warehouse (DuckDB): {settings.warehouse_path}")
     print(f"  published tables:   {settings.published_dir}  (latest: {settings.published_dir / 'latest.json'})")
     print(f"  forecasts:          {settings.published_dir / 'forecasts' / f'run_date={last}'}")
+    print(f"  recommendations:    {settings.published_dir / 'recommendations' / f'run_date={last}'}")
     print(f"  forecaster models:  {settings.models_dir / 'forecaster'}")
     print(f"  reports:            {settings.reports_dir}/run_date=<D>/summary.md "
           f"(latest: {settings.reports_dir / f'run_date={last}' / 'summary.md'})")

@@ -16,11 +16,12 @@ from datetime import date, timedelta
 import numpy as np
 import pyarrow as pa
 
-from models import baselines, registry
-from models.metrics import HORIZON, Forecast
-from models.panel import SELLABLE_WINDOW_DAYS, DemandPanel, load_panel
-from models.predict import forecast
-from models.train import meta_train
+from models import registry
+from models.forecaster import baselines
+from models.forecaster.metrics import HORIZON, Forecast
+from models.forecaster.panel import SELLABLE_WINDOW_DAYS, DemandPanel, load_panel
+from models.forecaster.predict import forecast
+from models.forecaster.train import meta_train
 from warehouse import db
 from warehouse.settings import Settings
 
@@ -58,19 +59,9 @@ def forecast_days(settings: Settings, run_dates: list[date], log=log.info,
         results.append(ForecastResult(run_date, version, len(f.item_ids), trained,
                                       time.perf_counter() - started))
         if len(pending) == days_per_transaction or run_date == run_dates[-1]:
-            _store(settings, pending)
+            db.replace_days(settings, "predictions.forecasts", pending)
             pending = []
     return results
-
-
-def _store(settings: Settings, days: list[tuple[date, pa.Table]]) -> None:
-    with db.writer(settings) as con:
-        con.execute("BEGIN")
-        con.execute("DELETE FROM predictions.forecasts WHERE list_contains(?, run_date)",
-                    [[d for d, _ in days]])
-        new_forecasts = pa.concat_tables([t for _, t in days])  # noqa: F841 (read by DuckDB)
-        con.execute("INSERT INTO predictions.forecasts SELECT * FROM new_forecasts")
-        con.execute("COMMIT")
 
 
 def _forecast_one(settings: Settings, history: DemandPanel, log, loaded: dict
@@ -118,16 +109,11 @@ def forecast_table(history: DemandPanel, f: Forecast, version: str) -> pa.Table:
     }, schema=FORECAST_SCHEMA)
 
 
-# -- the predictions gate: what was stored for each run date, against the marts ---------------
+# -- what the predictions gate reads of the stored forecasts ---------------------------------
 FORECAST_DAY_SQL = """
 WITH days AS (SELECT CAST(d AS DATE) AS run_date
               FROM range(CAST($start AS DATE), CAST($end AS DATE) + 1, INTERVAL 1 DAY) t(d)),
-sellable AS (
-    SELECT DISTINCT days.run_date, f.item_id FROM days JOIN marts.fct_item_daily_demand f
-      ON f.order_date > days.run_date - $window AND f.order_date <= days.run_date AND f.units > 0
-    UNION
-    SELECT days.run_date, c.item_id FROM days JOIN staging.stg_catalogue c
-      ON c.launch_date <= days.run_date),
+{sellable},
 stored AS (
     SELECT run_date, item_id, count(DISTINCT target_date) AS targets
     FROM predictions.forecasts WHERE run_date BETWEEN $start AND $end GROUP BY ALL),
@@ -142,30 +128,4 @@ SELECT days.run_date,
        count(stored_item) AS forecast_items
 FROM days LEFT JOIN joined USING (run_date)
 GROUP BY days.run_date ORDER BY days.run_date
-"""
-
-
-def check_forecasts(settings: Settings, gate, start: date, end: date, days_per_validation: int = 31):
-    """The forecasts and forecasts_day suites for each run date of start..end (one GX run per
-    suite and month of days); returns the verdicts up to the first failed day."""
-    horizon = gate.quality.predictions.horizon_days
-    verdicts = []
-    while start <= end:
-        last = min(end, start + timedelta(days=days_per_validation - 1))
-        with db.reader(settings) as con:
-            per_day = con.execute(FORECAST_DAY_SQL, {
-                "start": start, "end": last, "horizon": horizon,
-                "window": SELLABLE_WINDOW_DAYS}).df()
-            rows = con.execute(
-                "SELECT run_date, item_id, target_date, mean, p10, p50, p90, model_version, "
-                "target_date - run_date AS days_ahead FROM predictions.forecasts "
-                "WHERE run_date BETWEEN ? AND ?", [start, last]).df()
-        per_day["run_date"] = per_day["run_date"].dt.date
-        rows["run_date"] = rows["run_date"].dt.date
-        for verdict in gate.validate(list(per_day["run_date"]),
-                                     {"forecasts": rows, "forecasts_day": per_day}):
-            verdicts.append(verdict)
-            if not verdict.passed:
-                return verdicts
-        start = last + timedelta(days=1)
-    return verdicts
+""".replace("{sellable}", db.SELLABLE_BY_DAY_CTE)

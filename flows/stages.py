@@ -291,14 +291,16 @@ def _finish_day(con, settings: Settings, cfg: SourceConfig, run_date: date) -> d
         settings.published_dir, "daily_summary", run_date, summary,
         retention=settings.publish_retention,
     )}
-    forecasts = con.execute(
-        "SELECT * FROM predictions.forecasts WHERE run_date = ? ORDER BY item_id, target_date",
-        [run_date]).to_arrow_table()
-    if forecasts.num_rows:
-        versions = sorted(set(forecasts.column("model_version").to_pylist()))
-        manifests["forecasts"] = publish.publish_partition(
-            settings.published_dir, "forecasts", run_date, forecasts,
-            retention=settings.publish_retention, extra={"model_versions": versions})
+    predictions = {}
+    for table, order in (("forecasts", "item_id, target_date"), ("recommendations", "customer_id, rank")):
+        predictions[table] = con.execute(
+            f"SELECT * FROM predictions.{table} WHERE run_date = ? ORDER BY {order}",
+            [run_date]).to_arrow_table()
+        if predictions[table].num_rows:
+            versions = sorted(set(predictions[table].column("model_version").to_pylist()))
+            manifests[table] = publish.publish_partition(
+                settings.published_dir, table, run_date, predictions[table],
+                retention=settings.publish_retention, extra={"model_versions": versions})
     publish.update_latest(settings.published_dir, run_date, manifests)
     row = summary.to_pylist()[0]
     ledger.set_state(con, run_date, DayState.complete, "finish",
@@ -306,13 +308,20 @@ def _finish_day(con, settings: Settings, cfg: SourceConfig, run_date: date) -> d
     report = {"run_date": run_date.isoformat(), "source": cfg.name,
               **{k: row[k] for k in SUMMARY_COLUMNS}, "quarantine_by_rule": dict(rules),
               "sellable_items_with_features": items, "customers_with_features": customers,
-              "forecast_rows": forecasts.num_rows,
-              "forecast_items": len(set(forecasts.column("item_id").to_pylist())),
-              "forecast_model": ", ".join(manifests["forecasts"]["model_versions"])
-              if "forecasts" in manifests else None,
+              "forecast_rows": predictions["forecasts"].num_rows,
+              "forecast_items": len(set(predictions["forecasts"].column("item_id").to_pylist())),
+              "forecast_model": _versions(manifests, "forecasts"),
+              "recommendation_rows": predictions["recommendations"].num_rows,
+              "recommended_customers": len(set(
+                  predictions["recommendations"].column("customer_id").to_pylist())),
+              "recommendation_model": _versions(manifests, "recommendations"),
               "data_docs": str(settings.root / "quality" / "data_docs" / "index.html")}
     report["report_path"] = str(write_day_report(settings, report))
     return report
+
+
+def _versions(manifests: dict, table: str) -> str | None:
+    return ", ".join(manifests[table]["model_versions"]) if table in manifests else None
 
 
 def write_day_report(settings: Settings, report: dict):

@@ -184,14 +184,30 @@ def forecast(start: date, end: date) -> list[dict]:
     return [vars(r) for r in results]
 
 
+@task(name="recommend", cache_policy=NO_CACHE)
+def recommend(start: date, end: date) -> list[dict]:
+    """Top-20 sellable items for every customer with an order, for each run date of
+    start..end, from what was known at that date; stores the rows."""
+    from flows.recommending import recommend_days
+
+    settings = Settings()
+    logger = get_run_logger()
+    results = recommend_days(settings, stages.days_between(start, end), log=logger.info)
+    for r in results:
+        logger.info("%s recommendations: %s customers with %s (%.1fs)", r.run_date,
+                    f"{r.customers:,}", r.model_version, r.seconds)
+    return [vars(r) for r in results]
+
+
 @task(name="check-predictions", cache_policy=NO_CACHE)
 def check_predictions(start: date, end: date) -> None:
-    """Great Expectations on the stored forecasts of start..end; raises on the first bad day."""
-    from flows.forecasting import check_forecasts
+    """Great Expectations on the stored forecasts and recommendations of start..end; raises
+    on the first bad day."""
+    from flows.predictions import check_predictions as check
 
     settings = Settings()
     gate = stages.gate_for(settings, stages.load(settings))
-    failed = [v for v in check_forecasts(settings, gate, start, end) if not v.passed]
+    failed = [v for v in check(settings, gate, start, end) if not v.passed]
     if failed:
         raise stages.failed_features(failed[0], "predictions")
     get_run_logger().info("predictions %s..%s passed their checks", start, end)
@@ -213,10 +229,11 @@ def finish_days(start: date, end: date) -> list[dict]:
 
 def build_and_publish(start: date, end: date, progress: dict) -> list[dict]:
     """The stages after promote, for the consecutive run dates start..end, in order: dbt,
-    features gate, forecast, predictions gate, publish. ``progress["stage"]`` names the stage
+    features gate, forecast, recommend, predictions gate, publish. ``progress["stage"]`` names
+    the stage
     running, so that a failure is recorded against it. Returns the day reports."""
     steps = {"transform": transform, "features": check_features, "forecast": forecast,
-             "predictions": check_predictions, "finish": finish_days}
+             "recommend": recommend, "predictions": check_predictions, "finish": finish_days}
     result = None
     for stage, step in steps.items():
         progress["stage"] = stage

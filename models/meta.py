@@ -1,70 +1,62 @@
-"""The inner loop of meta-learning, written with torch.func: a few gradient steps on an item's
-support samples, from the shared head, batched over items with ``vmap``.
+"""The inner loop of meta-learning, written with torch.func and shared by the forecaster and the
+recommender: a few gradient steps on one task's support data from shared parameters, batched
+over tasks with ``vmap``.
 
-``adapt`` is the inner loop of one task; ``task_losses`` maps it over a batch of tasks, either
-with ``vmap`` (padded, masked support sets) or with a Python loop over tasks (the reference the
-benchmark compares with). With ``first_order`` the inner gradients are treated as constants
-(FOMAML); otherwise the outer gradient flows through them (second-order MAML).
+A model passes its adapted parameters (a dict of tensors: the forecaster's head, the
+recommender's personal layer), one learning rate tensor per parameter (Meta-SGD), and a loss
+``loss_fn(params, data) -> scalar`` where ``data`` is any pytree of tensors (one task's samples).
+``task_losses`` maps adapt-then-score over a batch of tasks, either with ``vmap`` (padded, masked
+support sets; a task without support keeps the shared parameters because its masked loss and
+gradient are zero) or with a Python loop over tasks, the reference the benchmark compares with.
+With ``first_order`` the inner gradients are constants (FOMAML); otherwise the outer gradient
+flows through them (second-order MAML).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import torch
 from torch.func import grad, vmap
-
-from models.forecaster import Targets, decode, loss
+from torch.utils._pytree import tree_leaves, tree_map
 
 Params = dict[str, torch.Tensor]
+LossFn = Callable[[Params, Any], torch.Tensor]
 
 
-def adapt(head: Params, lrs: Params, h_support: torch.Tensor, support: Targets, steps: int,
-          huber_delta: float, quantile_weight: float, first_order: bool = False) -> Params:
-    """``steps`` gradient steps on one task's support loss; a task without support keeps the
-    shared head (its masked loss and gradient are zero)."""
-    support_loss = partial(loss, huber_delta=huber_delta, quantile_weight=quantile_weight)
-    params = head
+def adapt(params: Params, lrs: Params, support: Any, loss_fn: LossFn, steps: int,
+          first_order: bool = False) -> Params:
+    """``steps`` gradient steps of one task's support loss."""
     for _ in range(steps):
-        g = grad(support_loss)(params, h_support, support)
+        g = grad(loss_fn)(params, support)
         if first_order:
             g = {k: v.detach() for k, v in g.items()}
         params = {k: params[k] - lrs[k] * g[k] for k in params}
     return params
 
 
-def _task_loss(head, lrs, h_support, support, h_query, query, *, steps, huber_delta,
-               quantile_weight, first_order):
-    adapted = adapt(head, lrs, h_support, support, steps, huber_delta, quantile_weight, first_order)
-    return loss(adapted, h_query, query, huber_delta, quantile_weight)
+def _task_loss(params, lrs, support, query, *, loss_fn, steps, first_order):
+    return loss_fn(adapt(params, lrs, support, loss_fn, steps, first_order), query)
 
 
-def task_losses(head: Params, lrs: Params, h_support: torch.Tensor, support: Targets,
-                h_query: torch.Tensor, query: Targets, *, steps: int, huber_delta: float,
-                quantile_weight: float, first_order: bool = False, batched: bool = True
-                ) -> torch.Tensor:
-    """Query loss after adaptation, per task: (B,). Support tensors are (B, K, ...), query
-    tensors (B, ...)."""
-    fn = partial(_task_loss, steps=steps, huber_delta=huber_delta,
-                 quantile_weight=quantile_weight, first_order=first_order)
-    # the query of one task is one sample: give it a leading axis of 1 inside the task
-    h_query, query = h_query[:, None], Targets(*(t[:, None] for t in query))
+def task_losses(params: Params, lrs: Params, support: Any, query: Any, loss_fn: LossFn, *,
+                steps: int, first_order: bool = False, batched: bool = True) -> torch.Tensor:
+    """Query loss after adaptation, per task: (B,). Every tensor in ``support`` and ``query``
+    has the task as its leading axis."""
+    fn = partial(_task_loss, loss_fn=loss_fn, steps=steps, first_order=first_order)
     if batched:
-        return vmap(fn, in_dims=(None, None, 0, 0, 0, 0))(head, lrs, h_support, support, h_query, query)
-    return torch.stack([
-        fn(head, lrs, h_support[b], Targets(*(t[b] for t in support)), h_query[b],
-           Targets(*(t[b] for t in query)))
-        for b in range(h_support.shape[0])])
+        return vmap(fn, in_dims=(None, None, 0, 0))(params, lrs, support, query)
+    return torch.stack([fn(params, lrs, _task(support, b), _task(query, b))
+                        for b in range(tree_leaves(support)[0].shape[0])])
 
 
-def adapt_and_decode(head: Params, lrs: Params, h_support: torch.Tensor, support: Targets,
-                     h_query: torch.Tensor, scale_query: torch.Tensor, *, steps: int,
-                     huber_delta: float, quantile_weight: float
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Adapt each task's head on its support, then decode its query: mean (B, 28) and
-    quantiles (B, 28, 3). Call under ``torch.no_grad()``; torch.func.grad still differentiates
-    inside."""
-    def one(h_s, s, h_q, scale):
-        adapted = adapt(head, lrs, h_s, s, steps, huber_delta, quantile_weight, first_order=True)
-        return decode(adapted, h_q, scale)
+def _task(batch: Any, b: int) -> Any:
+    return tree_map(lambda t: t[b], batch)
 
-    return vmap(one)(h_support, support, h_query, scale_query)
+
+def adapt_each(params: Params, lrs: Params, support: Any, loss_fn: LossFn, steps: int) -> Params:
+    """Adapted parameters of every task in a batch: each tensor gains a leading task axis. Call
+    under ``torch.no_grad()`` at prediction time; torch.func.grad still differentiates inside."""
+    return vmap(lambda s: adapt(params, lrs, s, loss_fn, steps, first_order=True))(support)
+

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import torch
 
-from models.config import ForecasterConfig
-from models.forecaster import Forecaster
-from models.train import TrainedForecaster
+from models.forecaster.config import ForecasterConfig
+from models.forecaster.network import Forecaster
+from models.forecaster.train import TrainedForecaster
 
 WEIGHTS, CARD = "weights.pt", "model.json"
 

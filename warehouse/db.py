@@ -81,7 +81,25 @@ CREATE TABLE IF NOT EXISTS predictions.forecasts (
     model_version VARCHAR NOT NULL,
     history_days INTEGER
 );
+CREATE TABLE IF NOT EXISTS predictions.recommendations (
+    run_date DATE NOT NULL,
+    customer_id VARCHAR NOT NULL,
+    rank INTEGER NOT NULL,
+    item_id VARCHAR NOT NULL,
+    score DOUBLE,
+    model_version VARCHAR NOT NULL,
+    segment VARCHAR NOT NULL
+);
 """
+
+# The items sellable at each run date of a ``days(run_date)`` CTE (EVALUATION.md: sold in the
+# ``$window`` days up to D, or a launched catalogue item), as a CTE named ``sellable``.
+SELLABLE_BY_DAY_CTE = """sellable AS (
+    SELECT DISTINCT days.run_date, f.item_id FROM days JOIN marts.fct_item_daily_demand f
+      ON f.order_date > days.run_date - $window AND f.order_date <= days.run_date AND f.units > 0
+    UNION
+    SELECT days.run_date, c.item_id FROM days JOIN staging.stg_catalogue c
+      ON c.launch_date <= days.run_date)"""
 
 
 class WarehouseBusy(RuntimeError):
@@ -156,3 +174,16 @@ def bind_source(con: duckdb.DuckDBPyConnection, source_name: str) -> None:
             f"this data directory holds the warehouse of source {row[0]!r}, not {source_name!r}: "
             "set SHOPCAST_DATA_DIR to another directory for another source"
         )
+
+
+def replace_days(settings: Settings, table: str, days: list) -> None:
+    """Replace the rows of the given run dates in a predictions table by new ones, in one
+    transaction. ``days``: (run_date, pyarrow table) pairs with the table's columns."""
+    import pyarrow as pa
+
+    with writer(settings) as con:
+        con.execute("BEGIN")
+        con.execute(f"DELETE FROM {table} WHERE list_contains(?, run_date)", [[d for d, _ in days]])
+        new_rows = pa.concat_tables([t for _, t in days])  # noqa: F841 (read by DuckDB)
+        con.execute(f"INSERT INTO {table} SELECT * FROM new_rows")
+        con.execute("COMMIT")

@@ -28,6 +28,10 @@ def day_report_markdown(report: dict) -> str:
     if report.get("forecast_model"):
         lines += [f"Forecasts: {report['forecast_items']:,} items x 28 days "
                   f"({report['forecast_rows']:,} rows), model {report['forecast_model']}", ""]
+    if report.get("recommendation_model"):
+        lines += [f"Recommendations: {report['recommended_customers']:,} customers "
+                  f"({report['recommendation_rows']:,} rows), model "
+                  f"{report['recommendation_model']}", ""]
     if report.get("data_docs"):
         lines += [f"Data quality: passed the raw, features and predictions gates; Data Docs: {report['data_docs']}", ""]
     if report.get("quarantine_by_rule"):

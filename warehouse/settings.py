@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from models.config import ForecasterConfig
+from models.forecaster.config import ForecasterConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,12 +1,15 @@
-"""The predictions gate: stored forecasts pass when they honour the contract, and each kind of
-defect (NaN, negative, crossed quantiles, a missing sellable item, a short horizon) fails the
-day with the expectation named."""
+"""The predictions gate: stored forecasts and recommendations pass when they honour the
+contract, and each kind of defect (NaN, negative, crossed quantiles, a missing sellable item, a
+short horizon; a customer without a list, a repeated or unsellable item, a short list, a rank
+past 20) fails the day with the expectation named."""
 from datetime import date
 
 import pytest
 
 from flows import stages
-from flows.forecasting import check_forecasts, forecast_days
+from flows.forecasting import forecast_days
+from flows.predictions import check_predictions
+from flows.recommending import recommend_days
 from tests.conftest import promote_tiny_days, tiny_environment
 from warehouse import db
 
@@ -36,15 +39,34 @@ def forecast_warehouse(tmp_path_factory):
      "sellable_items_missing"),
     ("a short horizon", "DELETE FROM predictions.forecasts WHERE item_id = '10001' "
      "AND target_date = run_date + 28", "items_without_full_horizon"),
+    ("a customer without a list", "DELETE FROM predictions.recommendations WHERE customer_id = '7'",
+     "customers_without_list"),
+    ("a list for no customer", "UPDATE predictions.recommendations SET customer_id = '9' "
+     "WHERE customer_id = '7'", "lists_for_unknown_customers"),
+    ("a repeated item", "UPDATE predictions.recommendations SET item_id = '10001' "
+     "WHERE customer_id = '7'", "lists_with_repeated_items"),
+    ("an item not sellable", "UPDATE predictions.recommendations SET item_id = '99999' "
+     "WHERE customer_id = '7' AND rank = 2", "lists_with_items_not_sellable"),
+    ("a short list", "DELETE FROM predictions.recommendations WHERE customer_id = '7' AND rank = 2",
+     "short_lists"),
+    ("NaN score", "UPDATE predictions.recommendations SET score = 'NaN' WHERE customer_id = '8'",
+     "expect_column_values_to_not_be_null(score"),
+    ("rank past 20", "UPDATE predictions.recommendations SET rank = 21 WHERE customer_id = '8' "
+     "AND rank = 2", "expect_column_values_to_be_between(rank"),
 ])
 def test_predictions_gate(forecast_warehouse, defect, sql, expectation):
     settings, gate = forecast_warehouse
-    results = forecast_days(settings, [D1, D2])  # (again) healthy forecasts: two days of history
+    # (again) healthy predictions: two days of history, two items; customer 7 orders on D1,
+    # customer 8 on D2 (the second line of D1 has no customer)
+    results = forecast_days(settings, [D1, D2])
     assert [(r.model_version, r.items) for r in results] == [("baseline-ses-alpha0.1", 2)] * 2
-    assert [v.passed for v in check_forecasts(settings, gate, D1, D2)] == [True, True]
+    lists = recommend_days(settings, [D1, D2])
+    assert [(r.model_version, r.customers) for r in lists] == [
+        ("baseline-recency-reorders", 1), ("baseline-recency-reorders", 2)]
+    assert [v.passed for v in check_predictions(settings, gate, D1, D2)] == [True, True]
     with db.writer(settings) as con:
         con.execute(sql.replace("WHERE", "WHERE run_date = DATE '2025-03-02' AND", 1))
-    verdicts = check_forecasts(settings, gate, D1, D2)
+    verdicts = check_predictions(settings, gate, D1, D2)
     assert [v.passed for v in verdicts] == [True, False], defect
     error = stages.failed_features(verdicts[-1], "predictions")
     assert expectation in str(error) and error.run_date == D2 and "Data Docs" in str(error)

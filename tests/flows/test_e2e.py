@@ -42,10 +42,10 @@ def _state(settings):
         return mart_checksums(con), table_checksum(con, "raw.order_lines")
 
 
-def _forecasts(settings):
+def _predictions(settings, table="forecasts"):
     with db.reader(settings) as con:
-        return table_checksum(con, "predictions.forecasts"), dict(con.execute(
-            "SELECT run_date, any_value(model_version) FROM predictions.forecasts GROUP BY 1").fetchall())
+        return table_checksum(con, f"predictions.{table}"), dict(con.execute(
+            f"SELECT run_date, any_value(model_version) FROM predictions.{table} GROUP BY 1").fetchall())
 
 
 def test_backfilling_60_days_twice_gives_identical_marts(shop):
@@ -59,7 +59,7 @@ def test_backfilling_60_days_twice_gives_identical_marts(shop):
 
     again = backfill(start=DAY[0], end=DAY[59])  # complete days are skipped
     assert again["done"] == []
-    forecasts, versions = _forecasts(settings)
+    forecasts, versions = _predictions(settings)
     assert set(versions) == set(DAY[:60])  # every run date has forecasts
     assert {versions[d] for d in DAY[:55]} == {"baseline-ses-alpha0.1"}  # too little history
     model = versions[DAY[55]]
@@ -69,11 +69,19 @@ def test_backfilling_60_days_twice_gives_identical_marts(shop):
     rows = pq.read_table(published).to_pandas()
     assert len(rows) == 28 * rows["item_id"].nunique() and (rows["p10"] <= rows["p90"]).all()
     assert publish.read_latest(settings.published_dir)["tables"]["forecasts"]["rows"] == len(rows)
+    lists, list_versions = _predictions(settings, "recommendations")
+    assert list_versions == {d: "baseline-recency-reorders" for d in DAY[:60]}
+    published = publish.partition_dir(settings.published_dir, "recommendations", DAY[59])
+    rows = pq.read_table(published / "part-0.parquet").to_pandas()
+    per_customer = rows.groupby("customer_id")["item_id"].agg(["count", "nunique"])
+    assert (per_customer["count"] == 20).all() and (per_customer["nunique"] == 20).all()
+    assert set(rows["segment"]) == {"cold", "warm"}
 
     forced = backfill(start=DAY[0], end=DAY[59], force=True)
     assert forced["done"] == DAY[:60]
     assert _state(settings) == (marts, raw_lines)
-    assert _forecasts(settings) == (forecasts, versions)  # the same models, the same numbers
+    assert _predictions(settings) == (forecasts, versions)  # the same models, the same numbers
+    assert _predictions(settings, "recommendations") == (lists, list_versions)
 
 
 def test_daily_publishes_and_a_bad_redelivery_changes_nothing(shop):

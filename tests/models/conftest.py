@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.config import ForecasterConfig
-from models.panel import DemandPanel, panel_from_frames
+from models.forecaster.config import ForecasterConfig
+from models.forecaster.panel import DemandPanel, panel_from_frames
 
 START = date(2024, 1, 1)  # a Monday
 DAYS = 140
@@ -45,6 +45,6 @@ def tiny_config() -> ForecasterConfig:
 
 @pytest.fixture(scope="session")
 def trained(panel, tiny_config):
-    from models.train import meta_train
+    from models.forecaster.train import meta_train
 
     return meta_train(panel.until(panel.end - timedelta(days=28)), tiny_config, log=None)

@@ -3,7 +3,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from models import registry
-from models.predict import forecast
+from models.forecaster.predict import forecast
 
 
 def test_save_load_round_trip_gives_the_same_forecast(tmp_path, panel, trained):

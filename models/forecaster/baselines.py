@@ -10,8 +10,8 @@ from typing import Callable
 
 import numpy as np
 
-from models.metrics import HORIZON, QUANTILES, Forecast
-from models.panel import DemandPanel
+from models.forecaster.metrics import HORIZON, QUANTILES, Forecast
+from models.forecaster.panel import DemandPanel
 
 Baseline = Callable[[DemandPanel], Forecast]
 

@@ -4,15 +4,18 @@ read, which is what makes a forecast for D reproducible in any later backfill.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import torch
+from torch.func import vmap
 
-from models.features import FeatureBuilder
-from models.forecaster import Targets, decode
-from models.meta import adapt_and_decode
-from models.metrics import Forecast
-from models.panel import DemandPanel
-from models.train import TrainedForecaster
+from models.forecaster.features import FeatureBuilder
+from models.forecaster.metrics import Forecast
+from models.forecaster.network import Targets, decode, loss
+from models.forecaster.panel import DemandPanel
+from models.forecaster.train import TrainedForecaster
+from models.meta import adapt_each
 
 CHUNK = 2048  # items per vmapped adaptation: bounds memory, not results
 
@@ -44,9 +47,10 @@ def forecast(trained: TrainedForecaster, history: DemandPanel, rows: np.ndarray 
             else:
                 lrs = (model.inner_lrs() if adaptation == "meta"
                        else {k: torch.full_like(v, finetune_lr) for k, v in head.items()})
-                mean, q = adapt_and_decode(head, lrs, h_support, Targets.of(support), h_query,
-                                           query.scale, steps=steps, huber_delta=cfg.huber_delta,
-                                           quantile_weight=cfg.quantile_weight)
+                loss_fn = partial(loss, huber_delta=cfg.huber_delta,
+                                  quantile_weight=cfg.quantile_weight)
+                adapted = adapt_each(head, lrs, (h_support, Targets.of(support)), loss_fn, steps)
+                mean, q = vmap(decode)(adapted, h_query, query.scale)
             means.append(mean.double().numpy())
             quantiles.append(q.double().numpy())
     if not means:

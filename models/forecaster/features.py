@@ -12,8 +12,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
-from models.metrics import HORIZON
-from models.panel import NEVER, DemandPanel
+from models.forecaster.metrics import HORIZON
+from models.forecaster.panel import NEVER, DemandPanel
 
 LAGS = 56
 SUPPORT_ORIGINS = 8          # default support origins t-7, ..., t-56

@@ -2,19 +2,20 @@
 determinism, batching, direction and a minimum quality."""
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 
 import numpy as np
 import pytest
 import torch
 
-from models import baselines
-from models.evaluate import actuals
-from models.features import FeatureBuilder
-from models.forecaster import Targets, loss
-from models.meta import adapt, task_losses
-from models.metrics import HORIZON, score
-from models.predict import forecast
-from models.train import batch_losses, meta_train, training_tasks
+from models.forecaster import baselines
+from models.forecaster.evaluate import actuals
+from models.forecaster.features import FeatureBuilder
+from models.forecaster.metrics import HORIZON, score
+from models.forecaster.network import Targets, loss
+from models.forecaster.predict import forecast
+from models.forecaster.train import batch_losses, meta_train, training_tasks
+from models.meta import adapt
 
 
 def test_forecast_contract(panel, trained):
@@ -77,9 +78,10 @@ def test_adaptation_reduces_support_loss(panel, trained):
             s = Targets(*(x[b] for x in Targets.of(support)))
             if s.mask.sum() == 0:
                 continue
-            adapted = adapt(head, lrs, h[b], s, cfg.inner_steps, cfg.huber_delta, cfg.quantile_weight)
-            before.append(float(loss(head, h[b], s, cfg.huber_delta, cfg.quantile_weight)))
-            after.append(float(loss(adapted, h[b], s, cfg.huber_delta, cfg.quantile_weight)))
+            loss_fn = partial(loss, huber_delta=cfg.huber_delta, quantile_weight=cfg.quantile_weight)
+            adapted = adapt(head, lrs, (h[b], s), loss_fn, cfg.inner_steps)
+            before.append(float(loss_fn(head, (h[b], s))))
+            after.append(float(loss_fn(adapted, (h[b], s))))
     before, after = np.array(before), np.array(after)
     assert after.mean() < before.mean()
     assert (after < before).mean() > 0.8

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models import baselines
-from models.metrics import Forecast, rmsse_scale, score, segments
-from models.panel import panel_from_frames
+from models.forecaster import baselines
+from models.forecaster.metrics import Forecast, rmsse_scale, score, segments
+from models.forecaster.panel import panel_from_frames
 
 
 def _panel(series: dict[str, list[float]], start=date(2024, 1, 1)):

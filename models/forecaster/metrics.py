@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.panel import NEVER, DemandPanel
+from models.forecaster.panel import NEVER, DemandPanel
 
 HORIZON = 28
 QUANTILES = (0.1, 0.5, 0.9)

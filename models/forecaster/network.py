@@ -14,8 +14,8 @@ from torch.nn import functional as F
 
 from typing import NamedTuple
 
-from models.features import N_FEATURES, Samples
-from models.metrics import HORIZON, QUANTILES
+from models.forecaster.features import N_FEATURES, Samples
+from models.forecaster.metrics import HORIZON, QUANTILES
 
 OUTPUTS = 4  # mean, p10, p50, p90
 
@@ -69,10 +69,12 @@ class Targets(NamedTuple):
         return cls(s.scale, s.norm, s.y, s.mask)
 
 
-def loss(head: dict[str, torch.Tensor], h: torch.Tensor, s: Targets, huber_delta: float,
+def loss(head: dict[str, torch.Tensor], samples: tuple[torch.Tensor, Targets], huber_delta: float,
          quantile_weight: float) -> torch.Tensor:
-    """Masked loss of samples on the scale RMSSE uses: Huber on the mean (robust to a rare huge
-    wholesale order) plus pinball loss on the quantiles; a mean over observed target days."""
+    """Masked loss of samples (their embeddings and targets) on the scale RMSSE uses: Huber on
+    the mean (robust to a rare huge wholesale order) plus pinball loss on the quantiles; a mean
+    over observed target days."""
+    h, s = samples
     mean, q = decode(head, h, s.scale)
     norm = s.norm[..., None]
     err = (s.y - mean) / norm

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import random
 import time
+from functools import partial
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from models.config import ForecasterConfig
-from models.features import LAGS, FeatureBuilder
-from models.forecaster import Forecaster, Targets
+from models.forecaster.config import ForecasterConfig
+from models.forecaster.features import LAGS, FeatureBuilder
+from models.forecaster.metrics import HORIZON
+from models.forecaster.network import Forecaster, Targets, loss
+from models.forecaster.panel import DemandPanel
 from models.meta import task_losses
-from models.metrics import HORIZON
-from models.panel import DemandPanel
 
 FIRST_ORIGIN = LAGS // 2 - 1  # the earliest origin column: 28 days of history before it
 
@@ -62,26 +63,23 @@ def batch_losses(model: Forecaster, fb: FeatureBuilder, items: np.ndarray, origi
                  ) -> torch.Tensor:
     """Per-task query losses after the inner loop (no inner loop when ``inner_steps`` is 0)."""
     query, support = fb.tasks(items, origins, limit, cfg.support_origins, cfg.support_every_days)
-    h_query, h_support = model.embed(query), model.embed(support)
-    return task_losses(model.head_params(), model.inner_lrs(), h_support, Targets.of(support),
-                       h_query, Targets.of(query), steps=inner_steps,
-                       huber_delta=cfg.huber_delta, quantile_weight=cfg.quantile_weight,
-                       first_order=cfg.first_order, batched=batched)
+    # the query of one task is one sample: a leading axis of 1 inside the task
+    query_data = (model.embed(query)[:, None], Targets(*(t[:, None] for t in Targets.of(query))))
+    support_data = (model.embed(support), Targets.of(support))
+    loss_fn = partial(loss, huber_delta=cfg.huber_delta, quantile_weight=cfg.quantile_weight)
+    return task_losses(model.head_params(), model.inner_lrs(), support_data, query_data, loss_fn,
+                       steps=inner_steps, first_order=cfg.first_order, batched=batched)
 
-
-def meta_train(panel: DemandPanel, cfg: ForecasterConfig, log=print) -> TrainedForecaster:
-    rng = seed_everything(cfg.seed)
-    categories = sorted(set(panel.category))
-    fb = FeatureBuilder(panel, categories)
-    items, origins = training_tasks(panel, cfg.origin_every_days)
-    weights = fb.task_weights(items, origins, cfg.revenue_share)
-    model = Forecaster(len(categories), cfg.hidden, cfg.embedding, inner_lr=cfg.inner_lr)
-    optimiser = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(cfg.outer_steps, 1))
-    inner_steps = cfg.inner_steps if cfg.mode == "maml" else 0
-    end = panel.days - 1
-    started, history = time.perf_counter(), []
-    for step in range(cfg.outer_steps):
+def fit(model: Forecaster, fb: FeatureBuilder, tasks: tuple[np.ndarray, np.ndarray],
+        weights: np.ndarray, cfg: ForecasterConfig, steps: int, inner_steps: int,
+        learning_rate: float, rng: np.random.Generator, log=print) -> list[float]:
+    """``steps`` outer steps of Adam (cosine schedule) on sampled tasks; returns the losses."""
+    items, origins = tasks
+    optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(steps, 1))
+    end = fb.panel.days - 1
+    history = []
+    for step in range(steps):
         pick = rng.choice(len(items), size=min(cfg.tasks_per_step, len(items)), replace=False)
         losses = batch_losses(model, fb, items[pick], origins[pick], end, cfg, inner_steps)
         w = torch.from_numpy(weights[pick].astype(np.float32))
@@ -92,14 +90,35 @@ def meta_train(panel: DemandPanel, cfg: ForecasterConfig, log=print) -> TrainedF
         optimiser.step()
         schedule.step()
         history.append(float(outer.detach()))
-        if log and (step + 1) % max(cfg.outer_steps // 15, 1) == 0:
-            log(f"  step {step + 1}/{cfg.outer_steps}: loss {np.mean(history[-50:]):.4f}")
+        if log and (step + 1) % max(steps // 10, 1) == 0:
+            log(f"  step {step + 1}/{steps} (inner steps {inner_steps}): "
+                f"loss {np.mean(history[-50:]):.4f}")
+    return history
+
+
+def meta_train(panel: DemandPanel, cfg: ForecasterConfig, log=print) -> TrainedForecaster:
+    """Pooled training for ``pretrain_steps`` (all of it for ``mode="pooled"``), then, for
+    ``mode="maml"``, ``outer_steps`` meta-training steps from those weights."""
+    rng = seed_everything(cfg.seed)
+    categories = sorted(set(panel.category))
+    fb = FeatureBuilder(panel, categories)
+    tasks = training_tasks(panel, cfg.origin_every_days)
+    weights = fb.task_weights(*tasks, cfg.revenue_share)
+    model = Forecaster(len(categories), cfg.hidden, cfg.embedding, inner_lr=cfg.inner_lr)
+    started = time.perf_counter()
+    pooled_steps = cfg.outer_steps if cfg.mode == "pooled" else cfg.pretrain_steps
+    history = fit(model, fb, tasks, weights, cfg, pooled_steps, 0, cfg.learning_rate, rng, log)
+    if cfg.mode == "maml":
+        lr = cfg.learning_rate * (cfg.meta_lr_factor if cfg.pretrain_steps else 1.0)
+        history += fit(model, fb, tasks, weights, cfg, cfg.outer_steps, cfg.inner_steps, lr,
+                       rng, log)
     model.eval()
     return TrainedForecaster(
         model=model, categories=categories, config=cfg,
         train_start=panel.start.isoformat(), train_end=panel.end.isoformat(),
         data_checksum=panel.checksum(),
-        metrics={"tasks": int(len(items)), "outer_steps": cfg.outer_steps,
+        metrics={"tasks": int(len(tasks[0])), "outer_steps": cfg.outer_steps,
+                 "pretrain_steps": pooled_steps if cfg.mode == "maml" else 0,
                  "final_loss": float(np.mean(history[-50:])) if history else float("nan"),
                  "seconds": time.perf_counter() - started},
     )

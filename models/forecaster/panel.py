@@ -26,6 +26,8 @@ class DemandPanel:
     category: np.ndarray        # (n,) str
     launch: np.ndarray          # (n,) int column of the catalogue launch, NEVER if not listed
     list_price: np.ndarray      # (n,) float32, NaN if not listed
+    orders: np.ndarray          # (n, T) float32: distinct orders with the item (popularity)
+    item_name: np.ndarray       # (n,) str: the latest description ("" if none)
 
     @property
     def days(self) -> int:
@@ -58,7 +60,8 @@ class DemandPanel:
         known = (units > 0).any(axis=1) | ((self.launch != NEVER) & (self.launch < cut))
         return replace(self, item_ids=self.item_ids[known], units=units[known],
                        revenue=self.revenue[known, :cut], category=self.category[known],
-                       launch=self.launch[known], list_price=self.list_price[known])
+                       launch=self.launch[known], list_price=self.list_price[known],
+                       orders=self.orders[known, :cut], item_name=self.item_name[known])
 
     def sellable(self, column: int) -> np.ndarray:
         """Items sellable at a column: sold in the 90 days up to it, or launched by it."""
@@ -78,12 +81,15 @@ class DemandPanel:
 
 def panel_from_frames(daily: pd.DataFrame, catalogue: pd.DataFrame | None = None,
                       start: date | None = None, end: date | None = None) -> DemandPanel:
-    """Build a panel from daily rows (item_id, order_date, units[, revenue, category]) and an
-    optional catalogue (item_id, launch_date, list_price[, category])."""
+    """Build a panel from daily rows (item_id, order_date, units[, revenue, category, orders,
+    item_name]) and an optional catalogue (item_id, launch_date, list_price[, category,
+    item_name])."""
     daily = daily.copy()
     daily["order_date"] = pd.to_datetime(daily["order_date"]).dt.date
     if "revenue" not in daily:
         daily["revenue"] = 0.0
+    if "orders" not in daily:  # without order ids, a day with sales counts as one order
+        daily["orders"] = (daily["units"] > 0).astype(np.float32)
     catalogue = catalogue if catalogue is not None else pd.DataFrame(
         columns=["item_id", "launch_date", "list_price", "category"])
     catalogue = catalogue.copy()
@@ -97,15 +103,21 @@ def panel_from_frames(daily: pd.DataFrame, catalogue: pd.DataFrame | None = None
     n, days = len(ids), (end - start).days + 1
     units = np.zeros((n, days), np.float32)
     revenue = np.zeros((n, days), np.float32)
+    orders = np.zeros((n, days), np.float32)
     rows = daily["item_id"].map(pos).to_numpy()
     cols = np.array([(d - start).days for d in daily["order_date"]], dtype=np.int64)
     np.add.at(units, (rows, cols), daily["units"].to_numpy(np.float32))
     np.add.at(revenue, (rows, cols), daily["revenue"].to_numpy(np.float32))
+    np.add.at(orders, (rows, cols), daily["orders"].to_numpy(np.float32))
 
     category = np.full(n, "unknown", dtype=object)
-    if "category" in daily:  # the latest category seen for the item
-        latest = daily.sort_values("order_date").drop_duplicates("item_id", keep="last")
-        category[latest["item_id"].map(pos).to_numpy()] = latest["category"].fillna("unknown")
+    item_name = np.full(n, "", dtype=object)
+    latest = daily.sort_values("order_date").drop_duplicates("item_id", keep="last")
+    at_latest = latest["item_id"].map(pos).to_numpy()
+    if "category" in daily:  # the latest category and description seen for the item
+        category[at_latest] = latest["category"].fillna("unknown")
+    if "item_name" in daily:
+        item_name[at_latest] = latest["item_name"].fillna("")
     launch = np.full(n, NEVER, np.int64)
     list_price = np.full(n, np.nan, np.float32)
     if len(catalogue):
@@ -116,17 +128,21 @@ def panel_from_frames(daily: pd.DataFrame, catalogue: pd.DataFrame | None = None
             listed = catalogue["category"].notna().to_numpy()
             unknown = category[at] == "unknown"
             category[at[listed & unknown]] = catalogue["category"].to_numpy()[listed & unknown]
-    return DemandPanel(start, ids, units, revenue, category, launch, list_price)
+        if "item_name" in catalogue:
+            unnamed = (item_name[at] == "") & catalogue["item_name"].notna().to_numpy()
+            item_name[at[unnamed]] = catalogue["item_name"].to_numpy()[unnamed]
+    return DemandPanel(start, ids, units, revenue, category, launch, list_price, orders, item_name)
 
 
 def load_panel(con, end: date, start: date | None = None) -> DemandPanel:
     """The panel up to ``end`` from the warehouse (a read-only connection is enough)."""
     daily = con.execute(
-        "SELECT item_id, order_date, units, revenue, category FROM marts.fct_item_daily_demand "
+        "SELECT item_id, order_date, units, revenue, category, orders, item_name "
+        "FROM marts.fct_item_daily_demand "
         "WHERE order_date <= ? AND order_date >= coalesce(?, DATE '1900-01-01')",
         [end, start]).df()
     catalogue = con.execute(
-        "SELECT item_id, launch_date, list_price, category FROM staging.stg_catalogue "
+        "SELECT item_id, launch_date, list_price, category, item_name FROM staging.stg_catalogue "
         "WHERE launch_date <= ?", [end]).df()
     if daily.empty and catalogue.empty:
         raise ValueError(f"no item demand in the warehouse up to {end}")

@@ -12,8 +12,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from models.metrics import HORIZON, Forecast, score
-from models.panel import DemandPanel
+from models.forecaster.metrics import HORIZON, Forecast, score
+from models.forecaster.panel import DemandPanel
 
 Model = Callable[[DemandPanel], Forecast]
 

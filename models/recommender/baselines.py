@@ -1,0 +1,114 @@
+"""The simple recommenders a learned one must beat (EVALUATION.md), scored over the whole
+sellable catalogue at D from ``ShopHistory`` up to D only.
+
+Each baseline maps (history, customer rows) to a customers x sellable-items score matrix;
+``recommend`` turns any such scorer into top-20 lists. Where a customer's own signal runs out,
+lists are filled by recent popularity (a tiny tie-breaking term, so it never outranks a
+customer's own items).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy import sparse
+
+from models.recommender.data import ShopHistory
+from models.recommender.metrics import K, Recommendations, top_k
+
+# a baseline prepares what it needs of the history once, then scores blocks of customers
+ScoreBlock = Callable[[np.ndarray], np.ndarray]
+Scorer = Callable[[ShopHistory, np.ndarray], ScoreBlock]
+REORDER_HALF_LIFE_DAYS = 60.0
+EASE_LAMBDA = 200.0
+CHUNK = 1024  # customers scored at once: bounds the dense score block's memory
+
+
+def fill_scores(history: ShopHistory, items: np.ndarray) -> np.ndarray:
+    """Recent popularity scaled into [0, 1e-3): breaks ties, fills short lists."""
+    pop = history.popularity(items)
+    return 1e-3 * pop / (pop.max() + 1.0)
+
+
+def popularity(history: ShopHistory, items: np.ndarray) -> ScoreBlock:
+    """Distinct orders in the last 30 days: the same list for everyone."""
+    pop = history.popularity(items)
+    return lambda customers: np.broadcast_to(pop, (len(customers), len(items))).copy()
+
+
+def own_frequency(history: ShopHistory, items: np.ndarray) -> ScoreBlock:
+    """The customer's past items by how many orders held them, then popularity."""
+    fill = fill_scores(history, items)
+    return lambda customers: history.matrix(customers, items).toarray() + fill
+
+
+def reorder_scores(history: ShopHistory, customers: np.ndarray, items: np.ndarray
+                   ) -> np.ndarray:
+    """Orders that held the item x exp(-days since the latest of them / 60): 0 if never bought."""
+    decay = np.exp(-history.days_since_bought(customers, items) / REORDER_HALF_LIFE_DAYS)
+    return history.matrix(customers, items).toarray() * decay
+
+
+def recency_reorders(history: ShopHistory, items: np.ndarray) -> ScoreBlock:
+    """Past items by order count x exp(-age / 60 days), ties and fill by recent popularity:
+    the baseline to beat (wholesale customers reorder, recently bought items most)."""
+    fill = fill_scores(history, items)
+    return lambda customers: reorder_scores(history, customers, items) + fill
+
+
+def _binary(history: ShopHistory, customers: np.ndarray, items: np.ndarray) -> sparse.csr_matrix:
+    x = history.matrix(customers, items)
+    x.data[:] = 1.0
+    return x
+
+
+def cooccurrence(history: ShopHistory, items: np.ndarray) -> ScoreBlock:
+    """Items bought by the same customers as the customer's recent items (cosine-normalised
+    co-occurrence over all customers up to D), then popularity. Own items keep their weight:
+    customers reorder."""
+    x = _binary(history, history.customers(), items)
+    norm = np.sqrt(np.maximum(np.asarray(x.sum(axis=0)).ravel(), 1.0))
+    co = (x.T @ x).toarray() / norm[:, None] / norm[None, :]
+    np.fill_diagonal(co, 1.0)
+    fill = fill_scores(history, items)
+    return lambda customers: reorder_scores(history, customers, items) @ co + fill
+
+
+def ease(history: ShopHistory, items: np.ndarray, lam: float = EASE_LAMBDA) -> ScoreBlock:
+    """EASE (Steck 2019) on the binary customer x item matrix up to D, lambda = 200."""
+    x = _binary(history, history.customers(), items)
+    p = np.linalg.inv((x.T @ x).toarray() + lam * np.eye(len(items)))
+    b = -p / np.diag(p)[None, :]
+    np.fill_diagonal(b, 0.0)
+    fill = fill_scores(history, items)
+    return lambda customers: np.asarray(_binary(history, customers, items) @ b) + fill
+
+
+BASELINES: dict[str, Scorer] = {
+    "popularity": popularity,
+    "own-frequency": own_frequency,
+    "recency-reorders": recency_reorders,
+    "cooccurrence": cooccurrence,
+    "ease": ease,
+}
+FALLBACK = "recency-reorders"  # published before a learned model has enough history
+
+
+def recommend(history: ShopHistory, scorer: Scorer, customers: np.ndarray | None = None,
+              k: int = K) -> Recommendations:
+    """Top-k sellable items for each customer (default: every customer with an order up to D)."""
+    customers = history.customers() if customers is None else np.asarray(customers)
+    items = history.sellable()
+    item_ids = history.items.item_ids[items]
+    score_block = scorer(history, items)
+    ids, scores = [], []
+    for at in range(0, len(customers), CHUNK):
+        block = score_block(customers[at:at + CHUNK])
+        cols, best = top_k(block, k)
+        ids.append(item_ids[cols])
+        scores.append(best)
+    width = min(k, len(items))
+    return Recommendations(
+        history.purchases.customer_ids[customers],
+        np.concatenate(ids) if ids else np.zeros((0, width), object),
+        np.concatenate(scores) if scores else np.zeros((0, width)))

@@ -1,0 +1,74 @@
+"""The recommendation harness of EVALUATION.md: at each origin D every model sees
+``history.until(D)`` only and ranks the whole sellable catalogue for the customers with an order
+up to D; customers who also buy in D+1..D+30 are scored against what they bought.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from models.recommender.data import ShopHistory, window_purchases
+from models.recommender.metrics import WINDOW_DAYS, Recommendations, score
+
+Model = Callable[[ShopHistory, np.ndarray], Recommendations]
+
+
+def scored_customers(full: ShopHistory, origin: date) -> tuple[ShopHistory, np.ndarray, dict]:
+    """The history at the origin, the customers to score (an order up to D and one in the
+    window) and their relevant items."""
+    history = full.until(origin)
+    relevant = window_purchases(full, origin, WINDOW_DAYS)
+    known = history.customers()
+    ids = history.purchases.customer_ids[known]
+    return history, known[np.array([c in relevant for c in ids], dtype=bool)], relevant
+
+
+def rolling_origins(full: ShopHistory, origins: list[date], models: dict[str, Model],
+                    log=print) -> pd.DataFrame:
+    """One row per model, origin and segment with the metrics and the model's seconds."""
+    rows = []
+    for origin in origins:
+        history, customers, relevant = scored_customers(full, origin)
+        segment = dict(zip(history.purchases.customer_ids[customers],
+                           history.segments(customers)))
+        sellable = history.sellable()
+        cold = set(history.items.item_ids[sellable[history.cold_items(sellable)]])
+        for name, model in models.items():
+            started = time.perf_counter()
+            recs = model(history, customers)
+            seconds = time.perf_counter() - started
+            metrics = score(recs, relevant, segment, history.items.item_ids[sellable], cold)
+            for seg, values in metrics.items():
+                rows.append({"model": name, "origin": origin, "segment": seg,
+                             "seconds": seconds, **values})
+            if log:
+                log(f"  {origin} {name:<32} Recall@20 cold {metrics['cold']['recall_at_20']:.3f}"
+                    f" warm {metrics['warm']['recall_at_20']:.3f}  ({seconds:.1f}s)")
+    return pd.DataFrame(rows)
+
+
+def summary(results: pd.DataFrame, reference: str | None = None) -> pd.DataFrame:
+    """Mean over origins per model; with a ``reference`` (the oracle), Recall@20 as a ratio."""
+    wide = results.pivot_table(index=["model", "origin"], columns="segment",
+                               values=["recall_at_20", "ndcg_at_20", "customers"])
+    mean = wide.groupby(level="model", sort=False).mean()
+    extra = results[results["segment"] == "all"].groupby("model", sort=False)[
+        ["catalogue_coverage", "new_item_share", "new_item_hit_rate"]].mean()
+    table = pd.DataFrame({
+        "Recall@20 cold": mean[("recall_at_20", "cold")],
+        "Recall@20 warm": mean[("recall_at_20", "warm")],
+        "NDCG@20 cold": mean[("ndcg_at_20", "cold")], "NDCG@20 warm": mean[("ndcg_at_20", "warm")],
+        "catalogue coverage": extra["catalogue_coverage"],
+        "new-item share": extra["new_item_share"], "new-item hit rate": extra["new_item_hit_rate"],
+        "cold customers": mean[("customers", "cold")], "warm customers": mean[("customers", "warm")],
+    })
+    if reference is not None and reference in table.index:
+        ratio = wide[["recall_at_20"]].div(wide.loc[reference][["recall_at_20"]], level="origin")
+        ratio = ratio.groupby(level="model", sort=False).mean()
+        table["Recall@20 cold / oracle"] = ratio[("recall_at_20", "cold")]
+        table["Recall@20 warm / oracle"] = ratio[("recall_at_20", "warm")]
+    return table.loc[list(dict.fromkeys(results["model"]))]

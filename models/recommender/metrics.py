@@ -1,0 +1,77 @@
+"""Lists and how they are judged (EVALUATION.md): Recall@20 and NDCG@20 per customer segment
+against everything a customer buys in D+1..D+30, ranked against the whole sellable catalogue;
+catalogue coverage, the share of list slots holding cold items and their hit rate.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+K = 20
+WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Recommendations:
+    customer_ids: np.ndarray  # (m,) str
+    item_ids: np.ndarray      # (m, k) str, best first; k = min(20, sellable items)
+    scores: np.ndarray        # (m, k) float
+
+
+def top_k(scores: np.ndarray, k: int = K) -> tuple[np.ndarray, np.ndarray]:
+    """Column indices and scores of the k best columns per row, best first. Ties break by the
+    lower column index, so a list never depends on how the sort happens to run."""
+    k = min(k, scores.shape[1])
+    if k == 0:
+        return np.zeros((len(scores), 0), np.int64), np.zeros((len(scores), 0))
+    # negate and use a stable sort over the partitioned candidates for deterministic ties
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < scores.shape[1] else \
+        np.tile(np.arange(scores.shape[1]), (len(scores), 1))
+    # argpartition may cut through a tie at the k-th score: take every column tied with it
+    kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
+    candidates = scores >= kth
+    order = np.empty((len(scores), k), np.int64)
+    for r in range(len(scores)):
+        cols = np.flatnonzero(candidates[r])
+        order[r] = cols[np.lexsort((cols, -scores[r, cols]))][:k]
+    return order, np.take_along_axis(scores, order, axis=1)
+
+
+def _ndcg(hits: np.ndarray, relevant: int) -> float:
+    discounts = 1.0 / np.log2(np.arange(2, len(hits) + 2))
+    ideal = discounts[:min(relevant, len(hits))].sum()
+    return float((hits * discounts).sum() / ideal) if ideal else 0.0
+
+
+def score(recs: Recommendations, relevant: dict[str, set[str]], segment: dict[str, str],
+          sellable: np.ndarray, cold_items: set[str]) -> dict[str, dict[str, float]]:
+    """Metrics per segment (``cold``, ``warm``, ``all``) over the customers with relevant items;
+    catalogue coverage and the cold-item numbers are over every list."""
+    per: dict[str, list[tuple[float, float]]] = {"cold": [], "warm": [], "all": []}
+    slots = cold_slots = cold_hits = 0
+    for customer, items in zip(recs.customer_ids, recs.item_ids):
+        is_cold = np.array([i in cold_items for i in items], dtype=bool)
+        slots += len(items)
+        cold_slots += int(is_cold.sum())
+        bought = relevant.get(customer)
+        if not bought:
+            continue
+        hits = np.array([i in bought for i in items], dtype=float)
+        cold_hits += int(hits[is_cold].sum())
+        pair = (hits.sum() / len(bought), _ndcg(hits, len(bought)))
+        per[segment[customer]].append(pair)
+        per["all"].append(pair)
+    listed = set(recs.item_ids.ravel()) if recs.item_ids.size else set()
+    out = {}
+    for name, pairs in per.items():
+        values = np.array(pairs) if pairs else np.full((0, 2), np.nan)
+        out[name] = {"recall_at_20": float(values[:, 0].mean()) if pairs else float("nan"),
+                     "ndcg_at_20": float(values[:, 1].mean()) if pairs else float("nan"),
+                     "customers": len(pairs)}
+    out["all"].update({
+        "catalogue_coverage": len(listed & set(sellable)) / max(len(sellable), 1),
+        "new_item_share": cold_slots / max(slots, 1),
+        "new_item_hit_rate": cold_hits / cold_slots if cold_slots else float("nan"),
+    })
+    return out

@@ -1,0 +1,85 @@
+"""Behaviour of the baseline recommenders: the contract of a list, no leakage, direction, and a
+minimum quality on the tiny shop."""
+from dataclasses import replace
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from models.recommender import baselines
+from models.recommender.evaluate import rolling_origins, summary
+
+
+@pytest.mark.parametrize("name", list(baselines.BASELINES))
+def test_lists_are_distinct_sellable_and_full(shop, name):
+    recs = baselines.recommend(shop, baselines.BASELINES[name])
+    sellable = set(shop.items.item_ids[shop.sellable()])
+    assert len(recs.customer_ids) == len(shop.customers())
+    assert recs.item_ids.shape == (len(shop.customers()), min(20, len(sellable)))
+    for items, scores in zip(recs.item_ids, recs.scores):
+        assert len(set(items)) == len(items) and set(items) <= sellable
+        assert (np.diff(scores) <= 0).all()
+
+
+def _with_big_orders_after(shop, d):
+    """The shop with every customer ordering the least popular item 50 times after D."""
+    p, after = shop.purchases, shop.until(d).column + 5
+    item = int(np.argmin(np.bincount(p.item, minlength=len(p.item_ids))))
+    n = len(p.customer_ids)
+    purchases = replace(
+        p, customer=np.r_[p.customer, np.arange(n)], item=np.r_[p.item, np.full(n, item)],
+        day=np.r_[p.day, np.full(n, after)], orders=np.r_[p.orders, np.full(n, 50.0, np.float32)],
+        order_customer=np.r_[p.order_customer, np.arange(n)],
+        order_day=np.r_[p.order_day, np.full(n, after)],
+        order_count=np.r_[p.order_count, np.full(n, 50.0, np.float32)],
+        order_store=np.r_[p.order_store, np.full(n, "DE", object)])
+    orders = shop.items.orders.copy()
+    orders[shop.item_rows_of_purchases[item], after] += 50.0 * n
+    return replace(shop, purchases=purchases, items=replace(shop.items, orders=orders))
+
+
+@pytest.mark.parametrize("name", list(baselines.BASELINES))
+def test_orders_after_d_cannot_change_the_lists_of_d(shop, name):
+    d = shop.run_date - timedelta(days=20)
+    changed = _with_big_orders_after(shop, d)
+    assert not (baselines.recommend(changed, baselines.BASELINES[name]).item_ids ==
+                baselines.recommend(shop, baselines.BASELINES[name]).item_ids).all()
+    before = baselines.recommend(shop.until(d), baselines.BASELINES[name])
+    after = baselines.recommend(changed.until(d), baselines.BASELINES[name])
+    assert (before.item_ids == after.item_ids).all()
+    np.testing.assert_array_equal(before.scores, after.scores)
+
+
+def test_recency_reorders_puts_a_customers_own_items_first(shop):
+    rows = shop.customers()
+    recs = baselines.recommend(shop, baselines.recency_reorders, rows)
+    items = shop.sellable()
+    bought = shop.matrix(rows, items).toarray() > 0
+    for r, listed in enumerate(recs.item_ids):
+        own = set(shop.items.item_ids[items][bought[r]])
+        k = min(len(own), len(listed))
+        assert set(listed[:k]) <= own  # own items before any filler
+
+
+def test_the_most_recent_purchase_ranks_above_an_older_equal_one(shop):
+    # direction: of two items bought once each, the more recent one scores higher
+    rows, items = shop.customers(), shop.sellable()
+    scores = baselines.reorder_scores(shop, rows, items)
+    since = shop.days_since_bought(rows, items)
+    counts = shop.matrix(rows, items).toarray()
+    r = next(r for r in range(len(rows))
+             if len(np.unique(since[r][counts[r] == 1])) >= 2)
+    once = np.flatnonzero(counts[r] == 1)
+    newest, oldest = once[np.argmin(since[r, once])], once[np.argmax(since[r, once])]
+    assert scores[r, newest] > scores[r, oldest]
+
+
+def test_reorder_baselines_beat_popularity_on_a_shop_of_reorderers(shop):
+    origins = [shop.run_date - timedelta(days=60), shop.run_date - timedelta(days=31)]
+    models = {name: (lambda h, c, s=baselines.BASELINES[name]: baselines.recommend(h, s, c))
+              for name in ("popularity", "recency-reorders", "own-frequency")}
+    table = summary(rolling_origins(shop, origins, models, log=None))
+    recall = table["Recall@20 warm"]
+    assert recall["recency-reorders"] > recall["popularity"]
+    assert recall["own-frequency"] > recall["popularity"]
+    assert 0 <= table.loc["recency-reorders", "catalogue coverage"] <= 1

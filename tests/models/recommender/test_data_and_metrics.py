@@ -1,0 +1,75 @@
+"""The recommender's view of the shop at D, and the metrics of EVALUATION.md on hand-made lists."""
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from models.recommender.data import window_purchases
+from models.recommender.metrics import Recommendations, score, top_k
+
+
+def test_until_keeps_only_what_was_known(shop):
+    d = shop.run_date - timedelta(days=30)
+    past = shop.until(d)
+    assert past.purchases.day.max() <= past.column
+    assert past.items.end == d
+    # a customer whose first order is after D is not a customer yet
+    first = {c: (shop.purchases.order_day[shop.purchases.order_customer == c]).min()
+             for c in np.unique(shop.purchases.order_customer)}
+    later = [c for c, day in first.items() if day > past.column]
+    assert later and not set(later) & set(past.customers())
+    with pytest.raises(ValueError, match="after the history's end"):
+        shop.until(shop.run_date + timedelta(days=1))
+
+
+def test_segments_follow_order_counts(shop):
+    rows = shop.customers()
+    orders = shop.purchases.orders_per_customer()[rows]
+    segments = shop.segments(rows)
+    assert (segments[orders <= 2] == "cold").all() and (segments[orders >= 3] == "warm").all()
+    assert {"cold", "warm"} == set(segments)
+
+
+def test_matrix_and_recency_of_purchases(shop):
+    rows, items = shop.customers()[:5], shop.sellable()
+    m = shop.matrix(rows, items).toarray()
+    since = shop.days_since_bought(rows, items)
+    assert m.sum() > 0
+    assert (np.isinf(since) == (m == 0)).all()       # bought <=> has a latest purchase
+    assert (since[np.isfinite(since)] >= 0).all()
+
+
+def test_window_purchases_are_after_d_only(shop):
+    d = shop.run_date - timedelta(days=30)
+    relevant = window_purchases(shop, d, 30)
+    p = shop.purchases
+    after = p.day > shop.until(d).column
+    bought = {(c, i) for c, i in zip(p.customer_ids[p.customer[after]], p.item_ids[p.item[after]])}
+    assert {(c, i) for c, items in relevant.items() for i in items} == bought
+    with pytest.raises(ValueError, match="before D\\+30"):
+        window_purchases(shop, shop.run_date - timedelta(days=10), 30)
+
+
+def test_top_k_is_best_first_with_ties_by_column():
+    scores = np.array([[0.1, 0.5, 0.5, 0.9, 0.0], [1.0, 1.0, 1.0, 1.0, 1.0]])
+    cols, best = top_k(scores, 3)
+    assert cols.tolist() == [[3, 1, 2], [0, 1, 2]]
+    assert best.tolist() == [[0.9, 0.5, 0.5], [1.0, 1.0, 1.0]]
+    assert top_k(scores, 10)[0].shape == (2, 5)  # fewer items than k: every item, once
+
+
+def test_recall_ndcg_coverage_by_hand():
+    recs = Recommendations(np.array(["a", "b", "c"]),
+                           np.array([["x", "y"], ["y", "z"], ["x", "z"]]), np.zeros((3, 2)))
+    relevant = {"a": {"y", "w"}, "b": {"y"}}            # c bought nothing: not scored
+    segment = {"a": "cold", "b": "warm", "c": "warm"}
+    out = score(recs, relevant, segment, sellable=np.array(["x", "y", "z", "v"]),
+                cold_items={"z"})
+    assert out["cold"]["recall_at_20"] == pytest.approx(0.5)
+    # a: hit at rank 2 of 2 relevant -> (1/log2 3) / (1 + 1/log2 3)
+    assert out["cold"]["ndcg_at_20"] == pytest.approx((1 / np.log2(3)) / (1 + 1 / np.log2(3)))
+    assert out["warm"]["recall_at_20"] == 1.0 and out["warm"]["ndcg_at_20"] == 1.0
+    assert out["all"]["customers"] == 2
+    assert out["all"]["catalogue_coverage"] == pytest.approx(3 / 4)
+    assert out["all"]["new_item_share"] == pytest.approx(2 / 6)
+    assert out["all"]["new_item_hit_rate"] == 0.0
