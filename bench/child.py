@@ -87,6 +87,23 @@ def run(spec: dict) -> dict:
         from bench import forecast as fc
 
         out.update(fc.daily_forecast(settings, date.fromisoformat(spec["origin"])))
+    elif step == "recommend_compare":
+        from bench import recommend as rc
+
+        results, reference, training = rc.compare(
+            settings.root, [date.fromisoformat(d) for d in spec["origins"]],
+            Path(spec["truth"]) if spec.get("truth") else None, settings.recommender, log=print)
+        out.update(results=results.to_dict(orient="records"), reference=reference,
+                   training=training)
+    elif step in ("recommend_inner_loop_speed", "recommend_train_once"):
+        from bench import recommend as rc
+
+        fn = getattr(rc, step.removeprefix("recommend_"))
+        out.update(fn(settings.root, date.fromisoformat(spec["origin"]), settings.recommender))
+    elif step == "daily_recommend":
+        from bench import recommend as rc
+
+        out.update(rc.daily_recommend(settings, date.fromisoformat(spec["origin"])))
     elif step in ("plain_ingest", "plain_marts"):
         from bench import plain_sql
 

@@ -6,7 +6,9 @@
    each, median: it should grow with the day's volume, not with history;
 4. the same transformations as plain SQL in one DuckDB (bench/plain_sql.py).
 5. the data-quality gate on a 1M-line day (bench/run.py --only gate): validation rows per second
-   and the gate's share of that day's daily run.
+   and the gate's share of that day's daily run;
+6. the forecaster and 7. the recommender (--only forecast / recommend): EVALUATION.md's
+   comparisons on Online Retail and on a synthetic shop with its oracle, and their speed.
 Results go to BENCHMARKS.md (each section between its markers is replaced).
 """
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 from warehouse.settings import REPO_ROOT
 
 START = date(2025, 1, 1)
-SECTIONS = ("foundation", "gate", "forecast")
+SECTIONS = ("foundation", "gate", "forecast", "recommend")
 ONLINE_RETAIL = {"source": "online_retail", "start": "2010-12-01", "end": "2011-12-09",
                  "origins": ["2011-09-30", "2011-10-14", "2011-10-28", "2011-11-11"]}
 # a year of about 3,000 selling items, intermittent like a gift shop's (EVALUATION.md, synthetic)
@@ -33,6 +35,8 @@ FORECAST_SHOP = {"seed": 11, "start_date": "2025-01-01", "days": 365, "lines_per
                  "initial_items": 2600, "item_launches_per_day": 2.0, "initial_customers": 6000,
                  "customer_joins_per_day": 15, "dispersion": 2.0}
 SYNTHETIC_ORIGINS = ["2025-10-08", "2025-10-22", "2025-11-05", "2025-11-19"]
+RECOMMEND_ORIGINS = {"Online Retail": ["2011-09-30", "2011-10-31"],  # EVALUATION.md's
+                     "synthetic": ["2025-10-15", "2025-11-15"]}
 
 
 def markers(section: str) -> tuple[str, str]:
@@ -121,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     for section in args.only or SECTIONS:
         started = sum(r["seconds"] for r in RESULTS.values())
-        report = {"foundation": foundation, "gate": gate, "forecast": forecast}[section](args)
+        report = {"foundation": foundation, "gate": gate, "forecast": forecast,
+                  "recommend": recommend}[section](args)
         print(report)
         if args.out:
             write_section(args.out, section, report)
@@ -208,26 +213,38 @@ def gate(args) -> str:
     return "\n".join(rows)
 
 
+_WAREHOUSES: dict = {}
+
+
+def model_warehouses(args) -> dict:
+    """The Online Retail warehouse and the synthetic shop's (with its truth), built once per
+    benchmark run with the pipeline's stage functions; shared by the model sections."""
+    if not _WAREHOUSES:
+        online = args.work / "forecast_online_retail"
+        synthetic = args.work / "forecast_synthetic"
+        for d in (online, synthetic):
+            d.mkdir(parents=True, exist_ok=True)
+        landing = Path(os.environ.get("SHOPCAST_ONLINE_RETAIL_DIR",
+                                      REPO_ROOT.parent / "shared/data/online_retail/by-day"))
+        os.environ["SHOPCAST_ONLINE_RETAIL_DIR"] = str(landing)
+        print("models: Online Retail warehouse", flush=True)
+        build_history(online, ONLINE_RETAIL["start"], ONLINE_RETAIL["end"], "online_retail")
+        print("models: synthetic shop", flush=True)
+        gen = child({"step": "generate", "shop": FORECAST_SHOP}, synthetic)
+        last = (date.fromisoformat(FORECAST_SHOP["start_date"])
+                + timedelta(days=FORECAST_SHOP["days"] - 1)).isoformat()
+        build_history(synthetic, FORECAST_SHOP["start_date"], last, "synthetic")
+        _WAREHOUSES.update(online=online, synthetic=synthetic, gen=gen, last=last)
+    return _WAREHOUSES
+
+
 def forecast(args) -> str:
     """EVALUATION.md's forecasting comparison on Online Retail and on a synthetic shop with its
     oracle, plus the forecaster's speed: vmap vs loop, one meta-training, the daily stage."""
     from bench.forecast import comparison_markdown
 
-    online = args.work / "forecast_online_retail"
-    synthetic = args.work / "forecast_synthetic"
-    for d in (online, synthetic):
-        d.mkdir(parents=True, exist_ok=True)
-    landing = Path(os.environ.get("SHOPCAST_ONLINE_RETAIL_DIR",
-                                  REPO_ROOT.parent / "shared/data/online_retail/by-day"))
-    os.environ["SHOPCAST_ONLINE_RETAIL_DIR"] = str(landing)
-    print("forecast: Online Retail warehouse", flush=True)
-    build_history(online, ONLINE_RETAIL["start"], ONLINE_RETAIL["end"], "online_retail")
-    print("forecast: synthetic shop", flush=True)
-    gen = child({"step": "generate", "shop": FORECAST_SHOP}, synthetic)
-    last = (date.fromisoformat(FORECAST_SHOP["start_date"])
-            + timedelta(days=FORECAST_SHOP["days"] - 1)).isoformat()
-    build_history(synthetic, FORECAST_SHOP["start_date"], last, "synthetic")
-
+    w = model_warehouses(args)
+    online, synthetic, gen = w["online"], w["synthetic"], w["gen"]
     print("forecast: comparisons (every model at every origin)", flush=True)
     compared = {
         "Online Retail": child({"step": "forecast_compare", "origins": ONLINE_RETAIL["origins"],
@@ -245,6 +262,40 @@ def forecast(args) -> str:
                        for step in ("inner_loop_speed", "train_once", "daily_forecast")}
     begin, end = markers("forecast")
     return "\n".join([begin, comparison_markdown(args, compared, speed, gen, _machine()), end])
+
+
+def recommend(args) -> str:
+    """EVALUATION.md's recommendation comparison on Online Retail and on the synthetic shop
+    with its oracle, plus the recommender's speed on a year of each."""
+    from bench.recommend import comparison_markdown
+
+    w = model_warehouses(args)
+    sources = {"Online Retail": (w["online"], "online_retail"), "synthetic": (w["synthetic"], "synthetic")}
+    print("recommend: comparisons (every model at every origin)", flush=True)
+    compared = {}
+    for name, (data_dir, source) in sources.items():
+        spec = {"step": "recommend_compare", "origins": RECOMMEND_ORIGINS[name], "source": source}
+        if name == "synthetic":
+            spec["truth"] = str(data_dir / "truth" / "synthetic")
+        compared[name] = child(spec, data_dir)
+    print("recommend: speed", flush=True)
+    speed = {}
+    for name, (data_dir, source) in sources.items():
+        last = ONLINE_RETAIL["end"] if name == "Online Retail" else w["last"]
+        speed[name] = {step: child({"step": step, "origin": last, "source": source}, data_dir)
+                       for step in ("recommend_inner_loop_speed", "recommend_train_once",
+                                    "daily_recommend")}
+    note = (f"Synthetic shop: {FORECAST_SHOP_NOTE_SHORT.format(lines=w['gen']['lines'])} The "
+            "oracle ranks by each customer's true chance of buying the item in D+1..D+30 "
+            "(activity x taste for the item's category, plus the repeat share spread over the "
+            "item's 16 latest buyers at D).")
+    begin, end = markers("recommend")
+    return "\n".join([begin, comparison_markdown(compared, speed, _machine(), note), end])
+
+
+FORECAST_SHOP_NOTE_SHORT = ("the forecast benchmark's shop (365 days, {lines:,} lines, 6,000 "
+                            "customers at the start and 15 joining a day, 8% guest lines, 30% of "
+                            "lines to one of the item's 16 latest buyers).")
 
 
 def _machine() -> str:

@@ -1,10 +1,12 @@
 """The recommendation stage as plain functions: top-20 sellable items for every customer with an
 order up to each run date, stored in ``predictions.recommendations``.
 
-Point in time: the lists of D are computed from ``ShopHistory.until(D)``; a later order cannot
-change them. The ranking today is the best simple baseline of EVALUATION.md (past items by
-order count x recency, filled by recent popularity), named in ``model_version``; the
-meta-learned recommender replaces it once it beats that baseline (issue 5).
+Point in time, as for the forecaster: the lists of D come from ``ShopHistory.until(D)`` and a
+model trained on the warehouse's data up to D at the latest (its checksum compared); it is
+meta-trained again when its training window ends more than ``retrain_every_days`` before D.
+Before the warehouse holds ``min_history_days`` days, the best simple baseline of EVALUATION.md
+(past items by order count x recency, filled by recent popularity) is published instead,
+named in ``model_version``.
 """
 from __future__ import annotations
 
@@ -16,9 +18,12 @@ from datetime import date
 import numpy as np
 import pyarrow as pa
 
+from models import registry
 from models.recommender import baselines
 from models.recommender.data import ShopHistory, load_history
 from models.recommender.metrics import Recommendations
+from models.recommender.predict import recommend
+from models.recommender.train import history_checksum, meta_train
 from warehouse import db
 from warehouse.settings import Settings
 
@@ -36,6 +41,7 @@ class RecommendResult:
     run_date: date
     model_version: str
     customers: int
+    trained: bool          # a model was meta-trained for this run date
     seconds: float
 
 
@@ -46,18 +52,41 @@ def recommend_days(settings: Settings, run_dates: list[date], log=log.info,
     run_dates = sorted(run_dates)
     with db.reader(settings) as con:
         full = load_history(con, run_dates[-1])
-    results, pending = [], []
+    results, pending, loaded = [], [], {}
     for run_date in run_dates:
         started = time.perf_counter()
         history = full.until(run_date)
-        recs = baselines.recommend(history, baselines.BASELINES[baselines.FALLBACK])
-        pending.append((run_date, recommendation_table(history, recs, BASELINE_VERSION)))
-        results.append(RecommendResult(run_date, BASELINE_VERSION, len(recs.customer_ids),
+        recs, version, trained = _recommend_one(settings, history, log, loaded)
+        pending.append((run_date, recommendation_table(history, recs, version)))
+        results.append(RecommendResult(run_date, version, len(recs.customer_ids), trained,
                                        time.perf_counter() - started))
         if len(pending) == days_per_transaction or run_date == run_dates[-1]:
             db.replace_days(settings, "predictions.recommendations", pending)
             pending = []
     return results
+
+
+def _recommend_one(settings: Settings, history: ShopHistory, log, loaded: dict
+                   ) -> tuple[Recommendations, str, bool]:
+    """Lists of D = history.run_date and their model version; ``loaded`` caches models by
+    path across the days of one call."""
+    cfg = settings.recommender
+    if history.items.days < cfg.min_history_days:
+        return (baselines.recommend(history, baselines.BASELINES[baselines.FALLBACK]),
+                BASELINE_VERSION, False)
+    chosen = registry.usable_for(settings.models_dir, history.run_date, cfg,
+                                 lambda end: history_checksum(history.until(end)))
+    trained = chosen is None
+    if trained:
+        log(f"meta-training the recommender on {history.items.start}..{history.run_date}")
+        model_path = registry.save(meta_train(history, cfg, log=log), settings.models_dir)
+    else:
+        model_path = chosen.path
+    if model_path not in loaded:
+        loaded.clear()
+        loaded[model_path] = registry.load(model_path)
+    model = loaded[model_path]
+    return recommend(model, history), model.version, trained
 
 
 def recommendation_table(history: ShopHistory, recs: Recommendations, version: str) -> pa.Table:

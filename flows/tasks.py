@@ -187,15 +187,17 @@ def forecast(start: date, end: date) -> list[dict]:
 @task(name="recommend", cache_policy=NO_CACHE)
 def recommend(start: date, end: date) -> list[dict]:
     """Top-20 sellable items for every customer with an order, for each run date of
-    start..end, from what was known at that date; stores the rows."""
+    start..end, with the point-in-time model (meta-trained here when none is fresh enough);
+    stores the rows."""
     from flows.recommending import recommend_days
 
     settings = Settings()
     logger = get_run_logger()
     results = recommend_days(settings, stages.days_between(start, end), log=logger.info)
     for r in results:
-        logger.info("%s recommendations: %s customers with %s (%.1fs)", r.run_date,
-                    f"{r.customers:,}", r.model_version, r.seconds)
+        logger.info("%s recommendations: %s customers with %s%s (%.1fs)", r.run_date,
+                    f"{r.customers:,}", r.model_version, ", meta-trained now" if r.trained else "",
+                    r.seconds)
     return [vars(r) for r in results]
 
 

@@ -1,11 +1,13 @@
-"""Model artifacts on disk, one folder per version, and the point-in-time choice of a model.
+"""Model artifacts on disk, one folder per kind and version, and the point-in-time choice of a
+model. Kinds: the forecaster and the recommender.
 
-    <models_dir>/forecaster/<version>/weights.pt   state dict (loaded with weights_only=True)
-                                     /model.json   training window, data checksum, config, metrics
+    <models_dir>/<kind>/<version>/weights.pt   state dict (loaded with weights_only=True)
+                                 /model.json   kind, training window, data checksum, config,
+                                               vocabularies (categories, ...), metrics
 
-The version names the training end and a hash of config and data, so the same training on the
-same data gives the same version, and a model trained up to E is never used for a run date
-before E.
+The version names the kind, mode, training end and a hash of config and data, so the same
+training on the same data gives the same version, and a model trained up to E is never used for
+a run date before E.
 """
 from __future__ import annotations
 
@@ -17,37 +19,72 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from models.forecaster.config import ForecasterConfig
 from models.forecaster.network import Forecaster
 from models.forecaster.train import TrainedForecaster
+from models.recommender.config import RecommenderConfig
+from models.recommender.network import Recommender
+from models.recommender.train import TrainedRecommender
 
 WEIGHTS, CARD = "weights.pt", "model.json"
+Trained = TrainedForecaster | TrainedRecommender
 
 
-def version_of(trained: TrainedForecaster) -> str:
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    config: type
+    trained: type
+    vocabularies: tuple[str, ...]     # lists stored in the card that size the network
+
+    def build(self, config, card: dict):
+        if self.name == "forecaster":
+            return Forecaster(len(card["categories"]), config.hidden, config.embedding,
+                              inner_lr=config.inner_lr)
+        return Recommender(len(card["items"]), len(card["categories"]), len(card["stores"]),
+                           config)
+
+
+KINDS = {k.name: k for k in (
+    Kind("forecaster", ForecasterConfig, TrainedForecaster, ("categories",)),
+    Kind("recommender", RecommenderConfig, TrainedRecommender, ("items", "categories", "stores")),
+)}
+
+
+def kind_of(thing: Any) -> Kind:
+    """The kind of a trained model or of a model config."""
+    for kind in KINDS.values():
+        if isinstance(thing, (kind.trained, kind.config)):
+            return kind
+    raise TypeError(f"not a model or model config: {type(thing).__name__}")
+
+
+def version_of(trained: Trained) -> str:
     digest = hashlib.sha256(json.dumps(
         {"config": trained.config.training_fields(), "data": trained.data_checksum},
         sort_keys=True).encode()).hexdigest()[:10]
-    return f"forecaster-{trained.config.mode}-{trained.train_end}-{digest}"
+    return f"{kind_of(trained).name}-{trained.config.mode}-{trained.train_end}-{digest}"
 
 
-def save(trained: TrainedForecaster, models_dir: Path) -> Path:
+def save(trained: Trained, models_dir: Path) -> Path:
     """Write the artifact beside its final place, then rename it in (never half-written)."""
+    kind = kind_of(trained)
     trained.version = trained.version or version_of(trained)
-    final = models_dir / "forecaster" / trained.version
+    final = models_dir / kind.name / trained.version
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = final.parent / f".staging-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     torch.save(trained.model.state_dict(), staging / WEIGHTS)
     card = {
-        "version": trained.version, "train_start": trained.train_start,
+        "kind": kind.name, "version": trained.version, "train_start": trained.train_start,
         "train_end": trained.train_end, "data_checksum": trained.data_checksum,
-        "categories": trained.categories, "config": trained.config.model_dump(),
-        "metrics": trained.metrics, "saved_at": datetime.now(timezone.utc).isoformat(),
-        "torch": torch.__version__,
+        **{v: list(getattr(trained, v)) for v in kind.vocabularies},
+        "config": trained.config.model_dump(), "metrics": trained.metrics,
+        "saved_at": datetime.now(timezone.utc).isoformat(), "torch": torch.__version__,
     }
     (staging / CARD).write_text(json.dumps(card, indent=2))
     if final.exists():  # retrained on the same data and config: same content, replace it
@@ -56,17 +93,17 @@ def save(trained: TrainedForecaster, models_dir: Path) -> Path:
     return final
 
 
-def load(path: Path) -> TrainedForecaster:
+def load(path: Path) -> Trained:
     card = json.loads((path / CARD).read_text())
-    config = ForecasterConfig(**card["config"])
-    model = Forecaster(len(card["categories"]), config.hidden, config.embedding,
-                       inner_lr=config.inner_lr)
+    kind = KINDS[card.get("kind", "forecaster")]
+    config = kind.config(**card["config"])
+    model = kind.build(config, card)
     model.load_state_dict(torch.load(path / WEIGHTS, weights_only=True))
     model.eval()
-    return TrainedForecaster(model=model, categories=card["categories"], config=config,
-                             train_start=card["train_start"], train_end=card["train_end"],
-                             data_checksum=card["data_checksum"], metrics=card["metrics"],
-                             version=card["version"])
+    return kind.trained(model=model, config=config, train_start=card["train_start"],
+                        train_end=card["train_end"], data_checksum=card["data_checksum"],
+                        metrics=card["metrics"], version=card["version"],
+                        **{v: card[v] for v in kind.vocabularies})
 
 
 @dataclass
@@ -77,22 +114,22 @@ class Candidate:
     config: dict
 
 
-def candidates(models_dir: Path) -> list[Candidate]:
+def candidates(models_dir: Path, kind: str) -> list[Candidate]:
     out = []
-    for card_path in sorted((models_dir / "forecaster").glob(f"*/{CARD}")):
+    for card_path in sorted((models_dir / kind).glob(f"*/{CARD}")):
         card = json.loads(card_path.read_text())
         out.append(Candidate(card_path.parent, date.fromisoformat(card["train_end"]),
                              card["data_checksum"], card["config"]))
     return out
 
 
-def usable_for(models_dir: Path, run_date: date, config: ForecasterConfig,
+def usable_for(models_dir: Path, run_date: date, config: ForecasterConfig | RecommenderConfig,
                checksum_at: "callable") -> Candidate | None:
     """The newest model trained up to run_date at the latest, with this training config,
     within ``retrain_every_days`` of run_date, and trained on the data the warehouse holds now
     for its window (``checksum_at(train_end)``: a reprocessed day makes it stale)."""
     fields = config.training_fields()
-    fresh = [c for c in candidates(models_dir)
+    fresh = [c for c in candidates(models_dir, kind_of(config).name)
              if c.train_end <= run_date
              and (run_date - c.train_end).days <= config.retrain_every_days
              and {k: c.config.get(k) for k in fields} == fields]

@@ -11,6 +11,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.forecaster.config import ForecasterConfig
+from models.recommender.config import RecommenderConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,6 +42,10 @@ class Settings(BaseSettings):
         default_factory=ForecasterConfig,
         description="The forecaster's network, meta-training and retraining policy "
         "(e.g. SHOPCAST_FORECASTER__RETRAIN_EVERY_DAYS=14).")
+    recommender: RecommenderConfig = Field(
+        default_factory=RecommenderConfig,
+        description="The recommender's network, meta-training and retraining policy "
+        "(e.g. SHOPCAST_RECOMMENDER__OUTER_STEPS=200).")
 
     @cached_property
     def root(self) -> Path:

@@ -27,10 +27,13 @@ def shop(tmp_path_factory, prefect_harness):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SHOPCAST_DATA_DIR", str(root / "data"))
         mp.setenv("SHOPCAST_SOURCE_CONFIG", str(REPO_ROOT / "configs/sources/synthetic.yaml"))
-        # a small network, and the first meta-training on day 56 (the earliest possible)
+        # small networks, and the first meta-trainings on day 56 (the forecaster's earliest)
         for key, value in {"MIN_HISTORY_DAYS": 56, "OUTER_STEPS": 15, "TASKS_PER_STEP": 64,
                            "HIDDEN": 32, "EMBEDDING": 16}.items():
             mp.setenv(f"SHOPCAST_FORECASTER__{key}", str(value))
+        for key, value in {"MIN_HISTORY_DAYS": 56, "OUTER_STEPS": 15, "TASKS_PER_STEP": 32,
+                           "HIDDEN": 16, "EMBEDDING": 8, "CONTENT": 8}.items():
+            mp.setenv(f"SHOPCAST_RECOMMENDER__{key}", str(value))
         settings = Settings()
         cfg = stages.load(settings)
         generate(SHOP, cfg.landing_path(settings.root), settings.root / "truth")
@@ -70,7 +73,10 @@ def test_backfilling_60_days_twice_gives_identical_marts(shop):
     assert len(rows) == 28 * rows["item_id"].nunique() and (rows["p10"] <= rows["p90"]).all()
     assert publish.read_latest(settings.published_dir)["tables"]["forecasts"]["rows"] == len(rows)
     lists, list_versions = _predictions(settings, "recommendations")
-    assert list_versions == {d: "baseline-recency-reorders" for d in DAY[:60]}
+    assert {list_versions[d] for d in DAY[:55]} == {"baseline-recency-reorders"}
+    recommender = list_versions[DAY[55]]
+    assert recommender.startswith(f"recommender-maml-{DAY[55]}-")
+    assert {list_versions[d] for d in DAY[55:60]} == {recommender}
     published = publish.partition_dir(settings.published_dir, "recommendations", DAY[59])
     rows = pq.read_table(published / "part-0.parquet").to_pandas()
     per_customer = rows.groupby("customer_id")["item_id"].agg(["count", "nunique"])

@@ -2,12 +2,14 @@
 one-order customers, items launched late, and a catalogue item never sold."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from models.recommender.config import RecommenderConfig
 from models.recommender.data import ShopHistory, history_from_frames
 
 START = date(2024, 1, 1)
@@ -49,7 +51,37 @@ def tiny_shop_frames(customers: int = 40, items: int = 50, days: int = DAYS, see
 
 
 @pytest.fixture(scope="session")
+def tiny_config() -> RecommenderConfig:
+    return RecommenderConfig(embedding=8, hidden=16, content=8, outer_steps=30, tasks_per_step=32,
+                             origins=6, positives=8, negatives=16, seed=1)
+
+
+@pytest.fixture(scope="session")
+def trained(shop, tiny_config):
+    from models.recommender.train import meta_train
+
+    return meta_train(shop.until(shop.run_date - timedelta(days=20)), tiny_config, log=None)
+
+
+@pytest.fixture(scope="session")
 def shop() -> ShopHistory:
     lines, orders, daily, catalogue = tiny_shop_frames()
     return history_from_frames(lines, orders, daily, catalogue,
                                end=START + timedelta(days=DAYS - 1))
+
+
+def with_big_orders_after(shop, d):
+    """The shop with every customer ordering the least popular item 50 times after D."""
+    p, after = shop.purchases, shop.until(d).column + 5
+    item = int(np.argmin(np.bincount(p.item, minlength=len(p.item_ids))))
+    n = len(p.customer_ids)
+    purchases = replace(
+        p, customer=np.r_[p.customer, np.arange(n)], item=np.r_[p.item, np.full(n, item)],
+        day=np.r_[p.day, np.full(n, after)], orders=np.r_[p.orders, np.full(n, 50.0, np.float32)],
+        order_customer=np.r_[p.order_customer, np.arange(n)],
+        order_day=np.r_[p.order_day, np.full(n, after)],
+        order_count=np.r_[p.order_count, np.full(n, 50.0, np.float32)],
+        order_store=np.r_[p.order_store, np.full(n, "DE", object)])
+    orders = shop.items.orders.copy()
+    orders[shop.item_rows_of_purchases[item], after] += 50.0 * n
+    return replace(shop, purchases=purchases, items=replace(shop.items, orders=orders))

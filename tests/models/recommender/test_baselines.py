@@ -1,6 +1,5 @@
 """Behaviour of the baseline recommenders: the contract of a list, no leakage, direction, and a
 minimum quality on the tiny shop."""
-from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -8,6 +7,7 @@ import pytest
 
 from models.recommender import baselines
 from models.recommender.evaluate import rolling_origins, summary
+from tests.models.recommender.conftest import with_big_orders_after
 
 
 @pytest.mark.parametrize("name", list(baselines.BASELINES))
@@ -21,27 +21,10 @@ def test_lists_are_distinct_sellable_and_full(shop, name):
         assert (np.diff(scores) <= 0).all()
 
 
-def _with_big_orders_after(shop, d):
-    """The shop with every customer ordering the least popular item 50 times after D."""
-    p, after = shop.purchases, shop.until(d).column + 5
-    item = int(np.argmin(np.bincount(p.item, minlength=len(p.item_ids))))
-    n = len(p.customer_ids)
-    purchases = replace(
-        p, customer=np.r_[p.customer, np.arange(n)], item=np.r_[p.item, np.full(n, item)],
-        day=np.r_[p.day, np.full(n, after)], orders=np.r_[p.orders, np.full(n, 50.0, np.float32)],
-        order_customer=np.r_[p.order_customer, np.arange(n)],
-        order_day=np.r_[p.order_day, np.full(n, after)],
-        order_count=np.r_[p.order_count, np.full(n, 50.0, np.float32)],
-        order_store=np.r_[p.order_store, np.full(n, "DE", object)])
-    orders = shop.items.orders.copy()
-    orders[shop.item_rows_of_purchases[item], after] += 50.0 * n
-    return replace(shop, purchases=purchases, items=replace(shop.items, orders=orders))
-
-
 @pytest.mark.parametrize("name", list(baselines.BASELINES))
 def test_orders_after_d_cannot_change_the_lists_of_d(shop, name):
     d = shop.run_date - timedelta(days=20)
-    changed = _with_big_orders_after(shop, d)
+    changed = with_big_orders_after(shop, d)
     assert not (baselines.recommend(changed, baselines.BASELINES[name]).item_ids ==
                 baselines.recommend(shop, baselines.BASELINES[name]).item_ids).all()
     before = baselines.recommend(shop.until(d), baselines.BASELINES[name])

@@ -1,0 +1,179 @@
+"""Inputs of the recommender, computed as of any cutoff day t from data up to t only.
+
+Three kinds, each a small float vector:
+- item at t: recent orders (7/30/90 days), history length, never sold / new flags, price; plus
+  its identity (for items seen in training), description words (hashed ids) and category, which
+  let a never-sold item be scored;
+- customer at t: orders, tenure, recency, purchase lines, cold flag; store; and a profile: the
+  recency-weighted mix of the items they bought (weights over items, for the network to pool);
+- customer x item at t (the repeat signals): bought before, how often (and in what share of
+  the customer's orders), how recently.
+
+Everything is looked up by searchsorted on sorted event keys and cumulative sums, so a batch of
+(customer, item, cutoff) triples costs a few vector operations whatever the cutoffs.
+"""
+from __future__ import annotations
+
+import re
+import zlib
+
+import numpy as np
+
+from models.recommender.data import COLD_CUSTOMER_MAX_ORDERS, COLD_ITEM_DAYS, ShopHistory
+
+VOCABULARY = 8192        # hashed word buckets (0 is padding)
+WORDS_PER_ITEM = 8
+RECENCY_DAYS = 60.0      # the decay of the repeat signal and of the profile weights
+ITEM_FEATURES, CUSTOMER_FEATURES, PAIR_FEATURES = 8, 6, 6
+
+
+def word_ids(names: np.ndarray) -> np.ndarray:
+    """(n, 8) hashed ids of the first words of each description (stable across processes)."""
+    out = np.zeros((len(names), WORDS_PER_ITEM), np.int64)
+    for r, name in enumerate(names):
+        words = re.findall(r"[a-z0-9]+", str(name).lower())[:WORDS_PER_ITEM]
+        out[r, :len(words)] = [1 + zlib.crc32(w.encode()) % (VOCABULARY - 1) for w in words]
+    return out
+
+
+def _log(x) -> np.ndarray:
+    return np.log1p(np.maximum(x, 0)).astype(np.float32)
+
+
+class RecFeatures:
+    """Feature lookups over a history (cutoffs up to its run date)."""
+
+    def __init__(self, history: ShopHistory, categories: list[str], stores: list[str],
+                 known_items: list[str]):
+        self.history = history
+        items, p = history.items, history.purchases
+        if p.start != items.start:
+            raise ValueError("purchases and items must start on the same day")
+        self.days = items.days
+        zero = np.zeros((len(items.item_ids), 1), np.float64)
+        self.cum_orders = np.hstack([zero, np.cumsum(items.orders, axis=1, dtype=np.float64)])
+        self.cum_units = np.hstack([zero, np.cumsum(items.units, axis=1, dtype=np.float64)])
+        self.cum_revenue = np.hstack([zero, np.cumsum(items.revenue, axis=1, dtype=np.float64)])
+        self.first_sale = items.first_sale()
+        self.words = word_ids(items.item_name)
+        known = {item: i + 1 for i, item in enumerate(known_items)}  # 0: not seen in training
+        self.item_index = np.array([known.get(i, 0) for i in items.item_ids], np.int64)
+        cat = {c: i + 1 for i, c in enumerate(categories)}
+        self.category = np.array([cat.get(c, 0) for c in items.category], np.int64)
+        store = {s: i + 1 for i, s in enumerate(stores)}
+        self.store_of_order = np.array([store.get(s, 0) for s in p.order_store], np.int64)
+
+        # purchase events with an item row, keyed (customer, item, day) and (customer, day)
+        rows = history.item_rows_of_purchases[p.item]
+        keep = rows >= 0
+        self.n_items, span = len(items.item_ids), self.days + 1
+        c, i, d, n = p.customer[keep], rows[keep], p.day[keep], p.orders[keep].astype(np.float64)
+        pair_key = (c * self.n_items + i) * span + d
+        order = np.argsort(pair_key, kind="stable")
+        self.pair_key, self.pair_day = pair_key[order], d[order]
+        self.pair_cum = np.concatenate([[0.0], np.cumsum(n[order])])
+        cust_key = c * span + d
+        order = np.argsort(cust_key, kind="stable")
+        self.ev_key, self.ev_item, self.ev_day = cust_key[order], i[order], d[order]
+        self.ev_orders = n[order]
+        okey = p.order_customer * span + p.order_day
+        order = np.argsort(okey, kind="stable")
+        self.order_key, self.order_day = okey[order], p.order_day[order]
+        self.order_cum = np.concatenate([[0.0], np.cumsum(p.order_count[order].astype(np.float64))])
+        self.order_store = self.store_of_order[order]
+        self.span = span
+
+    # -- items -------------------------------------------------------------------------------
+    def items(self, rows: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """(n, ITEM_FEATURES) for item rows at cutoffs t (arrays of the same length)."""
+        rows, t = np.asarray(rows), np.broadcast_to(np.asarray(t), np.shape(rows))
+
+        def window(cum, days):
+            return cum[rows, t + 1] - cum[rows, np.maximum(t + 1 - days, 0)]
+
+        first = self.first_sale[rows]
+        sold = (first >= 0) & (first <= t)
+        age = np.where(sold, t - first, 0)
+        units90, revenue90 = window(self.cum_units, 90), window(self.cum_revenue, 90)
+        price = np.where(units90 > 0, revenue90 / np.maximum(units90, 1), 0.0)
+        return np.stack([
+            _log(window(self.cum_orders, 7)), _log(window(self.cum_orders, 30)),
+            _log(window(self.cum_orders, 90)), _log(age) / 6, (~sold).astype(np.float32),
+            (sold & (age < COLD_ITEM_DAYS)).astype(np.float32), _log(price),
+            (price > 0).astype(np.float32)], axis=1).astype(np.float32)
+
+    # -- customers ---------------------------------------------------------------------------
+    def _order_range(self, customers, t):
+        lo = np.searchsorted(self.order_key, customers * self.span, side="left")
+        hi = np.searchsorted(self.order_key, customers * self.span + t, side="right")
+        return lo, hi
+
+    def customers(self, customers: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n, CUSTOMER_FEATURES) and the store ids of customers at cutoffs t; a customer with
+        no order up to t (a brand-new one) gets zeros and store 0."""
+        customers = np.asarray(customers)
+        t = np.broadcast_to(np.asarray(t), customers.shape)
+        lo, hi = self._order_range(customers, t)
+        has = hi > lo
+        orders = self.order_cum[hi] - self.order_cum[lo]
+        first = np.where(has, self.order_day[np.minimum(lo, len(self.order_day) - 1)], t)
+        last = np.where(has, self.order_day[np.maximum(hi - 1, 0)], t)
+        e_lo = np.searchsorted(self.ev_key, customers * self.span, side="left")
+        e_hi = np.searchsorted(self.ev_key, customers * self.span + t, side="right")
+        x = np.stack([
+            _log(orders), _log(t - first + 1) / 6, _log(t - last) / 6, _log(e_hi - e_lo) / 5,
+            (has & (orders <= COLD_CUSTOMER_MAX_ORDERS)).astype(np.float32),
+            (~has).astype(np.float32)], axis=1).astype(np.float32)
+        store = np.where(has, self.order_store[np.maximum(hi - 1, 0)], 0)
+        return x, store
+
+    def last_order_day(self, customers: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """The latest day up to t with an order of each customer (-1 if none)."""
+        lo, hi = self._order_range(np.asarray(customers), t)
+        return np.where(hi > lo, self.order_day[np.maximum(hi - 1, 0)], -1)
+
+    def bought_on(self, customer: int, day: int) -> np.ndarray:
+        """Item rows the customer bought on that day."""
+        lo = np.searchsorted(self.ev_key, customer * self.span + day, side="left")
+        hi = np.searchsorted(self.ev_key, customer * self.span + day, side="right")
+        return np.unique(self.ev_item[lo:hi])
+
+    def bought_between(self, customer: int, after: int, until: int) -> np.ndarray:
+        """Item rows the customer bought in days (after, until]."""
+        lo = np.searchsorted(self.ev_key, customer * self.span + after, side="right")
+        hi = np.searchsorted(self.ev_key, customer * self.span + until, side="right")
+        return np.unique(self.ev_item[lo:hi])
+
+    def profile(self, customers: np.ndarray, t: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sparse (row, item, weight) triples: each customer's purchases up to t weighted by
+        orders x exp(-age / 60), normalised to sum 1 per customer (none for a new customer)."""
+        customers = np.asarray(customers)
+        t = np.broadcast_to(np.asarray(t), customers.shape)
+        lo = np.searchsorted(self.ev_key, customers * self.span, side="left")
+        hi = np.searchsorted(self.ev_key, customers * self.span + t, side="right")
+        counts = hi - lo
+        rows = np.repeat(np.arange(len(customers)), counts)
+        at = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]) if counts.sum() else \
+            np.zeros(0, np.int64)
+        w = self.ev_orders[at] * np.exp(-(np.repeat(t, counts) - self.ev_day[at]) / RECENCY_DAYS)
+        totals = np.bincount(rows, weights=w, minlength=len(customers))
+        return rows, self.ev_item[at], (w / np.maximum(totals[rows], 1e-12)).astype(np.float32)
+
+    # -- customer x item ---------------------------------------------------------------------
+    def pairs(self, customers: np.ndarray, rows: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """(n, PAIR_FEATURES) repeat signals of (customer, item) at cutoffs t."""
+        customers, rows = np.asarray(customers), np.asarray(rows)
+        t = np.broadcast_to(np.asarray(t), customers.shape)
+        base = (customers * self.n_items + rows) * self.span
+        lo = np.searchsorted(self.pair_key, base, side="left")
+        hi = np.searchsorted(self.pair_key, base + t, side="right")
+        bought = hi > lo
+        orders = self.pair_cum[hi] - self.pair_cum[lo]
+        o_lo, o_hi = self._order_range(customers, t)
+        share = orders / np.maximum(self.order_cum[o_hi] - self.order_cum[o_lo], 1.0)
+        since = np.where(bought, t - self.pair_day[np.maximum(hi - 1, 0)], 0)
+        decay = np.where(bought, np.exp(-since / RECENCY_DAYS), 0.0)
+        return np.stack([bought.astype(np.float32), _log(orders), decay.astype(np.float32),
+                         np.where(bought, _log(since) / 6, 0).astype(np.float32),
+                         _log(orders * decay), share.astype(np.float32)], axis=1).astype(np.float32)
