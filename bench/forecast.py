@@ -17,11 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.learned import TrainedPerOrigin
 from models.forecaster import baselines
 from models.forecaster.config import ForecasterConfig
 from models.forecaster.evaluate import rolling_origins, summary, to_markdown
 from models.forecaster.features import FeatureBuilder
-from models.forecaster.metrics import HORIZON, Forecast, QUANTILES
+from models.forecaster.metrics import HORIZON, QUANTILES, Forecast
 from models.forecaster.panel import DemandPanel, load_panel
 from models.forecaster.predict import forecast
 from models.forecaster.train import TrainedForecaster, meta_train
@@ -30,23 +31,14 @@ FINETUNE_LRS = (0.003, 0.01, 0.03, 0.1)
 STATS_HISTORY_DAYS = 182
 
 
-class Learned:
-    """Trains once per origin and mode, shared by the model variants that use that training."""
+class Learned(TrainedPerOrigin):
+    """The forecaster's variants, over one training per origin and mode."""
 
     def __init__(self, cfg: ForecasterConfig, log=print):
-        self.cfg, self.log, self.cache = cfg, log, {}
-        self.training_seconds: dict[tuple, float] = {}
+        super().__init__(meta_train, cfg, log=log, train_log=log)
 
     def trained(self, history: DemandPanel, mode: str) -> TrainedForecaster:
-        key = (history.end, mode)
-        if key not in self.cache:
-            self.log(f"  training {mode} up to {history.end}")
-            started = time.perf_counter()
-            self.cache = {k: v for k, v in self.cache.items() if k[0] == history.end}
-            self.cache[key] = meta_train(history, self.cfg.model_copy(update={"mode": mode}),
-                                         log=self.log)
-            self.training_seconds[key] = time.perf_counter() - started
-        return self.cache[key]
+        return super().trained(history, history.end, mode)
 
     def meta(self, history: DemandPanel) -> Forecast:
         return forecast(self.trained(history, "maml"), history)
@@ -171,8 +163,7 @@ def compare(data_dir: Path, origins: list[date], truth: Path | None = None,
         models["diagnostic: meta-learned initialisation, not adapted"] = learned.meta_unadapted
     results = rolling_origins(panel, origins, models, log=log)
     reference = next((m for m in models if m.startswith("oracle")), None)
-    training = {f"{mode} {end}": s for (end, mode), s in learned.training_seconds.items()}
-    return results, reference, training
+    return results, reference, learned.training_seconds
 
 
 def _panel(data_dir: Path, origin: date) -> DemandPanel:
@@ -243,7 +234,7 @@ def daily_forecast(settings, origin: date, repeats: int = 3) -> dict:
         times.append(time.perf_counter() - started)
         if result.trained:
             raise RuntimeError("the daily forecast trained a model: train_once must run first")
-    return {"daily_s": statistics.median(times), "items": result.items,
+    return {"daily_s": statistics.median(times), "items": result.entities,
             "model_version": result.model_version}
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.learned import TrainedPerOrigin
 from models.recommender import baselines
 from models.recommender.config import RecommenderConfig
 from models.recommender.data import ShopHistory, load_history
@@ -33,23 +34,14 @@ LEARNED = ("ablation: pooled network, no adaptation", "ablation: pooled + per-cu
 META = LEARNED[2]
 
 
-class Learned:
-    """Trains once per origin and mode, shared by the variants that use that training."""
+class Learned(TrainedPerOrigin):
+    """The recommender's variants, over one training per origin and mode."""
 
     def __init__(self, cfg: RecommenderConfig, log=print):
-        self.cfg, self.log, self.cache = cfg, log, {}
-        self.training_seconds: dict[str, float] = {}
+        super().__init__(meta_train, cfg, log=log)
 
     def trained(self, history: ShopHistory, mode: str) -> TrainedRecommender:
-        key = (history.run_date, mode)
-        if key not in self.cache:
-            self.log(f"  training {mode} up to {history.run_date}")
-            started = time.perf_counter()
-            self.cache = {k: v for k, v in self.cache.items() if k[0] == history.run_date}
-            self.cache[key] = meta_train(history, self.cfg.model_copy(update={"mode": mode}),
-                                         log=None)
-            self.training_seconds[f"{mode} {history.run_date}"] = time.perf_counter() - started
-        return self.cache[key]
+        return super().trained(history, history.run_date, mode)
 
     def models(self) -> dict:
         return {
@@ -244,8 +236,8 @@ def daily_recommend(settings, origin: date, repeats: int = 3) -> dict:
         if result.trained:
             raise RuntimeError("the daily stage trained a model: train_once must run first")
     history = _history(settings.root, origin)
-    return {"daily_s": statistics.median(times), "customers": result.customers,
-            "items": int(len(history.sellable())), "model_version": result.model_version}
+    return {"daily_s": statistics.median(times), "customers": result.entities,
+            "items": len(history.sellable()), "model_version": result.model_version}
 
 
 # -- the BENCHMARKS.md section ------------------------------------------------------------------

@@ -11,7 +11,10 @@ from pathlib import Path
 from warehouse.settings import REPO_ROOT, Settings
 
 DEMO_SHOP = REPO_ROOT / "configs" / "shop" / "demo.yaml"
-DEMO_FORECASTER = {"RETRAIN_EVERY_DAYS": 91, "OUTER_STEPS": 150}
+# A year's backfill meta-trains each model every retrain_every_days (point in time): the demo
+# retrains quarterly with shorter trainings so that it finishes in minutes.
+DEMO_MODELS = {"FORECASTER": {"RETRAIN_EVERY_DAYS": 91, "OUTER_STEPS": 150},
+               "RECOMMENDER": {"RETRAIN_EVERY_DAYS": 91, "OUTER_STEPS": 150}}
 
 
 def _date(text: str) -> date:
@@ -123,10 +126,9 @@ def cmd_demo(args) -> int:
     from sources.synthetic import ShopConfig
 
     os.environ.setdefault("SHOPCAST_SOURCE_CONFIG", str(REPO_ROOT / "configs" / "sources" / "synthetic.yaml"))
-    # A year's backfill meta-trains the forecaster every retrain_every_days (point in time):
-    # the demo retrains quarterly with a shorter training so that it finishes in minutes.
-    for key, value in DEMO_FORECASTER.items():
-        os.environ.setdefault(f"SHOPCAST_FORECASTER__{key}", str(value))
+    for model, fields in DEMO_MODELS.items():
+        for key, value in fields.items():
+            os.environ.setdefault(f"SHOPCAST_{model}__{key}", str(value))
     settings = Settings()
     shop = ShopConfig.from_yaml(DEMO_SHOP)
     cmd_generate(argparse.Namespace(shop=DEMO_SHOP, days=None, lines_per_day=None, seed=None, start=None))
@@ -147,7 +149,7 @@ def cmd_demo(args) -> int:
     print(f"  published tables:   {settings.published_dir}  (latest: {settings.published_dir / 'latest.json'})")
     print(f"  forecasts:          {settings.published_dir / 'forecasts' / f'run_date={last}'}")
     print(f"  recommendations:    {settings.published_dir / 'recommendations' / f'run_date={last}'}")
-    print(f"  forecaster models:  {settings.models_dir / 'forecaster'}")
+    print(f"  models:             {settings.models_dir}/forecaster, {settings.models_dir}/recommender")
     print(f"  reports:            {settings.reports_dir}/run_date=<D>/summary.md "
           f"(latest: {settings.reports_dir / f'run_date={last}' / 'summary.md'})")
     print(f"  data quality:       {settings.root / 'quality' / 'data_docs' / 'index.html'} (Data Docs)")

@@ -9,17 +9,16 @@ window ends more than ``retrain_every_days`` before D. Before the warehouse hold
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
 import pyarrow as pa
 
+from flows.predicting import DayPrediction, predict_days
 from models import registry
 from models.forecaster import baselines
 from models.forecaster.metrics import HORIZON, Forecast
-from models.forecaster.panel import SELLABLE_WINDOW_DAYS, DemandPanel, load_panel
+from models.forecaster.panel import DemandPanel, load_panel
 from models.forecaster.predict import forecast
 from models.forecaster.train import meta_train
 from warehouse import db
@@ -34,57 +33,34 @@ FORECAST_SCHEMA = pa.schema([
 ])
 
 
-@dataclass
-class ForecastResult:
-    run_date: date
-    model_version: str
-    items: int
-    trained: bool          # a model was meta-trained for this run date
-    seconds: float
-
-
 def forecast_days(settings: Settings, run_dates: list[date], log=log.info,
-                  days_per_transaction: int = 31) -> list[ForecastResult]:
-    """Forecast each run date in order and replace its rows in ``predictions.forecasts``
-    (a month of days per transaction: opening the writer costs more than a day's rows)."""
-    run_dates = sorted(run_dates)
+                  days_per_transaction: int = 31) -> list[DayPrediction]:
+    """Forecast each run date in order and replace its rows in ``predictions.forecasts``."""
     with db.reader(settings) as con:
-        panel = load_panel(con, run_dates[-1])
-    results, loaded, pending = [], {}, []
-    for run_date in run_dates:
-        started = time.perf_counter()
-        history = panel.until(run_date)
-        f, version, trained = _forecast_one(settings, history, log, loaded)
-        pending.append((run_date, forecast_table(history, f, version)))
-        results.append(ForecastResult(run_date, version, len(f.item_ids), trained,
-                                      time.perf_counter() - started))
-        if len(pending) == days_per_transaction or run_date == run_dates[-1]:
-            db.replace_days(settings, "predictions.forecasts", pending)
-            pending = []
-    return results
+        panel = load_panel(con, max(run_dates))
+    models = registry.PointInTime(settings.models_dir, settings.forecaster)
+
+    def one(history: DemandPanel):
+        f, version, trained = _forecast_one(settings, history, models, log)
+        return forecast_table(history, f, version), version, trained, len(f.item_ids)
+
+    return predict_days(settings, "predictions.forecasts", run_dates, panel.until, one,
+                        days_per_transaction)
 
 
-def _forecast_one(settings: Settings, history: DemandPanel, log, loaded: dict
-                  ) -> tuple[Forecast, str, bool]:
-    """Forecast of D = history.end and its model version; ``loaded`` caches models by path
-    across the days of one call."""
+def _forecast_one(settings: Settings, history: DemandPanel, models: registry.PointInTime,
+                  log) -> tuple[Forecast, str, bool]:
+    """Forecast of D = history.end, its model version and whether a model was trained."""
     cfg = settings.forecaster
-    run_date = history.end
     if history.days < cfg.min_history_days:
         return baselines.ses(history), BASELINE_VERSION, False
-    chosen = registry.usable_for(settings.models_dir, run_date, cfg,
-                                 lambda end: history.until(end).checksum())
-    trained = chosen is None
-    if trained:
-        log(f"meta-training the forecaster on {history.start}..{run_date}")
-        model = meta_train(history, cfg, log=log)
-        model_path = registry.save(model, settings.models_dir)
-    else:
-        model_path = chosen.path
-    if model_path not in loaded:
-        loaded.clear()
-        loaded[model_path] = registry.load(model_path)
-    model = loaded[model_path]
+
+    def train():
+        log(f"meta-training the forecaster on {history.start}..{history.end}")
+        return meta_train(history, cfg, log=log)
+
+    model, trained = models.model_for(history.end, lambda end: history.until(end).checksum(),
+                                      train)
     return forecast(model, history), model.version, trained
 
 

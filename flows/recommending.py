@@ -11,13 +11,12 @@ named in ``model_version``.
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import pyarrow as pa
 
+from flows.predicting import DayPrediction, predict_days
 from models import registry
 from models.recommender import baselines
 from models.recommender.data import ShopHistory, load_history
@@ -36,56 +35,37 @@ RECOMMENDATION_SCHEMA = pa.schema([
 ])
 
 
-@dataclass
-class RecommendResult:
-    run_date: date
-    model_version: str
-    customers: int
-    trained: bool          # a model was meta-trained for this run date
-    seconds: float
-
-
 def recommend_days(settings: Settings, run_dates: list[date], log=log.info,
-                   days_per_transaction: int = 31) -> list[RecommendResult]:
+                   days_per_transaction: int = 31) -> list[DayPrediction]:
     """Recommend for each run date in order and replace its rows in
-    ``predictions.recommendations`` (a month of days per transaction)."""
-    run_dates = sorted(run_dates)
+    ``predictions.recommendations``."""
     with db.reader(settings) as con:
-        full = load_history(con, run_dates[-1])
-    results, pending, loaded = [], [], {}
-    for run_date in run_dates:
-        started = time.perf_counter()
-        history = full.until(run_date)
-        recs, version, trained = _recommend_one(settings, history, log, loaded)
-        pending.append((run_date, recommendation_table(history, recs, version)))
-        results.append(RecommendResult(run_date, version, len(recs.customer_ids), trained,
-                                       time.perf_counter() - started))
-        if len(pending) == days_per_transaction or run_date == run_dates[-1]:
-            db.replace_days(settings, "predictions.recommendations", pending)
-            pending = []
-    return results
+        full = load_history(con, max(run_dates))
+    models = registry.PointInTime(settings.models_dir, settings.recommender)
+
+    def one(history: ShopHistory):
+        recs, version, trained = _recommend_one(settings, history, models, log)
+        return (recommendation_table(history, recs, version), version, trained,
+                len(recs.customer_ids))
+
+    return predict_days(settings, "predictions.recommendations", run_dates, full.until, one,
+                        days_per_transaction)
 
 
-def _recommend_one(settings: Settings, history: ShopHistory, log, loaded: dict
-                   ) -> tuple[Recommendations, str, bool]:
-    """Lists of D = history.run_date and their model version; ``loaded`` caches models by
-    path across the days of one call."""
+def _recommend_one(settings: Settings, history: ShopHistory, models: registry.PointInTime,
+                   log) -> tuple[Recommendations, str, bool]:
+    """Lists of D = history.run_date, their model version and whether a model was trained."""
     cfg = settings.recommender
     if history.items.days < cfg.min_history_days:
         return (baselines.recommend(history, baselines.BASELINES[baselines.FALLBACK]),
                 BASELINE_VERSION, False)
-    chosen = registry.usable_for(settings.models_dir, history.run_date, cfg,
-                                 lambda end: history_checksum(history.until(end)))
-    trained = chosen is None
-    if trained:
+
+    def train():
         log(f"meta-training the recommender on {history.items.start}..{history.run_date}")
-        model_path = registry.save(meta_train(history, cfg, log=log), settings.models_dir)
-    else:
-        model_path = chosen.path
-    if model_path not in loaded:
-        loaded.clear()
-        loaded[model_path] = registry.load(model_path)
-    model = loaded[model_path]
+        return meta_train(history, cfg, log=log)
+
+    model, trained = models.model_for(
+        history.run_date, lambda end: history_checksum(history.until(end)), train)
     return recommend(model, history), model.version, trained
 
 

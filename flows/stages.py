@@ -15,7 +15,6 @@ import pyarrow.parquet as pq
 from checks.config import load_quality_config
 from checks.gate import Gate, Verdict
 from checks.raw_metrics import DayVolume, measure
-
 from sources.config import Calendar, SourceConfig, load_source_config
 from sources.landing import DayBatch, SourceFileError, read_catalogue, read_day
 from warehouse import db, ledger, publish, raw, transform

@@ -179,7 +179,7 @@ def forecast(start: date, end: date) -> list[dict]:
     logger = get_run_logger()
     results = forecast_days(settings, stages.days_between(start, end), log=logger.info)
     for r in results:
-        logger.info("%s forecast: %s items with %s%s (%.1fs)", r.run_date, f"{r.items:,}",
+        logger.info("%s forecast: %s items with %s%s (%.1fs)", r.run_date, f"{r.entities:,}",
                     r.model_version, ", meta-trained now" if r.trained else "", r.seconds)
     return [vars(r) for r in results]
 
@@ -196,7 +196,7 @@ def recommend(start: date, end: date) -> list[dict]:
     results = recommend_days(settings, stages.days_between(start, end), log=logger.info)
     for r in results:
         logger.info("%s recommendations: %s customers with %s%s (%.1fs)", r.run_date,
-                    f"{r.customers:,}", r.model_version, ", meta-trained now" if r.trained else "",
+                    f"{r.entities:,}", r.model_version, ", meta-trained now" if r.trained else "",
                     r.seconds)
     return [vars(r) for r in results]
 
@@ -205,7 +205,7 @@ def recommend(start: date, end: date) -> list[dict]:
 def check_predictions(start: date, end: date) -> None:
     """Great Expectations on the stored forecasts and recommendations of start..end; raises
     on the first bad day."""
-    from flows.predictions import check_predictions as check
+    from flows.predictions_gate import check_predictions as check
 
     settings = Settings()
     gate = stages.gate_for(settings, stages.load(settings))

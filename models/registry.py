@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -31,7 +32,7 @@ from models.recommender.network import Recommender
 from models.recommender.train import TrainedRecommender
 
 WEIGHTS, CARD = "weights.pt", "model.json"
-Trained = TrainedForecaster | TrainedRecommender
+Trained = TrainedForecaster | TrainedRecommender  # both models.artifact.TrainedModel
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def candidates(models_dir: Path, kind: str) -> list[Candidate]:
 
 
 def usable_for(models_dir: Path, run_date: date, config: ForecasterConfig | RecommenderConfig,
-               checksum_at: "callable") -> Candidate | None:
+               checksum_at: Callable[[date], str]) -> Candidate | None:
     """The newest model trained up to run_date at the latest, with this training config,
     within ``retrain_every_days`` of run_date, and trained on the data the warehouse holds now
     for its window (``checksum_at(train_end)``: a reprocessed day makes it stale)."""
@@ -137,3 +138,21 @@ def usable_for(models_dir: Path, run_date: date, config: ForecasterConfig | Reco
         if checksum_at(c.train_end) == c.data_checksum:
             return c
     return None
+
+
+class PointInTime:
+    """The model of each run date for one kind, across the days of one call: the newest usable
+    model (``usable_for``), or one trained now and saved first; each loaded once."""
+
+    def __init__(self, models_dir: Path, config: ForecasterConfig | RecommenderConfig):
+        self.models_dir, self.config = models_dir, config
+        self._loaded: dict[Path, Trained] = {}
+
+    def model_for(self, run_date: date, checksum_at: Callable[[date], str],
+                  train: Callable[[], Trained]) -> tuple[Trained, bool]:
+        """The model for run_date and whether it was trained now."""
+        chosen = usable_for(self.models_dir, run_date, self.config, checksum_at)
+        path = save(train(), self.models_dir) if chosen is None else chosen.path
+        if path not in self._loaded:
+            self._loaded = {path: load(path)}
+        return self._loaded[path], chosen is None

@@ -6,7 +6,7 @@ concurrency limit on top so that queued runs are visible in the UI.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import duckdb
@@ -176,9 +176,21 @@ def bind_source(con: duckdb.DuckDBPyConnection, source_name: str) -> None:
         )
 
 
-def replace_days(settings: Settings, table: str, days: list) -> None:
-    """Replace the rows of the given run dates in a predictions table by new ones, in one
-    transaction. ``days``: (run_date, pyarrow table) pairs with the table's columns."""
+def replace_days(settings: Settings, table: str, days: Iterable, per_transaction: int = 31) -> None:
+    """Replace the rows of run dates in a predictions table by new ones: ``days`` yields
+    (run_date, pyarrow table with the table's columns) pairs, stored ``per_transaction`` days
+    per transaction (opening the writer costs more than a day's rows)."""
+    batch = []
+    for day in days:
+        batch.append(day)
+        if len(batch) == per_transaction:
+            _replace(settings, table, batch)
+            batch = []
+    if batch:
+        _replace(settings, table, batch)
+
+
+def _replace(settings: Settings, table: str, days: list) -> None:
     import pyarrow as pa
 
     with writer(settings) as con:

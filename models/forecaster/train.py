@@ -11,11 +11,12 @@ from __future__ import annotations
 import random
 import time
 from functools import partial
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from models.artifact import TrainedModel
 from models.forecaster.config import ForecasterConfig
 from models.forecaster.features import LAGS, FeatureBuilder
 from models.forecaster.metrics import HORIZON
@@ -26,16 +27,9 @@ from models.meta import task_losses
 FIRST_ORIGIN = LAGS // 2 - 1  # the earliest origin column: 28 days of history before it
 
 
-@dataclass
-class TrainedForecaster:
-    model: Forecaster
-    categories: list[str]
-    config: ForecasterConfig
-    train_start: str
-    train_end: str
-    data_checksum: str
-    metrics: dict = field(default_factory=dict)
-    version: str = ""
+@dataclass(kw_only=True)
+class TrainedForecaster(TrainedModel):
+    categories: list[str]  # the category vocabulary the network's embedding was sized for
 
 
 def seed_everything(seed: int) -> np.random.Generator:

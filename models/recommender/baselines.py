@@ -14,7 +14,7 @@ import numpy as np
 from scipy import sparse
 
 from models.recommender.data import ShopHistory
-from models.recommender.metrics import K, Recommendations, top_k
+from models.recommender.metrics import K, Recommendations, rank_blocks
 
 # a baseline prepares what it needs of the history once, then scores blocks of customers
 ScoreBlock = Callable[[np.ndarray], np.ndarray]
@@ -99,16 +99,7 @@ def recommend(history: ShopHistory, scorer: Scorer, customers: np.ndarray | None
     """Top-k sellable items for each customer (default: every customer with an order up to D)."""
     customers = history.customers() if customers is None else np.asarray(customers)
     items = history.sellable()
-    item_ids = history.items.item_ids[items]
     score_block = scorer(history, items)
-    ids, scores = [], []
-    for at in range(0, len(customers), CHUNK):
-        block = score_block(customers[at:at + CHUNK])
-        cols, best = top_k(block, k)
-        ids.append(item_ids[cols])
-        scores.append(best)
-    width = min(k, len(items))
-    return Recommendations(
-        history.purchases.customer_ids[customers],
-        np.concatenate(ids) if ids else np.zeros((0, width), object),
-        np.concatenate(scores) if scores else np.zeros((0, width)))
+    return rank_blocks(history.purchases.customer_ids[customers], history.items.item_ids[items],
+                       (score_block(customers[at:at + CHUNK])
+                        for at in range(0, len(customers), CHUNK)), k)

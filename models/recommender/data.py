@@ -9,8 +9,8 @@ known at D, the point-in-time cut every model and baseline works from.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import cached_property
 from datetime import date, timedelta
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,7 @@ class Purchases:
     order_count: np.ndarray     # (O,) float32
     order_store: np.ndarray     # (O,) str: the store (country) of that day's orders
 
-    def until_column(self, column: int) -> "Purchases":
+    def until_column(self, column: int) -> Purchases:
         keep, keep_orders = self.day <= column, self.order_day <= column
         return replace(self, customer=self.customer[keep], item=self.item[keep],
                        day=self.day[keep], orders=self.orders[keep],
@@ -69,7 +69,7 @@ class ShopHistory:
     def column(self) -> int:
         return (self.run_date - self.purchases.start).days
 
-    def until(self, d: date) -> "ShopHistory":
+    def until(self, d: date) -> ShopHistory:
         if d > self.run_date:
             raise ValueError(f"{d} is after the history's end {self.run_date}")
         return ShopHistory(d, self.purchases.until_column((d - self.purchases.start).days),

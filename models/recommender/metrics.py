@@ -4,6 +4,7 @@ catalogue coverage, the share of list slots holding cold items and their hit rat
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,20 @@ def top_k(scores: np.ndarray, k: int = K) -> tuple[np.ndarray, np.ndarray]:
         cols = np.flatnonzero(candidates[r])
         order[r] = cols[np.lexsort((cols, -scores[r, cols]))][:k]
     return order, np.take_along_axis(scores, order, axis=1)
+
+
+def rank_blocks(customer_ids: np.ndarray, item_ids: np.ndarray, blocks: Iterable[np.ndarray],
+                k: int = K) -> Recommendations:
+    """Lists from score blocks (rows: the customers in order, in blocks; columns: item_ids)."""
+    ids, scores = [], []
+    for block in blocks:
+        cols, best = top_k(block, k)
+        ids.append(item_ids[cols])
+        scores.append(best)
+    width = min(k, len(item_ids))
+    return Recommendations(customer_ids,
+                           np.concatenate(ids) if ids else np.zeros((0, width), object),
+                           np.concatenate(scores) if scores else np.zeros((0, width)))
 
 
 def _ndcg(hits: np.ndarray, relevant: int) -> float:

@@ -20,8 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from models.recommender.config import RecommenderConfig
-from models.recommender.features import (CUSTOMER_FEATURES, ITEM_FEATURES, PAIR_FEATURES,
-                                         VOCABULARY)
+from models.recommender.features import CUSTOMER_FEATURES, ITEM_FEATURES, PAIR_FEATURES, VOCABULARY
 
 REPEAT = 16
 STORE_DIM = 8

@@ -10,10 +10,15 @@ import torch
 from models.meta import adapt_each
 from models.recommender.data import ShopHistory
 from models.recommender.features import PAIR_FEATURES, RecFeatures
-from models.recommender.metrics import K, Recommendations, top_k
+from models.recommender.metrics import K, Recommendations, rank_blocks
 from models.recommender.network import ranking_loss
-from models.recommender.train import (Sampler, TrainedRecommender, all_content,
-                                      customer_vectors, task_tensors)
+from models.recommender.train import (
+    Sampler,
+    TrainedRecommender,
+    all_content,
+    customer_vectors,
+    task_tensors,
+)
 
 CHUNK = 1024  # customers per block: bounds the dense (customers x items) score block
 
@@ -35,8 +40,6 @@ def recommend(trained: TrainedRecommender, history: ShopHistory,
     sampler = Sampler(history, cfg, np.random.default_rng(cfg.seed))
     t = history.items.days - 1
     items = history.sellable()
-    item_ids = history.items.item_ids[items]
-    ids, scores = [], []
     with torch.no_grad():
         content = all_content(model, fx)
         v, b = model.items(torch.from_numpy(fx.items(items, np.full(len(items), t))),
@@ -45,15 +48,15 @@ def recommend(trained: TrainedRecommender, history: ShopHistory,
         shared = model.personal_params()
         lrs = (model.inner_lrs() if adaptation == "meta"
                else {n: torch.full_like(p, finetune_lr) for n, p in shared.items()})
-        for at in range(0, len(customers), CHUNK):
-            chunk = customers[at:at + CHUNK]
+
+        def block(chunk: np.ndarray) -> np.ndarray:
             u = customer_vectors(model, fx, chunk, np.full(len(chunk), t), content)
             if steps:
                 support = task_tensors(model, fx, sampler.support(fx, chunk, t, True), content)
                 personal = adapt_each(shared, lrs, support, ranking_loss, steps)
             else:
                 personal = {n: p.expand(len(chunk), *p.shape) for n, p in shared.items()}
-            block = (u + personal["shift"]) @ v.T + b[None, :]
+            scores = (u + personal["shift"]) @ v.T + b[None, :]
             # repeat signals: only pairs bought before differ from a never-bought pair
             rows, cols, _ = history.events(chunk, items)
             pairs = np.unique(np.stack([rows, cols], axis=1), axis=0)
@@ -61,12 +64,9 @@ def recommend(trained: TrainedRecommender, history: ShopHistory,
                 r = model.repeat(torch.from_numpy(fx.pairs(chunk[pairs[:, 0]], items[pairs[:, 1]],
                                                            np.full(len(pairs), t))))
                 lift = ((r - never_bought) * personal["repeat"][pairs[:, 0]]).sum(-1)
-                block[pairs[:, 0], pairs[:, 1]] += lift
-            cols_best, best = top_k(block.double().numpy(), k)
-            ids.append(item_ids[cols_best])
-            scores.append(best)
-    width = min(k, len(items))
-    return Recommendations(
-        history.purchases.customer_ids[customers],
-        np.concatenate(ids) if ids else np.zeros((0, width), object),
-        np.concatenate(scores) if scores else np.zeros((0, width)))
+                scores[pairs[:, 0], pairs[:, 1]] += lift
+            return scores.double().numpy()
+
+        return rank_blocks(history.purchases.customer_ids[customers], history.items.item_ids[items],
+                           (block(customers[at:at + CHUNK])
+                            for at in range(0, len(customers), CHUNK)), k)

@@ -14,11 +14,12 @@ import hashlib
 import random
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from models.artifact import TrainedModel
 from models.meta import task_losses
 from models.recommender.config import RecommenderConfig
 from models.recommender.data import ShopHistory
@@ -26,18 +27,12 @@ from models.recommender.features import RecFeatures
 from models.recommender.network import Recommender, ranking_loss
 
 
-@dataclass
-class TrainedRecommender:
-    model: Recommender
+@dataclass(kw_only=True)
+class TrainedRecommender(TrainedModel):
+    # the vocabularies the network's embeddings were sized for
     items: list[str]
     categories: list[str]
     stores: list[str]
-    config: RecommenderConfig
-    train_start: str
-    train_end: str
-    data_checksum: str
-    metrics: dict = field(default_factory=dict)
-    version: str = ""
 
 
 @dataclass

@@ -8,7 +8,7 @@ import pytest
 
 from flows import stages
 from flows.forecasting import forecast_days
-from flows.predictions import check_predictions
+from flows.predictions_gate import check_predictions
 from flows.recommending import recommend_days
 from tests.conftest import promote_tiny_days, tiny_environment
 from warehouse import db
@@ -59,9 +59,9 @@ def test_predictions_gate(forecast_warehouse, defect, sql, expectation):
     # (again) healthy predictions: two days of history, two items; customer 7 orders on D1,
     # customer 8 on D2 (the second line of D1 has no customer)
     results = forecast_days(settings, [D1, D2])
-    assert [(r.model_version, r.items) for r in results] == [("baseline-ses-alpha0.1", 2)] * 2
+    assert [(r.model_version, r.entities) for r in results] == [("baseline-ses-alpha0.1", 2)] * 2
     lists = recommend_days(settings, [D1, D2])
-    assert [(r.model_version, r.customers) for r in lists] == [
+    assert [(r.model_version, r.entities) for r in lists] == [
         ("baseline-recency-reorders", 1), ("baseline-recency-reorders", 2)]
     assert [v.passed for v in check_predictions(settings, gate, D1, D2)] == [True, True]
     with db.writer(settings) as con:

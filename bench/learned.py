@@ -1,0 +1,28 @@
+"""A learned model is trained once per origin and mode; the variants the comparisons score (the
+ablations, the meta model, its unadapted initialisation) share those trainings."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date
+
+from pydantic import BaseModel
+
+
+class TrainedPerOrigin:
+    def __init__(self, train: Callable, cfg: BaseModel, log=print, train_log=None):
+        self.train, self.cfg, self.log, self.train_log = train, cfg, log, train_log
+        self.cache: dict = {}
+        self.training_seconds: dict[str, float] = {}  # "<mode> <origin>": seconds
+
+    def trained(self, history, end: date, mode: str):
+        """The model of ``mode`` trained on ``history`` (which ends at ``end``)."""
+        key = (end, mode)
+        if key not in self.cache:
+            self.log(f"  training {mode} up to {end}")
+            started = time.perf_counter()
+            self.cache = {k: v for k, v in self.cache.items() if k[0] == end}  # one origin
+            self.cache[key] = self.train(history, self.cfg.model_copy(update={"mode": mode}),
+                                         log=self.train_log)
+            self.training_seconds[f"{mode} {end}"] = time.perf_counter() - started
+        return self.cache[key]
