@@ -137,6 +137,11 @@ def purchases_from_frames(lines: pd.DataFrame, orders: pd.DataFrame,
     lines, orders = lines.copy(), orders.copy()
     for frame in (lines, orders):
         frame["order_date"] = pd.to_datetime(frame["order_date"]).dt.date
+    # a canonical order: a warehouse returns rows in whatever order its scan produced (a
+    # rerun that rewrote a day reorders them), and the checksum of what a model saw must not
+    # depend on that
+    lines = lines.sort_values(["customer_id", "item_id", "order_date"], kind="stable")
+    orders = orders.sort_values(["customer_id", "order_date"], kind="stable")
     start = start or min(orders["order_date"])
     customer_ids = np.array(sorted(set(orders["customer_id"]) | set(lines["customer_id"])),
                             dtype=object)

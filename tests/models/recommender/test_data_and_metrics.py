@@ -4,7 +4,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from models.recommender.data import window_purchases
+from models.recommender.data import history_from_frames, window_purchases
 from models.recommender.metrics import Recommendations, score, top_k
 
 
@@ -73,3 +73,19 @@ def test_recall_ndcg_coverage_by_hand():
     assert out["all"]["catalogue_coverage"] == pytest.approx(3 / 4)
     assert out["all"]["new_item_share"] == pytest.approx(2 / 6)
     assert out["all"]["new_item_hit_rate"] == 0.0
+
+
+def test_the_checksum_does_not_depend_on_the_order_rows_arrive_in():
+    from models.recommender.train import history_checksum
+    from tests.models.recommender.conftest import tiny_shop_frames
+
+    lines, orders, daily, catalogue = tiny_shop_frames()
+    one = history_from_frames(lines, orders, daily, catalogue)
+    shuffled = history_from_frames(lines.sample(frac=1, random_state=1),
+                                   orders.sample(frac=1, random_state=2),
+                                   daily.sample(frac=1, random_state=3), catalogue)
+    assert history_checksum(one) == history_checksum(shuffled)
+    changed = lines.copy()
+    changed.loc[0, "orders"] += 1
+    assert history_checksum(history_from_frames(changed, orders, daily, catalogue)) != \
+        history_checksum(one)
