@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.learned import TrainedPerOrigin
+from bench.learned import TrainedPerOrigin, time_daily_stage
 from models.forecaster import baselines
 from models.forecaster.config import ForecasterConfig
 from models.forecaster.evaluate import rolling_origins, summary, to_markdown
@@ -182,7 +182,8 @@ def inner_loop_speed(data_dir: Path, origin: date, cfg: ForecasterConfig, tasks:
     import torch
 
     from models.forecaster.network import Forecaster
-    from models.forecaster.train import batch_losses, seed_everything, training_tasks
+    from models.forecaster.train import batch_losses, training_tasks
+    from models.meta import seed_everything
 
     panel = _panel(data_dir, origin)
     rng = seed_everything(cfg.seed)
@@ -223,19 +224,10 @@ def train_once(data_dir: Path, origin: date, cfg: ForecasterConfig) -> dict:
 def daily_forecast(settings, origin: date, repeats: int = 3) -> dict:
     """The daily flow's forecast stage for one run date with a fresh model in the registry:
     load the panel, adapt per item, predict, store; medians of ``repeats``."""
-    import statistics
-
     from flows.forecasting import forecast_days
 
-    times, result = [], None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        (result,) = forecast_days(settings, [origin], log=lambda *_: None)
-        times.append(time.perf_counter() - started)
-        if result.trained:
-            raise RuntimeError("the daily forecast trained a model: train_once must run first")
-    return {"daily_s": statistics.median(times), "items": result.entities,
-            "model_version": result.model_version}
+    seconds, result = time_daily_stage(forecast_days, settings, origin, repeats)
+    return {"daily_s": seconds, "items": result.entities, "model_version": result.model_version}
 
 
 def main(argv=None) -> int:

@@ -1,7 +1,9 @@
-"""A learned model is trained once per origin and mode; the variants the comparisons score (the
-ablations, the meta model, its unadapted initialisation) share those trainings."""
+"""What the model benchmarks share: a learned model is trained once per origin and mode (the
+variants the comparisons score - the ablations, the meta model, its unadapted initialisation -
+share those trainings), and the daily stage is timed with a fresh model in the registry."""
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 from datetime import date
@@ -26,3 +28,16 @@ class TrainedPerOrigin:
                                          log=self.train_log)
             self.training_seconds[f"{mode} {end}"] = time.perf_counter() - started
         return self.cache[key]
+
+
+def time_daily_stage(stage: Callable, settings, origin: date, repeats: int = 3):
+    """Median seconds of the flow's stage function for one run date, and its last result; the
+    model must be in the registry already (a daily run does not train)."""
+    times, result = [], None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        (result,) = stage(settings, [origin], log=lambda *_: None)
+        times.append(time.perf_counter() - started)
+        if result.trained:
+            raise RuntimeError(f"the daily stage trained a model for {origin}: train_once first")
+    return statistics.median(times), result

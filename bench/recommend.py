@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.learned import TrainedPerOrigin
+from bench.learned import TrainedPerOrigin, time_daily_stage
 from models.recommender import baselines
 from models.recommender.config import RecommenderConfig
 from models.recommender.data import ShopHistory, load_history
@@ -228,16 +228,10 @@ def daily_recommend(settings, origin: date, repeats: int = 3) -> dict:
     load the history, adapt per customer, score the whole catalogue, top 20, store."""
     from flows.recommending import recommend_days
 
-    times, result = [], None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        (result,) = recommend_days(settings, [origin], log=lambda *_: None)
-        times.append(time.perf_counter() - started)
-        if result.trained:
-            raise RuntimeError("the daily stage trained a model: train_once must run first")
-    history = _history(settings.root, origin)
-    return {"daily_s": statistics.median(times), "customers": result.entities,
-            "items": len(history.sellable()), "model_version": result.model_version}
+    seconds, result = time_daily_stage(recommend_days, settings, origin, repeats)
+    return {"daily_s": seconds, "customers": result.entities,
+            "items": len(_history(settings.root, origin).sellable()),
+            "model_version": result.model_version}
 
 
 # -- the BENCHMARKS.md section ------------------------------------------------------------------

@@ -13,10 +13,12 @@ flows through them (second-order MAML).
 """
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+import numpy as np
 import torch
 from torch.func import grad, vmap
 from torch.utils._pytree import tree_leaves, tree_map
@@ -60,3 +62,29 @@ def adapt_each(params: Params, lrs: Params, support: Any, loss_fn: LossFn, steps
     under ``torch.no_grad()`` at prediction time; torch.func.grad still differentiates inside."""
     return vmap(lambda s: adapt(params, lrs, s, loss_fn, steps, first_order=True))(support)
 
+
+def seed_everything(seed: int) -> np.random.Generator:
+    """Seed Python's, torch's and a numpy generator: a training with a fixed seed repeats."""
+    random.seed(seed)
+    torch.manual_seed(seed)
+    return np.random.default_rng(seed)
+
+
+def outer_loop(model: torch.nn.Module, steps: int, learning_rate: float,
+               batch_loss: Callable[[], torch.Tensor], log=None, label: str = "loss") -> list[float]:
+    """``steps`` outer steps of Adam with a cosine schedule and gradient clipping on the loss of
+    a freshly sampled batch of tasks each; returns the losses."""
+    optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(steps, 1))
+    losses = []
+    for step in range(steps):
+        loss = batch_loss()
+        optimiser.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimiser.step()
+        schedule.step()
+        losses.append(float(loss.detach()))
+        if log and (step + 1) % max(steps // 10, 1) == 0:
+            log(f"  step {step + 1}/{steps}: {label} {sum(losses[-50:]) / len(losses[-50:]):.4f}")
+    return losses

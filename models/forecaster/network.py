@@ -8,11 +8,11 @@ which keeps the inner loop small enough to batch over thousands of items with to
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import nn
 from torch.nn import functional as F
-
-from typing import NamedTuple
 
 from models.forecaster.features import N_FEATURES, Samples
 from models.forecaster.metrics import HORIZON, QUANTILES

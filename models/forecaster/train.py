@@ -8,10 +8,9 @@ same network with no inner loop (the ablation).
 """
 from __future__ import annotations
 
-import random
 import time
-from functools import partial
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -22,7 +21,7 @@ from models.forecaster.features import LAGS, FeatureBuilder
 from models.forecaster.metrics import HORIZON
 from models.forecaster.network import Forecaster, Targets, loss
 from models.forecaster.panel import DemandPanel
-from models.meta import task_losses
+from models.meta import outer_loop, seed_everything, task_losses
 
 FIRST_ORIGIN = LAGS // 2 - 1  # the earliest origin column: 28 days of history before it
 
@@ -30,12 +29,6 @@ FIRST_ORIGIN = LAGS // 2 - 1  # the earliest origin column: 28 days of history b
 @dataclass(kw_only=True)
 class TrainedForecaster(TrainedModel):
     categories: list[str]  # the category vocabulary the network's embedding was sized for
-
-
-def seed_everything(seed: int) -> np.random.Generator:
-    random.seed(seed)
-    torch.manual_seed(seed)
-    return np.random.default_rng(seed)
 
 
 def training_tasks(panel: DemandPanel, every_days: int) -> tuple[np.ndarray, np.ndarray]:
@@ -64,30 +57,22 @@ def batch_losses(model: Forecaster, fb: FeatureBuilder, items: np.ndarray, origi
     return task_losses(model.head_params(), model.inner_lrs(), support_data, query_data, loss_fn,
                        steps=inner_steps, first_order=cfg.first_order, batched=batched)
 
+
 def fit(model: Forecaster, fb: FeatureBuilder, tasks: tuple[np.ndarray, np.ndarray],
         weights: np.ndarray, cfg: ForecasterConfig, steps: int, inner_steps: int,
         learning_rate: float, rng: np.random.Generator, log=print) -> list[float]:
     """``steps`` outer steps of Adam (cosine schedule) on sampled tasks; returns the losses."""
     items, origins = tasks
-    optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(steps, 1))
     end = fb.panel.days - 1
-    history = []
-    for step in range(steps):
+
+    def batch_loss() -> torch.Tensor:
         pick = rng.choice(len(items), size=min(cfg.tasks_per_step, len(items)), replace=False)
         losses = batch_losses(model, fb, items[pick], origins[pick], end, cfg, inner_steps)
         w = torch.from_numpy(weights[pick].astype(np.float32))
-        outer = (losses * w).sum() / w.sum()
-        optimiser.zero_grad()
-        outer.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimiser.step()
-        schedule.step()
-        history.append(float(outer.detach()))
-        if log and (step + 1) % max(steps // 10, 1) == 0:
-            log(f"  step {step + 1}/{steps} (inner steps {inner_steps}): "
-                f"loss {np.mean(history[-50:]):.4f}")
-    return history
+        return (losses * w).sum() / w.sum()
+
+    return outer_loop(model, steps, learning_rate, batch_loss, log,
+                      f"loss (inner steps {inner_steps})")
 
 
 def meta_train(panel: DemandPanel, cfg: ForecasterConfig, log=print) -> TrainedForecaster:

@@ -11,7 +11,6 @@ network without the inner loop (the ablation).
 from __future__ import annotations
 
 import hashlib
-import random
 import time
 import zlib
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import numpy as np
 import torch
 
 from models.artifact import TrainedModel
-from models.meta import task_losses
+from models.meta import outer_loop, seed_everything, task_losses
 from models.recommender.config import RecommenderConfig
 from models.recommender.data import ShopHistory
 from models.recommender.features import RecFeatures
@@ -183,9 +182,7 @@ def batch_losses(model: Recommender, fx: RecFeatures, sampler: Sampler,
 
 
 def meta_train(history: ShopHistory, cfg: RecommenderConfig, log=print) -> TrainedRecommender:
-    random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
+    rng = seed_everything(cfg.seed)
     categories = sorted(set(history.items.category))
     stores = sorted(set(history.purchases.order_store) - {""})
     items = list(history.items.item_ids)
@@ -193,21 +190,14 @@ def meta_train(history: ShopHistory, cfg: RecommenderConfig, log=print) -> Train
     tasks = training_tasks(history, fx, cfg)
     sampler = Sampler(history, cfg, rng)
     model = Recommender(len(items), len(categories), len(stores), cfg)
-    optimiser = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(cfg.outer_steps, 1))
     inner_steps = cfg.inner_steps if cfg.mode == "maml" else 0
-    started, losses = time.perf_counter(), []
-    for step in range(cfg.outer_steps):
+    started = time.perf_counter()
+
+    def batch_loss() -> torch.Tensor:
         pick = rng.choice(len(tasks), size=min(cfg.tasks_per_step, len(tasks)), replace=False)
-        loss = batch_losses(model, fx, sampler, [tasks[i] for i in pick], cfg, inner_steps).mean()
-        optimiser.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimiser.step()
-        schedule.step()
-        losses.append(float(loss.detach()))
-        if log and (step + 1) % max(cfg.outer_steps // 10, 1) == 0:
-            log(f"  step {step + 1}/{cfg.outer_steps}: ranking loss {np.mean(losses[-50:]):.4f}")
+        return batch_losses(model, fx, sampler, [tasks[i] for i in pick], cfg, inner_steps).mean()
+
+    losses = outer_loop(model, cfg.outer_steps, cfg.learning_rate, batch_loss, log, "ranking loss")
     model.eval()
     return TrainedRecommender(
         model=model, items=items, categories=categories, stores=stores, config=cfg,
