@@ -243,7 +243,9 @@ class Gate:
         ``build_docs=False`` by one later ``build_docs`` call (a build rewrites the index too)."""
         gx, ctx, checkpoints = self._gx
         first, last = min(days), max(days)
-        label = first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
+        # not "D1..D2": GX parses a run name as a time, and dateutil reads that as a time zone
+        # offset beyond 24 hours, which breaks the Data Docs page of the run
+        label = first.isoformat() if first == last else f"{first.isoformat()}_to_{last.isoformat()}"
         run_id = gx.RunIdentifier(run_name=label, run_time=datetime.combine(first, time()))
         verdicts = {d: Verdict(d, passed=True) for d in days}
         for name, frame in frames.items():

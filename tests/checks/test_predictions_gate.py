@@ -2,6 +2,7 @@
 contract, and each kind of defect (NaN, negative, crossed quantiles, a missing sellable item, a
 short horizon; a customer without a list, a repeated or unsellable item, a short list, a rank
 past 20) fails the day with the expectation named."""
+import logging
 from datetime import date
 
 import pytest
@@ -70,3 +71,15 @@ def test_predictions_gate(forecast_warehouse, defect, sql, expectation):
     assert [v.passed for v in verdicts] == [True, False], defect
     error = stages.failed_features(verdicts[-1], "predictions")
     assert expectation in str(error) and error.run_date == D2 and "Data Docs" in str(error)
+
+
+def test_data_docs_render_for_a_range_of_run_dates(forecast_warehouse, caplog):
+    settings, gate = forecast_warehouse
+    forecast_days(settings, [D1, D2])
+    recommend_days(settings, [D1, D2])
+    with caplog.at_level(logging.ERROR, logger="great_expectations"):
+        assert [v.passed for v in check_predictions(settings, gate, D1, D2)] == [True, True]
+    assert not [r for r in caplog.records if r.name.startswith("great_expectations")]
+    pages = list((settings.root / "quality" / "data_docs" / "validations" / "recommendations_day")
+                 .rglob("*.html"))
+    assert any("2025-03-01_to_2025-03-02" in str(p) for p in pages)
