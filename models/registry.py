@@ -147,11 +147,17 @@ class PointInTime:
     def __init__(self, models_dir: Path, config: ForecasterConfig | RecommenderConfig):
         self.models_dir, self.config = models_dir, config
         self._loaded: dict[Path, Trained] = {}
+        self._checksums: dict[date, str] = {}  # the data up to a day does not change in a call
 
     def model_for(self, run_date: date, checksum_at: Callable[[date], str],
                   train: Callable[[], Trained]) -> tuple[Trained, bool]:
         """The model for run_date and whether it was trained now."""
-        chosen = usable_for(self.models_dir, run_date, self.config, checksum_at)
+        def checksum(end: date) -> str:
+            if end not in self._checksums:
+                self._checksums[end] = checksum_at(end)
+            return self._checksums[end]
+
+        chosen = usable_for(self.models_dir, run_date, self.config, checksum)
         path = save(train(), self.models_dir) if chosen is None else chosen.path
         if path not in self._loaded:
             self._loaded = {path: load(path)}
