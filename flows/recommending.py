@@ -22,7 +22,7 @@ from models.recommender import baselines
 from models.recommender.data import ShopHistory, load_history
 from models.recommender.metrics import Recommendations
 from models.recommender.predict import recommend
-from models.recommender.train import history_checksum, meta_train
+from models.recommender.train import meta_train
 from warehouse import db
 from warehouse.settings import Settings
 
@@ -65,7 +65,7 @@ def _recommend_one(settings: Settings, history: ShopHistory, models: registry.Po
         return meta_train(history, cfg, log=log)
 
     model, trained = models.model_for(
-        history.run_date, lambda end: history_checksum(history.until(end)), train)
+        history.run_date, lambda end: history.until(end).checksum(), train)
     return recommend(model, history), model.version, trained
 
 

@@ -41,18 +41,16 @@ class Kind:
     config: type
     trained: type
     vocabularies: tuple[str, ...]     # lists stored in the card that size the network
-
-    def build(self, config, card: dict):
-        if self.name == "forecaster":
-            return Forecaster(len(card["categories"]), config.hidden, config.embedding,
-                              inner_lr=config.inner_lr)
-        return Recommender(len(card["items"]), len(card["categories"]), len(card["stores"]),
-                           config)
+    build: Callable[[Any, dict], torch.nn.Module]  # (config, card) -> an untrained network
 
 
 KINDS = {k.name: k for k in (
-    Kind("forecaster", ForecasterConfig, TrainedForecaster, ("categories",)),
-    Kind("recommender", RecommenderConfig, TrainedRecommender, ("items", "categories", "stores")),
+    Kind("forecaster", ForecasterConfig, TrainedForecaster, ("categories",),
+         lambda cfg, card: Forecaster(len(card["categories"]), cfg.hidden, cfg.embedding,
+                                      inner_lr=cfg.inner_lr)),
+    Kind("recommender", RecommenderConfig, TrainedRecommender, ("items", "categories", "stores"),
+         lambda cfg, card: Recommender(len(card["items"]), len(card["categories"]),
+                                       len(card["stores"]), cfg)),
 )}
 
 

@@ -19,12 +19,6 @@ class ForecasterConfig(BaseModel):
     outer_steps: int = 600
     tasks_per_step: int = 256
     learning_rate: float = 1e-3
-    pretrain_steps: int = Field(
-        0, description="maml: pooled training steps before the meta stage, which then starts "
-        "from those weights (0: meta-train from a random initialisation)")
-    meta_lr_factor: float = Field(
-        0.3, description="learning rate of a meta stage that follows pretraining, as a share of "
-        "learning_rate")
     inner_steps: int = 3
     inner_lr: float = Field(0.1, description="initial inner learning rate (then learned per parameter)")
     first_order: bool = False

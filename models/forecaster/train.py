@@ -58,26 +58,7 @@ def batch_losses(model: Forecaster, fb: FeatureBuilder, items: np.ndarray, origi
                        steps=inner_steps, first_order=cfg.first_order, batched=batched)
 
 
-def fit(model: Forecaster, fb: FeatureBuilder, tasks: tuple[np.ndarray, np.ndarray],
-        weights: np.ndarray, cfg: ForecasterConfig, steps: int, inner_steps: int,
-        learning_rate: float, rng: np.random.Generator, log=print) -> list[float]:
-    """``steps`` outer steps of Adam (cosine schedule) on sampled tasks; returns the losses."""
-    items, origins = tasks
-    end = fb.panel.days - 1
-
-    def batch_loss() -> torch.Tensor:
-        pick = rng.choice(len(items), size=min(cfg.tasks_per_step, len(items)), replace=False)
-        losses = batch_losses(model, fb, items[pick], origins[pick], end, cfg, inner_steps)
-        w = torch.from_numpy(weights[pick].astype(np.float32))
-        return (losses * w).sum() / w.sum()
-
-    return outer_loop(model, steps, learning_rate, batch_loss, log,
-                      f"loss (inner steps {inner_steps})")
-
-
 def meta_train(panel: DemandPanel, cfg: ForecasterConfig, log=print) -> TrainedForecaster:
-    """Pooled training for ``pretrain_steps`` (all of it for ``mode="pooled"``), then, for
-    ``mode="maml"``, ``outer_steps`` meta-training steps from those weights."""
     rng = seed_everything(cfg.seed)
     categories = sorted(set(panel.category))
     fb = FeatureBuilder(panel, categories)
@@ -85,19 +66,24 @@ def meta_train(panel: DemandPanel, cfg: ForecasterConfig, log=print) -> TrainedF
     weights = fb.task_weights(*tasks, cfg.revenue_share)
     model = Forecaster(len(categories), cfg.hidden, cfg.embedding, inner_lr=cfg.inner_lr)
     started = time.perf_counter()
-    pooled_steps = cfg.outer_steps if cfg.mode == "pooled" else cfg.pretrain_steps
-    history = fit(model, fb, tasks, weights, cfg, pooled_steps, 0, cfg.learning_rate, rng, log)
-    if cfg.mode == "maml":
-        lr = cfg.learning_rate * (cfg.meta_lr_factor if cfg.pretrain_steps else 1.0)
-        history += fit(model, fb, tasks, weights, cfg, cfg.outer_steps, cfg.inner_steps, lr,
-                       rng, log)
+    inner_steps = cfg.inner_steps if cfg.mode == "maml" else 0
+    items, origins = tasks
+    end = panel.days - 1
+
+    def batch_loss() -> torch.Tensor:
+        pick = rng.choice(len(items), size=min(cfg.tasks_per_step, len(items)), replace=False)
+        losses = batch_losses(model, fb, items[pick], origins[pick], end, cfg, inner_steps)
+        w = torch.from_numpy(weights[pick].astype(np.float32))
+        return (losses * w).sum() / w.sum()
+
+    history = outer_loop(model, cfg.outer_steps, cfg.learning_rate, batch_loss, log,
+                         f"loss (inner steps {inner_steps})")
     model.eval()
     return TrainedForecaster(
         model=model, categories=categories, config=cfg,
         train_start=panel.start.isoformat(), train_end=panel.end.isoformat(),
         data_checksum=panel.checksum(),
         metrics={"tasks": int(len(tasks[0])), "outer_steps": cfg.outer_steps,
-                 "pretrain_steps": pooled_steps if cfg.mode == "maml" else 0,
                  "final_loss": float(np.mean(history[-50:])) if history else float("nan"),
                  "seconds": time.perf_counter() - started},
     )

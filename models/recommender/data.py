@@ -8,6 +8,7 @@ known at D, the point-in-time cut every model and baseline works from.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cached_property
@@ -68,6 +69,18 @@ class ShopHistory:
     @property
     def column(self) -> int:
         return (self.run_date - self.purchases.start).days
+
+    def checksum(self) -> str:
+        """Fingerprint of the data up to D, the same however far the history was loaded (ids
+        are hashed as strings: index arrays depend on which later customers the load saw)."""
+        h = hashlib.sha256(self.items.checksum().encode())
+        p = self.purchases
+        for ids in (p.customer_ids[p.customer], p.item_ids[p.item],
+                    p.customer_ids[p.order_customer], p.order_store):
+            h.update("\x1f".join(ids.astype(str)).encode())
+        for arr in (p.day, p.orders, p.order_day, p.order_count):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        return h.hexdigest()
 
     def until(self, d: date) -> ShopHistory:
         if d > self.run_date:

@@ -10,7 +10,6 @@ network without the inner loop (the ablation).
 """
 from __future__ import annotations
 
-import hashlib
 import time
 import zlib
 from dataclasses import dataclass
@@ -50,14 +49,19 @@ class Sampler:
 
     def __init__(self, history: ShopHistory, cfg: RecommenderConfig, rng: np.random.Generator):
         self.history, self.cfg, self.rng = history, cfg, rng
-        self._pool: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._pool: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
-    def pool(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+    def pool(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sellable item rows at t, their popularity sampling weights, and those weights
+        spread over all item rows (0 for an item not sellable)."""
         if t not in self._pool:
             items = self.history.items
             rows = np.flatnonzero(items.sellable(t))
             pop = items.orders[rows, max(0, t - 29):t + 1].sum(axis=1) + 1.0
-            self._pool[t] = (rows, pop / pop.sum())
+            weights = pop / pop.sum()
+            every = np.zeros(len(items.item_ids))
+            every[rows] = weights
+            self._pool[t] = (rows, weights, every)
         return self._pool[t]
 
     def candidates(self, fx: RecFeatures, customers: np.ndarray, cutoffs: np.ndarray,
@@ -87,13 +91,11 @@ class Sampler:
                 pos = rng.choice(pos, p_max, replace=False)
             own_pool = np.setdiff1d(fx.bought_between(c, -1, int(cutoffs[b])), pos)
             own = rng.choice(own_pool, min(len(own_pool), n_neg // 3), replace=False)
-            rows, weights = self.pool(int(pool_days[b]))
+            rows, weights, popularity = self.pool(int(pool_days[b]))
             rest = n_neg - len(own)
             n_uniform, n_popular = rest - rest // 2, rest // 2
             neg = np.concatenate([own, rng.choice(rows, n_uniform), rng.choice(rows, n_popular, p=weights)])
             neg = neg[~np.isin(neg, pos)]
-            popularity = np.zeros(len(fx.first_sale))
-            popularity[rows] = weights
             expected = (n_uniform / len(rows) + n_popular * popularity[neg]
                         + np.isin(neg, own_pool) * len(own) / max(len(own_pool), 1))
             items[b, :len(pos)], positive[b, :len(pos)], mask[b, :len(pos)] = pos, 1.0, 1.0
@@ -202,20 +204,7 @@ def meta_train(history: ShopHistory, cfg: RecommenderConfig, log=print) -> Train
     return TrainedRecommender(
         model=model, items=items, categories=categories, stores=stores, config=cfg,
         train_start=history.items.start.isoformat(), train_end=history.run_date.isoformat(),
-        data_checksum=history_checksum(history),
+        data_checksum=history.checksum(),
         metrics={"tasks": len(tasks), "outer_steps": cfg.outer_steps,
                  "final_loss": float(np.mean(losses[-50:])) if losses else float("nan"),
                  "seconds": time.perf_counter() - started})
-
-
-def history_checksum(history: ShopHistory) -> str:
-    """Fingerprint of the data up to D, the same however far the history was loaded (ids are
-    hashed as strings: index arrays depend on which later customers the load saw)."""
-    h = hashlib.sha256(history.items.checksum().encode())
-    p = history.purchases
-    for ids in (p.customer_ids[p.customer], p.item_ids[p.item], p.customer_ids[p.order_customer],
-                p.order_store):
-        h.update("\x1f".join(ids.astype(str)).encode())
-    for arr in (p.day, p.orders, p.order_day, p.order_count):
-        h.update(np.ascontiguousarray(arr).tobytes())
-    return h.hexdigest()

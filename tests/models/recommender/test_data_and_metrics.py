@@ -76,7 +76,6 @@ def test_recall_ndcg_coverage_by_hand():
 
 
 def test_the_checksum_does_not_depend_on_the_order_rows_arrive_in():
-    from models.recommender.train import history_checksum
     from tests.models.recommender.conftest import tiny_shop_frames
 
     lines, orders, daily, catalogue = tiny_shop_frames()
@@ -84,8 +83,7 @@ def test_the_checksum_does_not_depend_on_the_order_rows_arrive_in():
     shuffled = history_from_frames(lines.sample(frac=1, random_state=1),
                                    orders.sample(frac=1, random_state=2),
                                    daily.sample(frac=1, random_state=3), catalogue)
-    assert history_checksum(one) == history_checksum(shuffled)
+    assert one.checksum() == shuffled.checksum()
     changed = lines.copy()
     changed.loc[0, "orders"] += 1
-    assert history_checksum(history_from_frames(changed, orders, daily, catalogue)) != \
-        history_checksum(one)
+    assert history_from_frames(changed, orders, daily, catalogue).checksum() != one.checksum()
