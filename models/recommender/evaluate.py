@@ -27,6 +27,15 @@ def scored_customers(full: ShopHistory, origin: date) -> tuple[ShopHistory, np.n
     return history, known[np.array([c in relevant for c in ids], dtype=bool)], relevant
 
 
+def bought_before(history: ShopHistory, customers: np.ndarray) -> dict[str, set[str]]:
+    """Each customer's distinct items up to D (what a repeat is)."""
+    rows, cols, _ = history.events(customers, np.arange(len(history.items.item_ids)))
+    out: dict[str, set[str]] = {c: set() for c in history.purchases.customer_ids[customers]}
+    for c, i in zip(history.purchases.customer_ids[customers[rows]], history.items.item_ids[cols]):
+        out[c].add(i)
+    return out
+
+
 def rolling_origins(full: ShopHistory, origins: list[date], models: dict[str, Model],
                     log=print) -> pd.DataFrame:
     """One row per model, origin and segment with the metrics and the model's seconds."""
@@ -37,11 +46,13 @@ def rolling_origins(full: ShopHistory, origins: list[date], models: dict[str, Mo
                            history.segments(customers)))
         sellable = history.sellable()
         cold = set(history.items.item_ids[sellable[history.cold_items(sellable)]])
+        before = bought_before(history, customers)
         for name, model in models.items():
             started = time.perf_counter()
             recs = model(history, customers)
             seconds = time.perf_counter() - started
-            metrics = score(recs, relevant, segment, history.items.item_ids[sellable], cold)
+            metrics = score(recs, relevant, segment, history.items.item_ids[sellable], cold,
+                            before)
             for seg, values in metrics.items():
                 rows.append({"model": name, "origin": origin, "segment": seg,
                              "seconds": seconds, **values})
@@ -72,3 +83,26 @@ def summary(results: pd.DataFrame, reference: str | None = None) -> pd.DataFrame
         table["Recall@20 cold / oracle"] = ratio[("recall_at_20", "cold")]
         table["Recall@20 warm / oracle"] = ratio[("recall_at_20", "warm")]
     return table.loc[list(dict.fromkeys(results["model"]))]
+
+
+def repeat_explore(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean over origins per model of where Recall@20 comes from: items the customer bought
+    before D (repeats) and items new to them (explore)."""
+    wide = results.pivot_table(index=["model", "origin"], columns="segment",
+                               values=["recall_at_20", "recall_from_repeats",
+                                       "recall_from_explore"])
+    mean = wide.groupby(level="model", sort=False).mean()
+    table = pd.DataFrame({f"{name} {seg}": mean[(column, seg)]
+                          for seg in ("cold", "warm")
+                          for name, column in (("Recall@20", "recall_at_20"),
+                                               ("from repeats", "recall_from_repeats"),
+                                               ("from explore", "recall_from_explore"))})
+    return table.loc[list(dict.fromkeys(results["model"]))]
+
+
+def repeat_shares(results: pd.DataFrame) -> dict[str, float]:
+    """Per segment, the mean share of what scored customers bought that they had bought before
+    (the same for every model)."""
+    rows = results[results["segment"].isin(["cold", "warm"])]
+    per_origin = rows.groupby(["segment", "origin"])["repeat_share"].first()
+    return per_origin.groupby(level="segment").mean().to_dict()

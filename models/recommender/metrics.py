@@ -60,10 +60,16 @@ def _ndcg(hits: np.ndarray, relevant: int) -> float:
 
 
 def score(recs: Recommendations, relevant: dict[str, set[str]], segment: dict[str, str],
-          sellable: np.ndarray, cold_items: set[str]) -> dict[str, dict[str, float]]:
+          sellable: np.ndarray, cold_items: set[str],
+          bought_before: dict[str, set[str]] | None = None) -> dict[str, dict[str, float]]:
     """Metrics per segment (``cold``, ``warm``, ``all``) over the customers with relevant items;
-    catalogue coverage and the cold-item numbers are over every list."""
-    per: dict[str, list[tuple[float, float]]] = {"cold": [], "warm": [], "all": []}
+    catalogue coverage and the cold-item numbers are over every list.
+
+    With ``bought_before`` (each customer's items up to D) Recall@20 is split into what repeat
+    items (bought before D) and explore items (new to the customer) contribute, and
+    ``repeat_share`` says how much of what customers buy are repeats (Li et al., "A Next Basket
+    Recommendation Reality Check", TOIS 2023): a list of own items can reach no further."""
+    per: dict[str, list[tuple[float, ...]]] = {"cold": [], "warm": [], "all": []}
     slots = cold_slots = cold_hits = 0
     for customer, items in zip(recs.customer_ids, recs.item_ids):
         is_cold = np.array([i in cold_items for i in items], dtype=bool)
@@ -74,16 +80,24 @@ def score(recs: Recommendations, relevant: dict[str, set[str]], segment: dict[st
             continue
         hits = np.array([i in bought for i in items], dtype=float)
         cold_hits += int(hits[is_cold].sum())
-        pair = (hits.sum() / len(bought), _ndcg(hits, len(bought)))
-        per[segment[customer]].append(pair)
-        per["all"].append(pair)
+        if bought_before is None:
+            repeat_recall = repeat_share = np.nan
+        else:
+            before = bought_before.get(customer, set())
+            repeat_recall = sum(1 for i, hit in zip(items, hits) if hit and i in before) / len(bought)
+            repeat_share = len(bought & before) / len(bought)
+        row = (hits.sum() / len(bought), _ndcg(hits, len(bought)), repeat_recall, repeat_share)
+        per[segment[customer]].append(row)
+        per["all"].append(row)
     listed = set(recs.item_ids.ravel()) if recs.item_ids.size else set()
     out = {}
-    for name, pairs in per.items():
-        values = np.array(pairs) if pairs else np.full((0, 2), np.nan)
-        out[name] = {"recall_at_20": float(values[:, 0].mean()) if pairs else float("nan"),
-                     "ndcg_at_20": float(values[:, 1].mean()) if pairs else float("nan"),
-                     "customers": len(pairs)}
+    for name, rows in per.items():
+        values = np.array(rows) if rows else np.full((1, 4), np.nan)
+        recall, ndcg, repeat_recall, repeat_share = values.mean(axis=0)
+        out[name] = {"recall_at_20": float(recall), "ndcg_at_20": float(ndcg),
+                     "recall_from_repeats": float(repeat_recall),
+                     "recall_from_explore": float(recall - repeat_recall),
+                     "repeat_share": float(repeat_share), "customers": len(rows)}
     out["all"].update({
         "catalogue_coverage": len(listed & set(sellable)) / max(len(sellable), 1),
         "new_item_share": cold_slots / max(slots, 1),

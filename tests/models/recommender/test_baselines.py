@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from models.recommender import baselines
-from models.recommender.evaluate import rolling_origins, summary
+from models.recommender.evaluate import repeat_explore, repeat_shares, rolling_origins, summary
 from tests.models.recommender.conftest import with_big_orders_after
 
 
@@ -61,8 +61,19 @@ def test_reorder_baselines_beat_popularity_on_a_shop_of_reorderers(shop):
     origins = [shop.run_date - timedelta(days=60), shop.run_date - timedelta(days=31)]
     models = {name: (lambda h, c, s=baselines.BASELINES[name]: baselines.recommend(h, s, c))
               for name in ("popularity", "recency-reorders", "own-frequency")}
-    table = summary(rolling_origins(shop, origins, models, log=None))
+    results = rolling_origins(shop, origins, models, log=None)
+    table = summary(results)
     recall = table["Recall@20 warm"]
     assert recall["recency-reorders"] > recall["popularity"]
     assert recall["own-frequency"] > recall["popularity"]
     assert 0 <= table.loc["recency-reorders", "catalogue coverage"] <= 1
+    # where the hits come from: the parts add up, and reorder lists win on repeats
+    split = repeat_explore(results)
+    for seg in ("cold", "warm"):
+        assert np.allclose(split[f"from repeats {seg}"] + split[f"from explore {seg}"],
+                           split[f"Recall@20 {seg}"])
+    assert split.loc["own-frequency", "from repeats warm"] > split.loc["popularity",
+                                                                       "from repeats warm"]
+    shares = repeat_shares(results)
+    assert 0 < shares["warm"] < 1
+    assert split.loc["own-frequency", "from repeats warm"] <= shares["warm"]

@@ -73,6 +73,24 @@ def test_recall_ndcg_coverage_by_hand():
     assert out["all"]["catalogue_coverage"] == pytest.approx(3 / 4)
     assert out["all"]["new_item_share"] == pytest.approx(2 / 6)
     assert out["all"]["new_item_hit_rate"] == 0.0
+    assert np.isnan(out["cold"]["recall_from_repeats"])  # not asked for
+
+
+def test_recall_splits_into_repeats_and_explore_by_hand():
+    recs = Recommendations(np.array(["a", "b"]),
+                           np.array([["x", "y", "w"], ["y", "z", "v"]]), np.zeros((2, 3)))
+    relevant = {"a": {"x", "w", "u", "t"}, "b": {"y", "v"}}
+    segment = {"a": "cold", "b": "warm"}
+    before = {"a": {"x", "u"}, "b": set()}
+    out = score(recs, relevant, segment, np.array(["x", "y", "z", "w", "v", "u", "t"]), set(),
+                bought_before=before)
+    # a: hits x (a repeat) and w (new to a) of 4 bought; u is a repeat it missed
+    assert out["cold"]["recall_at_20"] == pytest.approx(0.5)
+    assert out["cold"]["recall_from_repeats"] == pytest.approx(0.25)
+    assert out["cold"]["recall_from_explore"] == pytest.approx(0.25)
+    assert out["cold"]["repeat_share"] == pytest.approx(0.5)
+    assert out["warm"]["recall_from_repeats"] == 0.0 and out["warm"]["repeat_share"] == 0.0
+    assert out["all"]["recall_from_repeats"] == pytest.approx(0.125)
 
 
 def test_the_checksum_does_not_depend_on_the_order_rows_arrive_in():
