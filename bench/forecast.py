@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from bench.learned import TrainedPerOrigin, time_daily_stage
+from models.evaluation import to_markdown
 from models.forecaster import baselines
 from models.forecaster.config import ForecasterConfig
-from models.forecaster.evaluate import rolling_origins, summary, to_markdown
+from models.forecaster.evaluate import rolling_origins, summary
 from models.forecaster.features import FeatureBuilder
 from models.forecaster.metrics import HORIZON, QUANTILES, Forecast
 from models.forecaster.panel import DemandPanel, load_panel
@@ -295,8 +296,6 @@ def targets(table: pd.DataFrame, dataset: str) -> list[str]:
 
 
 def comparison_markdown(args, compared: dict, speed: dict, gen: dict, machine: str) -> str:
-    from models.forecaster.evaluate import summary, to_markdown
-
     out = ["## Forecaster: comparison with the baselines, and speed", "",
            f"Command: `make bench` (`python -m bench.run --only forecast`), {machine}. Protocol of "
            "EVALUATION.md: rolling origins, every model sees the warehouse's data up to the origin "

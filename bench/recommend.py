@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bench.learned import TrainedPerOrigin, time_daily_stage
+from models.evaluation import to_markdown
 from models.recommender import baselines
 from models.recommender.config import RecommenderConfig
 from models.recommender.data import ShopHistory, load_history, window_purchases
@@ -345,8 +346,6 @@ def targets(table: pd.DataFrame, dataset: str) -> list[str]:
 
 
 def comparison_markdown(compared: dict, speed: dict, machine: str, note: str) -> str:
-    from models.forecaster.evaluate import to_markdown
-
     out = ["## Recommender: comparison with the baselines, and speed", "",
            f"Command: `make bench` (`python -m bench.run --only recommend`), {machine}. Protocol "
            "of EVALUATION.md: at each origin D every model sees the warehouse's data up to D only "
@@ -364,11 +363,12 @@ def comparison_markdown(compared: dict, speed: dict, machine: str, note: str) ->
         if dataset == "synthetic":
             out += [note, ""]
         shares = repeat_shares(results)
-        out += ["Where the hits come from (Li et al., \"A Next Basket Recommendation Reality "
-                "Check\", TOIS 2023): Recall@20 split into items the customer had bought before D "
-                "(repeats) and items new to them (explore). Of what the scored customers bought, "
-                f"{shares['cold']:.0%} (cold) and {shares['warm']:.0%} (warm) were repeats.", "",
-                to_markdown(repeat_explore(results)), ""]
+        where = ("Where the hits come from (Li et al., \"A Next Basket Recommendation Reality "
+                 "Check\", TOIS 2023): Recall@20 split into items the customer had bought before "
+                 "D (repeats) and items new to them (explore). Of what the scored customers "
+                 f"bought, {shares['cold']:.0%} (cold) and {shares['warm']:.0%} (warm) were "
+                 "repeats.")
+        out += [where, "", to_markdown(repeat_explore(results)), ""]
         out += ["Targets:", "", *targets(table, dataset), ""]
         if result.get("training"):
             out += ["Training time (s): " + ", ".join(
@@ -395,8 +395,6 @@ def comparison_markdown(compared: dict, speed: dict, machine: str, note: str) ->
 
 
 def main(argv=None) -> int:
-    from models.forecaster.evaluate import to_markdown
-
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-dir", type=Path, required=True)
     ap.add_argument("--origins", required=True, help="comma-separated run dates D")

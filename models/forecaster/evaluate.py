@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from models.evaluation import mean_over_origins, ratio_over_origins
 from models.forecaster.metrics import HORIZON, Forecast, score
 from models.forecaster.panel import DemandPanel
 
@@ -51,32 +52,13 @@ def rolling_origins(panel: DemandPanel, origins: list[date], models: dict[str, M
 def summary(results: pd.DataFrame, reference: str | None = None) -> pd.DataFrame:
     """Mean over origins per model: WRMSSE all/cold, weekly WAPE, pinball, coverage; with a
     ``reference`` model (the oracle), WRMSSE also as a ratio to it."""
-    wide = results.pivot_table(index=["model", "origin"], columns="segment",
-                               values=["wrmsse", "weekly_wape", "pinball", "coverage_80", "items"])
-    mean = wide.groupby(level="model", sort=False).mean()
-    table = pd.DataFrame({
-        "WRMSSE all": mean[("wrmsse", "all")], "WRMSSE cold": mean[("wrmsse", "cold")],
-        "WRMSSE warm": mean[("wrmsse", "warm")], "weekly WAPE all": mean[("weekly_wape", "all")],
-        "pinball all": mean[("pinball", "all")], "p10-p90 coverage": mean[("coverage_80", "all")],
-        "items per origin": mean[("items", "all")], "cold items": mean[("items", "cold")],
+    table = mean_over_origins(results, {
+        "WRMSSE all": ("wrmsse", "all"), "WRMSSE cold": ("wrmsse", "cold"),
+        "WRMSSE warm": ("wrmsse", "warm"), "weekly WAPE all": ("weekly_wape", "all"),
+        "pinball all": ("pinball", "all"), "p10-p90 coverage": ("coverage_80", "all"),
+        "items per origin": ("items", "all"), "cold items": ("items", "cold"),
     })
     if reference is not None and reference in table.index:
-        ratio = wide[["wrmsse"]].div(wide.loc[reference][["wrmsse"]], level="origin")
-        ratio = ratio.groupby(level="model", sort=False).mean()
-        table["WRMSSE all / oracle"] = ratio[("wrmsse", "all")]
-        table["WRMSSE cold / oracle"] = ratio[("wrmsse", "cold")]
-    order = list(dict.fromkeys(results["model"]))
-    return table.loc[order]
-
-
-def to_markdown(table: pd.DataFrame, digits: int = 3) -> str:
-    """A pipe table of a summary (no tabulate dependency)."""
-    def cell(v):
-        if isinstance(v, float):
-            return "-" if np.isnan(v) else f"{v:.{digits}f}"
-        return str(v)
-    head = [table.index.name or "model", *map(str, table.columns)]
-    lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * len(table.columns) + "|"]
-    for name, row in table.iterrows():
-        lines.append("| " + " | ".join([str(name), *(cell(v) for v in row)]) + " |")
-    return "\n".join(lines)
+        table = table.join(ratio_over_origins(results, reference, {
+            "WRMSSE all / oracle": ("wrmsse", "all"), "WRMSSE cold / oracle": ("wrmsse", "cold")}))
+    return table

@@ -11,6 +11,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from models.evaluation import mean_over_origins, ratio_over_origins
 from models.recommender.data import ShopHistory, window_purchases
 from models.recommender.metrics import WINDOW_DAYS, Recommendations, score
 
@@ -64,40 +65,28 @@ def rolling_origins(full: ShopHistory, origins: list[date], models: dict[str, Mo
 
 def summary(results: pd.DataFrame, reference: str | None = None) -> pd.DataFrame:
     """Mean over origins per model; with a ``reference`` (the oracle), Recall@20 as a ratio."""
-    wide = results.pivot_table(index=["model", "origin"], columns="segment",
-                               values=["recall_at_20", "ndcg_at_20", "customers"])
-    mean = wide.groupby(level="model", sort=False).mean()
-    extra = results[results["segment"] == "all"].groupby("model", sort=False)[
-        ["catalogue_coverage", "new_item_share", "new_item_hit_rate"]].mean()
-    table = pd.DataFrame({
-        "Recall@20 cold": mean[("recall_at_20", "cold")],
-        "Recall@20 warm": mean[("recall_at_20", "warm")],
-        "NDCG@20 cold": mean[("ndcg_at_20", "cold")], "NDCG@20 warm": mean[("ndcg_at_20", "warm")],
-        "catalogue coverage": extra["catalogue_coverage"],
-        "new-item share": extra["new_item_share"], "new-item hit rate": extra["new_item_hit_rate"],
-        "cold customers": mean[("customers", "cold")], "warm customers": mean[("customers", "warm")],
+    table = mean_over_origins(results, {
+        "Recall@20 cold": ("recall_at_20", "cold"), "Recall@20 warm": ("recall_at_20", "warm"),
+        "NDCG@20 cold": ("ndcg_at_20", "cold"), "NDCG@20 warm": ("ndcg_at_20", "warm"),
+        "catalogue coverage": ("catalogue_coverage", "all"),
+        "new-item share": ("new_item_share", "all"),
+        "new-item hit rate": ("new_item_hit_rate", "all"),
+        "cold customers": ("customers", "cold"), "warm customers": ("customers", "warm"),
     })
     if reference is not None and reference in table.index:
-        ratio = wide[["recall_at_20"]].div(wide.loc[reference][["recall_at_20"]], level="origin")
-        ratio = ratio.groupby(level="model", sort=False).mean()
-        table["Recall@20 cold / oracle"] = ratio[("recall_at_20", "cold")]
-        table["Recall@20 warm / oracle"] = ratio[("recall_at_20", "warm")]
-    return table.loc[list(dict.fromkeys(results["model"]))]
+        table = table.join(ratio_over_origins(results, reference, {
+            "Recall@20 cold / oracle": ("recall_at_20", "cold"),
+            "Recall@20 warm / oracle": ("recall_at_20", "warm")}))
+    return table
 
 
 def repeat_explore(results: pd.DataFrame) -> pd.DataFrame:
     """Mean over origins per model of where Recall@20 comes from: items the customer bought
     before D (repeats) and items new to them (explore)."""
-    wide = results.pivot_table(index=["model", "origin"], columns="segment",
-                               values=["recall_at_20", "recall_from_repeats",
-                                       "recall_from_explore"])
-    mean = wide.groupby(level="model", sort=False).mean()
-    table = pd.DataFrame({f"{name} {seg}": mean[(column, seg)]
-                          for seg in ("cold", "warm")
-                          for name, column in (("Recall@20", "recall_at_20"),
-                                               ("from repeats", "recall_from_repeats"),
-                                               ("from explore", "recall_from_explore"))})
-    return table.loc[list(dict.fromkeys(results["model"]))]
+    return mean_over_origins(results, {
+        f"{name} {seg}": (metric, seg) for seg in ("cold", "warm")
+        for name, metric in (("Recall@20", "recall_at_20"), ("from repeats", "recall_from_repeats"),
+                             ("from explore", "recall_from_explore"))})
 
 
 def repeat_shares(results: pd.DataFrame) -> dict[str, float]:
