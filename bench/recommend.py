@@ -153,14 +153,18 @@ def repeat_oracle(full: ShopHistory):
     return _as_model(scorer)
 
 
-def own_item_features(history: ShopHistory, customers: np.ndarray, items: np.ndarray,
-                      fx=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every (customer, own sellable item) pair at D: block rows, item columns, and the
-    recommender's own inputs (item, repeat and customer features, models/recommender/features.py)."""
+def _features(history: ShopHistory):
+    """The recommender's feature lookups over a history (no embedding vocabularies needed)."""
     from models.recommender.features import RecFeatures
 
-    fx = fx or RecFeatures(history, sorted(set(history.items.category)), [],
-                           list(history.items.item_ids))
+    return RecFeatures(history, sorted(set(history.items.category)), [],
+                       list(history.items.item_ids))
+
+
+def own_item_features(history: ShopHistory, fx, customers: np.ndarray, items: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (customer, own sellable item) pair at D: block rows, item columns, and the
+    recommender's own inputs (item, repeat and customer features, models/recommender/features.py)."""
     pairs = history.matrix(customers, items).tocoo()
     c, i = customers[pairs.row], items[pairs.col]
     t = np.full(len(c), history.items.days - 1)
@@ -177,7 +181,6 @@ def own_item_reranker(training_origins: int = 4):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     from models.recommender.evaluate import scored_customers
-    from models.recommender.features import RecFeatures
 
     def scorer(history: ShopHistory, items: np.ndarray):
         xs, ys = [], []
@@ -185,18 +188,17 @@ def own_item_reranker(training_origins: int = 4):
             origin = history.run_date - pd.Timedelta(days=WINDOW_DAYS * k).to_pytimedelta()
             past, customers, relevant = scored_customers(history, origin)
             sellable = past.sellable()
-            rows, cols, x = own_item_features(past, customers, sellable)
+            rows, cols, x = own_item_features(past, _features(past), customers, sellable)
             ids = past.purchases.customer_ids[customers][rows]
             xs.append(x)
             ys.append([item in relevant[c] for c, item in zip(ids, past.items.item_ids[sellable][cols])])
         model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=0)
         model.fit(np.vstack(xs), np.concatenate(ys))
         fill = baselines.fill_scores(history, items)
-        fx = RecFeatures(history, sorted(set(history.items.category)), [],
-                         list(history.items.item_ids))
+        fx = _features(history)
 
         def block(customers: np.ndarray) -> np.ndarray:
-            rows, cols, x = own_item_features(history, customers, items, fx)
+            rows, cols, x = own_item_features(history, fx, customers, items)
             scores = np.broadcast_to(fill, (len(customers), len(items))).copy()
             if len(x):
                 scores[rows, cols] += 1.0 + model.predict_proba(x)[:, 1]
