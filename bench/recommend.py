@@ -33,7 +33,7 @@ LEARNED = ("ablation: pooled network, no adaptation", "ablation: pooled + per-cu
            "meta-learned (MAML, personal parameters adapted per customer)",
            "diagnostic: meta-learned initialisation, not adapted")
 META = LEARNED[2]
-RERANKER = "reference: gradient-boosted reranker of own items (scikit-learn)"
+RERANKER = "reference: gradient-boosted reranker of own and popular items (scikit-learn)"
 REPEAT_ORACLE = "diagnostic: repeat oracle (the own items bought again first)"
 
 
@@ -161,23 +161,63 @@ def _features(history: ShopHistory):
                        list(history.items.item_ids))
 
 
-def own_item_features(history: ShopHistory, fx, customers: np.ndarray, items: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every (customer, own sellable item) pair at D: block rows, item columns, and the
-    recommender's own inputs (item, repeat and customer features, models/recommender/features.py)."""
-    pairs = history.matrix(customers, items).tocoo()
-    c, i = customers[pairs.row], items[pairs.col]
+POPULAR_CANDIDATES = 50
+
+
+def repeat_habits(history: ShopHistory, customers: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Signals of how (customer, item) pairs repeat, at D, beyond the network's: days since the
+    first purchase, distinct purchase days, their mean gap and days since the last over it; the
+    item's share of buyers who bought it again and its buyers in all and in 30 days; the
+    customer's share of repeat purchases and of purchases in the item's category."""
+    p, d = history.purchases, history.items.days - 1
+    item_rows = history.item_rows_of_purchases[p.item]
+    keep = item_rows >= 0
+    events = pd.DataFrame({"c": p.customer[keep], "i": item_rows[keep], "day": p.day[keep]})
+    events["category"] = np.asarray(history.items.category)[events.i]
+    pair = events.groupby(["c", "i"]).day.agg(first="min", last="max", days="nunique")
+    pair["gap"] = (pair["last"] - pair["first"]) / (pair.days - 1).where(pair.days > 1)
+    per_item = pair.groupby(level="i").days.agg(buyers="size", again=lambda n: (n > 1).sum())
+    per_item["again"] = (per_item.again + 1) / (per_item.buyers + 5)  # shrunk for rare items
+    per_item["buyers_30"] = events[events.day > d - 30].groupby("i").c.nunique()
+    per_customer = pair.groupby(level="c").days.agg(pairs="size", days="sum")
+    per_customer["repeats"] = 1 - per_customer.pairs / per_customer.days
+    category = (events.groupby(["c", "category"]).size() / events.groupby("c").size()).rename("share")
+    q = pd.DataFrame({"c": customers, "i": rows,
+                      "category": np.asarray(history.items.category)[rows]})
+    q = (q.join(pair, on=["c", "i"]).join(per_item, on="i").join(per_customer.repeats, on="c")
+         .join(category, on=["c", "category"]))
+    since_last = d - q["last"]
+    # gaps are -1 for an item bought on one day only or never; first and days NaN if never
+    return np.stack([d - q["first"], q.days, q.gap.fillna(-1), (since_last / q.gap).fillna(-1),
+                     q.again, np.log1p(q.buyers), np.log1p(q.buyers_30.fillna(0)), q.repeats,
+                     q.share.fillna(0)], axis=1).astype(np.float32)
+
+
+def reranker_candidates(history: ShopHistory, fx, customers: np.ndarray, items: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every customer's own sellable items and the 50 most popular at D: block rows, item
+    columns, and their inputs (the recommender's item, repeat and customer features,
+    models/recommender/features.py, then ``repeat_habits`` and the item's popularity)."""
+    own = history.matrix(customers, items).tocoo()
+    popularity = history.popularity(items)
+    popular = np.argsort(-popularity, kind="stable")[:POPULAR_CANDIDATES]
+    block_rows = np.concatenate([own.row, np.repeat(np.arange(len(customers)), len(popular))])
+    cols = np.concatenate([own.col, np.tile(popular, len(customers))])
+    key = np.unique(block_rows.astype(np.int64) * len(items) + cols)
+    block_rows, cols = key // len(items), key % len(items)
+    c, i = customers[block_rows], items[cols]
     t = np.full(len(c), history.items.days - 1)
-    return pairs.row, pairs.col, np.hstack([fx.items(i, t), fx.pairs(c, i, t),
-                                            fx.customers(c, t)[0]])
+    return block_rows, cols, np.hstack([
+        fx.items(i, t), fx.pairs(c, i, t), fx.customers(c, t)[0], repeat_habits(history, c, i),
+        np.log1p(popularity[cols])[:, None]])
 
 
-def own_item_reranker(training_origins: int = 4):
-    """Reference, not meta-learned: the strongest plain supervised use of the same signals.
+def candidate_reranker(training_origins: int = 4):
+    """Reference, not meta-learned: the strongest plain supervised use of the history we have.
     A gradient-boosted classifier (scikit-learn) learns from the origins D-30, D-60, ... which
-    of a customer's own items they buy again in the next 30 days; lists are the own items by
-    that probability, then popularity. It tells whether the targets are out of reach of the
-    model or of the data."""
+    candidates (own items and the most popular) a customer buys in the next 30 days; lists are
+    the candidates by that probability, then popularity. It tells whether the targets are out
+    of reach of the model or of the data."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     from models.recommender.evaluate import scored_customers
@@ -188,7 +228,7 @@ def own_item_reranker(training_origins: int = 4):
             origin = history.run_date - pd.Timedelta(days=WINDOW_DAYS * k).to_pytimedelta()
             past, customers, relevant = scored_customers(history, origin)
             sellable = past.sellable()
-            rows, cols, x = own_item_features(past, _features(past), customers, sellable)
+            rows, cols, x = reranker_candidates(past, _features(past), customers, sellable)
             ids = past.purchases.customer_ids[customers][rows]
             xs.append(x)
             ys.append([item in relevant[c] for c, item in zip(ids, past.items.item_ids[sellable][cols])])
@@ -198,7 +238,7 @@ def own_item_reranker(training_origins: int = 4):
         fx = _features(history)
 
         def block(customers: np.ndarray) -> np.ndarray:
-            rows, cols, x = own_item_features(history, fx, customers, items)
+            rows, cols, x = reranker_candidates(history, fx, customers, items)
             scores = np.broadcast_to(fill, (len(customers), len(items))).copy()
             if len(x):
                 scores[rows, cols] += 1.0 + model.predict_proba(x)[:, 1]
@@ -242,7 +282,7 @@ def compare(data_dir: Path, origins: list[date], truth: Path | None = None,
     models = {name: _as_model(scorer) for name, scorer in baselines.BASELINES.items()}
     models |= implicit_models()
     models |= learned.models()
-    models[RERANKER] = own_item_reranker()
+    models[RERANKER] = candidate_reranker()
     models[REPEAT_ORACLE] = repeat_oracle(full)
     reference = None
     if truth is not None:
