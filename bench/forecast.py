@@ -22,9 +22,9 @@ from models.evaluation import to_markdown
 from models.forecaster import baselines
 from models.forecaster.config import ForecasterConfig
 from models.forecaster.evaluate import rolling_origins, summary
-from models.forecaster.features import FeatureBuilder
-from models.forecaster.metrics import HORIZON, QUANTILES, Forecast
-from models.forecaster.panel import DemandPanel, load_panel
+from models.forecaster.features import LAGS, FeatureBuilder
+from models.forecaster.metrics import COLD_ITEM_DAYS, HORIZON, QUANTILES, Forecast
+from models.forecaster.panel import NEVER, DemandPanel, load_panel
 from models.forecaster.predict import forecast
 from models.forecaster.train import TrainedForecaster, meta_train
 
@@ -111,28 +111,88 @@ def statsforecast_models() -> dict:
     }
 
 
-def oracle_model(truth_dir: Path, dispersion: float, seed: int = 0):
-    """True expected demand; quantiles from the generator's documented count distribution."""
+def _truth(truth_dir: Path) -> pd.DataFrame:
     truth = pd.read_parquet(truth_dir / "item_daily.parquet")
     truth["date"] = pd.to_datetime(truth["date"]).dt.date
+    return truth
+
+
+def _wide(truth: pd.DataFrame, values: str, ids: np.ndarray, days: list) -> np.ndarray:
+    return truth.pivot_table(index="item_id", columns="date", values=values, aggfunc="sum"
+                             ).reindex(index=ids, columns=days).to_numpy(np.float64)
+
+
+def _count_forecast(ids: np.ndarray, lines: np.ndarray, units: np.ndarray, dispersion: float,
+                    seed: int) -> Forecast:
+    """Expected units with quantiles from the generator's count distribution (200 draws):
+    product lines ~ negative binomial around ``lines``, units per line 1 + Poisson(pack - 1)."""
+    pack = np.where(lines > 0, units / np.maximum(lines, 1e-12), 1.0)
+    rng = np.random.default_rng(seed)
+    draws = 200
+    n_lines = rng.negative_binomial(dispersion, dispersion / (dispersion + lines[..., None]),
+                                    size=(*lines.shape, draws))
+    extra = rng.poisson(np.maximum(pack[..., None] - 1, 0) * n_lines)
+    q = np.quantile(n_lines + extra, QUANTILES, axis=-1).transpose(1, 2, 0)
+    return Forecast(ids, units, q.astype(np.float64))
+
+
+def oracle_model(truth_dir: Path, dispersion: float, seed: int = 0):
+    """True expected demand; quantiles from the generator's documented count distribution."""
+    truth = _truth(truth_dir)
 
     def fit(history: DemandPanel) -> Forecast:
-        rows = np.flatnonzero(history.sellable(history.days - 1))
-        ids = history.item_ids[rows]
+        ids = history.item_ids[np.flatnonzero(history.sellable(history.days - 1))]
         days = [history.date_of(history.days + h) for h in range(HORIZON)]
-        window = truth[truth["date"].isin(days)]
-        lines = window.pivot_table(index="item_id", columns="date", values="expected_lines",
-                                   aggfunc="sum").reindex(index=ids, columns=days).fillna(0.0).to_numpy()
-        units = window.pivot_table(index="item_id", columns="date", values="expected_units",
-                                   aggfunc="sum").reindex(index=ids, columns=days).fillna(0.0).to_numpy()
-        pack = np.where(lines > 0, units / np.maximum(lines, 1e-12), 1.0)
-        rng = np.random.default_rng(seed)
-        draws = 200
-        n_lines = rng.negative_binomial(dispersion, dispersion / (dispersion + lines[..., None]),
-                                        size=(*lines.shape, draws))
-        extra = rng.poisson(np.maximum(pack[..., None] - 1, 0) * n_lines)
-        q = np.quantile(n_lines + extra, QUANTILES, axis=-1).transpose(1, 2, 0)
-        return Forecast(ids, units, q.astype(np.float64))
+        lines = np.nan_to_num(_wide(truth, "expected_lines", ids, days))
+        units = np.nan_to_num(_wide(truth, "expected_units", ids, days))
+        return _count_forecast(ids, lines, units, dispersion, seed)
+    return fit
+
+
+KNOWABLE = "diagnostic: knowable-shape oracle (true demand shape, level from sales up to D)"
+LEVEL_PRIOR_DAYS = 2.0  # the prior's weight, in days at the item's level: best of 0-28 in hindsight
+
+
+def knowable_shape_model(truth_dir: Path, seed: int = 0):
+    """How close the truth lets any forecaster come: it knows every item's demand shape over the
+    horizon (launch ramp, season, weekday, trend, pack, promotions running at D) but not its
+    level, which it estimates from the units sold in the 56 days up to D (Gamma-Poisson posterior
+    mean, prior: the mean level of the items of the same age class, young or not, at D, read from
+    the truth); what no data up to D can tell is left out of the shape: promotions starting after
+    D, and holidays not yet seen since the shop opened."""
+    truth = _truth(truth_dir)
+    params = json.loads((truth_dir / "params.json").read_text())["config"]
+    regular = truth[~truth["in_promo"]].groupby("item_id")["price"].median()
+    promo = truth.assign(in_promo=truth["in_promo"].astype(float))
+
+    def fit(history: DemandPanel) -> Forecast:
+        d = history.days - 1
+        rows = np.flatnonzero(history.sellable(d))
+        ids = history.item_ids[rows]
+        past = [history.date_of(d - k) for k in range(LAGS - 1, -1, -1)]
+        future = [history.date_of(d + 1 + h) for h in range(HORIZON)]
+        expected_past = _wide(truth, "expected_units", ids, past)
+        sold_past = np.where(np.isfinite(expected_past), history.units[rows, -LAGS:], 0.0)
+        lines = np.nan_to_num(_wide(truth, "expected_lines", ids, future))
+        units = np.nan_to_num(_wide(truth, "expected_units", ids, future))
+        seen = {history.date_of(t).strftime("%m-%d") for t in range(history.days)}
+        unseen = np.array([params["holidays"].get(day.strftime("%m-%d"), 1.0)
+                           if day.strftime("%m-%d") not in seen else 1.0 for day in future])
+        running = _wide(promo, "in_promo", ids, [history.date_of(d)])[:, 0] > 0
+        starts = (np.nan_to_num(_wide(promo, "in_promo", ids, future)) > 0) & ~running[:, None]
+        cut = _wide(truth, "price", ids, future) / regular.reindex(ids).to_numpy()[:, None]
+        lift = np.where(starts & np.isfinite(cut), np.clip(cut, 0.01, 1.0) ** -params["price_elasticity"], 1.0)
+        shape = units / unseen[None, :] / lift
+        level = shape.mean(axis=1)  # known only to the truth: what the estimate below replaces
+        exposure = np.nan_to_num(expected_past).sum(axis=1) / np.maximum(level, 1e-12)
+        first = history.first_sale()[rows]
+        young = (first != NEVER) & (d - first < COLD_ITEM_DAYS)
+        prior = np.where(young, level[young].mean() if young.any() else level.mean(), level.mean())
+        estimate = (sold_past.sum(axis=1) + LEVEL_PRIOR_DAYS * prior) / (exposure + LEVEL_PRIOR_DAYS)
+        factor = np.where(level > 0, estimate / np.maximum(level, 1e-12), 0.0)[:, None]
+        knowable = shape * factor
+        ratio = np.where(units > 0, knowable / np.maximum(units, 1e-12), factor)
+        return _count_forecast(ids, lines * ratio, knowable, float(params["dispersion"]), seed)
     return fit
 
 
@@ -151,6 +211,7 @@ def compare(data_dir: Path, origins: list[date], truth: Path | None = None,
     if truth:
         dispersion = json.loads((truth / "params.json").read_text())["config"]["dispersion"]
         models["oracle (true expected demand)"] = oracle_model(truth, float(dispersion))
+        models[KNOWABLE] = knowable_shape_model(truth)
     if not wanted or "baselines" in wanted:
         models.update(baselines.BASELINES)
     if not wanted or "statsforecast" in wanted:
@@ -271,7 +332,8 @@ def targets(table: pd.DataFrame, dataset: str) -> list[str]:
     if META not in table.index:
         return lines
     m = table.loc[META]
-    simple = table.drop(index=[i for i in table.index if i in LEARNED or i.startswith("oracle")])
+    simple = table.drop(index=[i for i in table.index
+                               if i in LEARNED or i.startswith(("oracle", "diagnostic"))])
     if dataset == "synthetic":
         for seg in ("all", "cold"):
             r = m[f"WRMSSE {seg} / oracle"]
