@@ -155,7 +155,7 @@ LEVEL_PRIOR_DAYS = 2.0  # the prior's weight, in days at the item's level: best 
 
 def knowable_shape_model(truth_dir: Path, seed: int = 0):
     """How close the truth lets any forecaster come: it knows every item's demand shape over the
-    horizon (launch ramp, season, weekday, trend, pack, promotions running at D) but not its
+    horizon (launch ramp, season, weekday, trend, promotions running at D) but not its
     level, which it estimates from the units sold in the 56 days up to D (Gamma-Poisson posterior
     mean, prior: the mean level of the items of the same age class, young or not, at D, read from
     the truth); what no data up to D can tell is left out of the shape: promotions starting after
