@@ -111,15 +111,20 @@ def statsforecast_models() -> dict:
     }
 
 
-def _truth(truth_dir: Path) -> pd.DataFrame:
+def _truth(truth_dir: Path) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The ground truth's rows, and items x dates tables of the values the oracles read
+    (pivoted once: every origin reindexes them)."""
     truth = pd.read_parquet(truth_dir / "item_daily.parquet")
     truth["date"] = pd.to_datetime(truth["date"]).dt.date
-    return truth
+    truth["promo"] = truth["in_promo"].astype(float)
+    wide = {v: truth.pivot_table(index="item_id", columns="date", values=v, aggfunc="sum")
+            for v in ("expected_units", "expected_lines", "price", "promo")}
+    return truth, wide
 
 
-def _wide(truth: pd.DataFrame, values: str, ids: np.ndarray, days: list) -> np.ndarray:
-    return truth.pivot_table(index="item_id", columns="date", values=values, aggfunc="sum"
-                             ).reindex(index=ids, columns=days).to_numpy(np.float64)
+def _at(table: pd.DataFrame, ids: np.ndarray, days: list) -> np.ndarray:
+    """Values of the items on the days (NaN where the truth has none: not on sale)."""
+    return table.reindex(index=ids, columns=days).to_numpy(np.float64)
 
 
 def _count_forecast(ids: np.ndarray, lines: np.ndarray, units: np.ndarray, dispersion: float,
@@ -138,13 +143,13 @@ def _count_forecast(ids: np.ndarray, lines: np.ndarray, units: np.ndarray, dispe
 
 def oracle_model(truth_dir: Path, dispersion: float, seed: int = 0):
     """True expected demand; quantiles from the generator's documented count distribution."""
-    truth = _truth(truth_dir)
+    _, wide = _truth(truth_dir)
 
     def fit(history: DemandPanel) -> Forecast:
         ids = history.item_ids[np.flatnonzero(history.sellable(history.days - 1))]
         days = [history.date_of(history.days + h) for h in range(HORIZON)]
-        lines = np.nan_to_num(_wide(truth, "expected_lines", ids, days))
-        units = np.nan_to_num(_wide(truth, "expected_units", ids, days))
+        lines = np.nan_to_num(_at(wide["expected_lines"], ids, days))
+        units = np.nan_to_num(_at(wide["expected_units"], ids, days))
         return _count_forecast(ids, lines, units, dispersion, seed)
     return fit
 
@@ -160,10 +165,9 @@ def knowable_shape_model(truth_dir: Path, seed: int = 0):
     mean, prior: the mean level of the items of the same age class, young or not, at D, read from
     the truth); what no data up to D can tell is left out of the shape: promotions starting after
     D, and holidays not yet seen since the shop opened."""
-    truth = _truth(truth_dir)
+    truth, wide = _truth(truth_dir)
     params = json.loads((truth_dir / "params.json").read_text())["config"]
     regular = truth[~truth["in_promo"]].groupby("item_id")["price"].median()
-    promo = truth.assign(in_promo=truth["in_promo"].astype(float))
 
     def fit(history: DemandPanel) -> Forecast:
         d = history.days - 1
@@ -171,16 +175,16 @@ def knowable_shape_model(truth_dir: Path, seed: int = 0):
         ids = history.item_ids[rows]
         past = [history.date_of(d - k) for k in range(LAGS - 1, -1, -1)]
         future = [history.date_of(d + 1 + h) for h in range(HORIZON)]
-        expected_past = _wide(truth, "expected_units", ids, past)
+        expected_past = _at(wide["expected_units"], ids, past)
         sold_past = np.where(np.isfinite(expected_past), history.units[rows, -LAGS:], 0.0)
-        lines = np.nan_to_num(_wide(truth, "expected_lines", ids, future))
-        units = np.nan_to_num(_wide(truth, "expected_units", ids, future))
+        lines = np.nan_to_num(_at(wide["expected_lines"], ids, future))
+        units = np.nan_to_num(_at(wide["expected_units"], ids, future))
         seen = {history.date_of(t).strftime("%m-%d") for t in range(history.days)}
         unseen = np.array([params["holidays"].get(day.strftime("%m-%d"), 1.0)
                            if day.strftime("%m-%d") not in seen else 1.0 for day in future])
-        running = _wide(promo, "in_promo", ids, [history.date_of(d)])[:, 0] > 0
-        starts = (np.nan_to_num(_wide(promo, "in_promo", ids, future)) > 0) & ~running[:, None]
-        cut = _wide(truth, "price", ids, future) / regular.reindex(ids).to_numpy()[:, None]
+        running = _at(wide["promo"], ids, [history.date_of(d)])[:, 0] > 0
+        starts = (np.nan_to_num(_at(wide["promo"], ids, future)) > 0) & ~running[:, None]
+        cut = _at(wide["price"], ids, future) / regular.reindex(ids).to_numpy()[:, None]
         lift = np.where(starts & np.isfinite(cut), np.clip(cut, 0.01, 1.0) ** -params["price_elasticity"], 1.0)
         shape = units / unseen[None, :] / lift
         level = shape.mean(axis=1)  # known only to the truth: what the estimate below replaces

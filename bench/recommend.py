@@ -164,11 +164,12 @@ def _features(history: ShopHistory):
 POPULAR_CANDIDATES = 50
 
 
-def repeat_habits(history: ShopHistory, customers: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def repeat_habits(history: ShopHistory):
     """Signals of how (customer, item) pairs repeat, at D, beyond the network's: days since the
     first purchase, distinct purchase days, their mean gap and days since the last over it; the
     item's share of buyers who bought it again and its buyers in all and in 30 days; the
-    customer's share of repeat purchases and of purchases in the item's category."""
+    customer's share of repeat purchases and of purchases in the item's category. Aggregated
+    once per history; returns the lookup of (customers, item rows) pairs."""
     p, d = history.purchases, history.items.days - 1
     item_rows = history.item_rows_of_purchases[p.item]
     keep = item_rows >= 0
@@ -182,19 +183,22 @@ def repeat_habits(history: ShopHistory, customers: np.ndarray, rows: np.ndarray)
     per_customer = pair.groupby(level="c").days.agg(pairs="size", days="sum")
     per_customer["repeats"] = 1 - per_customer.pairs / per_customer.days
     category = (events.groupby(["c", "category"]).size() / events.groupby("c").size()).rename("share")
-    q = pd.DataFrame({"c": customers, "i": rows,
-                      "category": np.asarray(history.items.category)[rows]})
-    q = (q.join(pair, on=["c", "i"]).join(per_item, on="i").join(per_customer.repeats, on="c")
-         .join(category, on=["c", "category"]))
-    since_last = d - q["last"]
-    # gaps are -1 for an item bought on one day only or never; first and days NaN if never
-    return np.stack([d - q["first"], q.days, q.gap.fillna(-1), (since_last / q.gap).fillna(-1),
-                     q.again, np.log1p(q.buyers), np.log1p(q.buyers_30.fillna(0)), q.repeats,
-                     q.share.fillna(0)], axis=1).astype(np.float32)
+
+    def lookup(customers: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        q = pd.DataFrame({"c": customers, "i": rows,
+                          "category": np.asarray(history.items.category)[rows]})
+        q = (q.join(pair, on=["c", "i"]).join(per_item, on="i").join(per_customer.repeats, on="c")
+             .join(category, on=["c", "category"]))
+        since_last = d - q["last"]
+        # gaps are -1 for an item bought on one day only or never; first and days NaN if never
+        return np.stack([d - q["first"], q.days, q.gap.fillna(-1), (since_last / q.gap).fillna(-1),
+                         q.again, np.log1p(q.buyers), np.log1p(q.buyers_30.fillna(0)), q.repeats,
+                         q.share.fillna(0)], axis=1).astype(np.float32)
+    return lookup
 
 
-def reranker_candidates(history: ShopHistory, fx, customers: np.ndarray, items: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def reranker_candidates(history: ShopHistory, fx, habits, customers: np.ndarray,
+                        items: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every customer's own sellable items and the 50 most popular at D: block rows, item
     columns, and their inputs (the recommender's item, repeat and customer features,
     models/recommender/features.py, then ``repeat_habits`` and the item's popularity)."""
@@ -208,7 +212,7 @@ def reranker_candidates(history: ShopHistory, fx, customers: np.ndarray, items: 
     c, i = customers[block_rows], items[cols]
     t = np.full(len(c), history.items.days - 1)
     return block_rows, cols, np.hstack([
-        fx.items(i, t), fx.pairs(c, i, t), fx.customers(c, t)[0], repeat_habits(history, c, i),
+        fx.items(i, t), fx.pairs(c, i, t), fx.customers(c, t)[0], habits(c, i),
         np.log1p(popularity[cols])[:, None]])
 
 
@@ -228,17 +232,18 @@ def candidate_reranker(training_origins: int = 4):
             origin = history.run_date - pd.Timedelta(days=WINDOW_DAYS * k).to_pytimedelta()
             past, customers, relevant = scored_customers(history, origin)
             sellable = past.sellable()
-            rows, cols, x = reranker_candidates(past, _features(past), customers, sellable)
+            rows, cols, x = reranker_candidates(past, _features(past), repeat_habits(past),
+                                                customers, sellable)
             ids = past.purchases.customer_ids[customers][rows]
             xs.append(x)
             ys.append([item in relevant[c] for c, item in zip(ids, past.items.item_ids[sellable][cols])])
         model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=0)
         model.fit(np.vstack(xs), np.concatenate(ys))
         fill = baselines.fill_scores(history, items)
-        fx = _features(history)
+        fx, habits = _features(history), repeat_habits(history)
 
         def block(customers: np.ndarray) -> np.ndarray:
-            rows, cols, x = reranker_candidates(history, fx, customers, items)
+            rows, cols, x = reranker_candidates(history, fx, habits, customers, items)
             scores = np.broadcast_to(fill, (len(customers), len(items))).copy()
             if len(x):
                 scores[rows, cols] += 1.0 + model.predict_proba(x)[:, 1]
