@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench install clean
+.PHONY: demo test test-fast bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# unit, data and model tests: no Prefect server, no dbt, no real data (under two minutes)
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not slow and not dbt and not real_data"
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'

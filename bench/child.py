@@ -2,7 +2,7 @@
 
     python -m bench.child '<json>'   ->   prints {"seconds": ..., "peak_rss_mb": ..., ...}
 
-The pipeline steps call the same stage functions, with the same parallelism, as the flows.
+The pipeline steps run the stages of pipeline/definition.py, with the same parallelism as the flows.
 """
 from __future__ import annotations
 
@@ -10,66 +10,51 @@ import json
 import resource
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
-from flows import stages
-from warehouse.settings import Settings
+from pipeline.context import RunContext, Window
+from pipeline.definition import STAGE_NAMES, STAGES, days_between, run_days
 
 
 def _days(spec: dict) -> list[date]:
-    return stages.days_between(date.fromisoformat(spec["start"]), date.fromisoformat(spec["end"]))
+    return days_between(date.fromisoformat(spec["start"]), date.fromisoformat(spec["end"]))
 
 
 def run(spec: dict) -> dict:
     step = spec["step"]
-    settings = Settings()
-    cfg = stages.load(settings)
+    ctx = RunContext.build()
+    settings = ctx.settings
     out: dict = {}
     if step == "generate":
         from sources.synthetic import ShopConfig, generate
 
-        summary = generate(ShopConfig(**spec["shop"]), cfg.landing_path(settings.root),
+        summary = generate(ShopConfig(**spec["shop"]), ctx.source.landing_path(settings.root),
                            settings.root / "truth" / "synthetic")
         out["lines"] = summary.lines
-    elif step == "stage":  # the backfill's parallel staging: two workers, as the flow's runner
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            staged = list(pool.map(lambda d: stages.stage_day(settings, cfg, d), _days(spec)))
-        out["lines"] = sum(s.lines for s in staged)
-    elif step == "promote":
-        from warehouse.raw import IncomingDay, incoming_dir
-
-        stages.promote_days(settings, cfg, [
-            IncomingDay.load(incoming_dir(settings.incoming_dir, d)) for d in _days(spec)])
-    elif step == "transform":
-        days = _days(spec)
-        stages.transform_window(settings, cfg, days[0], days[-1])
-    elif step == "finish":
-        stages.finish_days(settings, cfg, _days(spec))
-    elif step == "daily":  # the daily flow's stages, without Prefect's server
-        (d,) = _days(spec)
-        stages.check_not_blocked(settings, cfg, d)
+    elif step in STAGE_NAMES:  # one stage over a window, as a backfill runs it
+        stage = STAGES[STAGE_NAMES.index(step)]
+        after = stage.run(ctx, Window(tuple(_days(spec))))
+        if after.stop is not None:
+            raise RuntimeError(f"{step} stopped at {after.stop.run_date}: {after.stop.error}")
+        out["lines"] = sum(day.lines for day in after.incoming.values())
+    elif step == "daily":  # every stage users run for one day, without Prefect's server
         timings: dict[str, float] = {}
 
-        def timed(name, fn, *args):
+        def timed(stage, ctx, window):
             t = time.perf_counter()
-            value = fn(*args)
-            timings[name] = time.perf_counter() - t
-            return value
+            after = stage.run(ctx, window)
+            timings[stage.name] = time.perf_counter() - t
+            return after
 
-        timed("gate_setup", lambda: stages.gate_for(settings, cfg).warm_up())  # GX import and context, once per process
-        incoming = timed("ingest", stages.stage_day, settings, cfg, d)
-        ((_, verdict),) = timed("gate", stages.gate_days, settings, cfg, [incoming])
-        if not verdict.passed:
-            raise RuntimeError(f"{d} failed the raw gate: {verdict.failures}")
-        timed("promote", stages.promote_days, settings, cfg, [incoming])
-        timed("transform", stages.transform_window, settings, cfg, d, d)
-        feature_verdicts = timed("features", stages.check_features, settings, cfg, d, d)
-        if not all(v.passed for v in feature_verdicts):
-            raise RuntimeError(f"{d} failed the features gate")
-        timed("finish", stages.finish_days, settings, cfg, [d])
-        out.update(lines=incoming.lines, timings=timings)
+        t = time.perf_counter()
+        ctx.gate.warm_up()  # GX import and context, once per process
+        timings["gate_setup"] = time.perf_counter() - t
+        outcome = run_days(ctx, _days(spec), force=True, call=timed)
+        if outcome.stop is not None:
+            raise RuntimeError(f"{outcome.stop.run_date} stopped at {outcome.failed_stage}: "
+                               f"{outcome.stop.error}")
+        out.update(lines=outcome.reports[0]["lines"], timings=timings)
     elif step == "forecast_compare":
         from bench import forecast as fc
 
@@ -107,7 +92,7 @@ def run(spec: dict) -> dict:
     elif step in ("plain_ingest", "plain_marts"):
         from bench import plain_sql
 
-        out.update(getattr(plain_sql, step)(settings, cfg, Path(spec["warehouse"]), spec))
+        out.update(getattr(plain_sql, step)(settings, ctx.source, Path(spec["warehouse"]), spec))
     else:
         raise ValueError(f"unknown step {step}")
     return out

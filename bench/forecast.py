@@ -1,4 +1,4 @@
-"""The forecasting comparison of EVALUATION.md on a warehouse: baselines, statsforecast, the two
+"""The forecasting comparison of docs/evaluation.md on a warehouse: baselines, statsforecast, the two
 ablations and the meta-learned model, at rolling origins, all scored by models/forecaster/metrics.py.
 
     python -m bench.forecast --data-dir data/online_retail --origins 2011-09-30,2011-10-14,...
@@ -24,9 +24,9 @@ from models.forecaster.config import ForecasterConfig
 from models.forecaster.evaluate import rolling_origins, summary
 from models.forecaster.features import LAGS, FeatureBuilder
 from models.forecaster.metrics import COLD_ITEM_DAYS, HORIZON, QUANTILES, Forecast
-from models.forecaster.panel import NEVER, DemandPanel, load_panel
 from models.forecaster.predict import forecast
 from models.forecaster.train import TrainedForecaster, meta_train
+from models.panel import NEVER, DemandPanel, load_panel
 
 FINETUNE_LRS = (0.003, 0.01, 0.03, 0.1)
 STATS_HISTORY_DAYS = 182
@@ -84,7 +84,7 @@ def statsforecast_models() -> dict:
             rows = np.flatnonzero(history.sellable(history.days - 1))
             first = history.first_sale()[rows]
             # from the first sale, at most the last 182 days (AutoETS on a full year of 3,000
-            # daily series costs minutes per origin; half a year is what STACK.md measured)
+            # daily series costs minutes per origin; half a year is what docs/stack.md measured)
             start = np.where(first < 0, history.days - 1, np.minimum(first, history.days - 2))
             start = np.maximum(start, history.days - STATS_HISTORY_DAYS)
             frames = []
@@ -290,9 +290,9 @@ def train_once(data_dir: Path, origin: date, cfg: ForecasterConfig) -> dict:
 def daily_forecast(settings, origin: date, repeats: int = 3) -> dict:
     """The daily flow's forecast stage for one run date with a fresh model in the registry:
     load the panel, adapt per item, predict, store; medians of ``repeats``."""
-    from flows.forecasting import forecast_days
+    from pipeline.predict import FORECASTER
 
-    seconds, result = time_daily_stage(forecast_days, settings, origin, repeats)
+    seconds, result = time_daily_stage(FORECASTER, settings, origin, repeats)
     return {"daily_s": seconds, "items": result.entities, "model_version": result.model_version}
 
 
@@ -364,7 +364,7 @@ def targets(table: pd.DataFrame, dataset: str) -> list[str]:
 def comparison_markdown(args, compared: dict, speed: dict, gen: dict, machine: str) -> str:
     out = ["## Forecaster: comparison with the baselines, and speed", "",
            f"Command: `make bench` (`python -m bench.run --only forecast`), {machine}. Protocol of "
-           "EVALUATION.md: rolling origins, every model sees the warehouse's data up to the origin "
+           "docs/evaluation.md: rolling origins, every model sees the warehouse's data up to the origin "
            "only (the learned models are trained at each origin), 28-day horizon, items sold in "
            "the 90 days up to D scored; WRMSSE weighted by 28-day revenue, cold = first sale in "
            "the 28 days up to D. Means over origins. statsforecast fits each item from its first "

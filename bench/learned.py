@@ -30,13 +30,16 @@ class TrainedPerOrigin:
         return self.cache[key]
 
 
-def time_daily_stage(stage: Callable, settings, origin: date, repeats: int = 3):
-    """Median seconds of the flow's stage function for one run date, and its last result; the
-    model must be in the registry already (a daily run does not train)."""
+def time_daily_stage(predictor, settings, origin: date, repeats: int = 3):
+    """Median seconds of the pipeline's prediction stage (pipeline/predict.py) for one run
+    date, and its last result; the model must be in the registry already (a daily run does
+    not train)."""
+    from pipeline.predict import predict_days
+
     times, result = [], None
     for _ in range(repeats):
         started = time.perf_counter()
-        (result,) = stage(settings, [origin], log=lambda *_: None)
+        (result,) = predict_days(settings, predictor, [origin], log_line=lambda *_: None)
         times.append(time.perf_counter() - started)
         if result.trained:
             raise RuntimeError(f"the daily stage trained a model for {origin}: train_once first")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.settings import Settings
 from sources.config import SourceConfig
 from sources.landing import ORDER_LINE_SCHEMA, QUARANTINE_SCHEMA, normalise_sql
-from warehouse.settings import Settings
 
 MART_ORDER = ["fct_item_daily_demand", "fct_customer_item_daily", "fct_customer_daily",
               "daily_line_counts", "item_features", "customer_features"]

@@ -1,4 +1,4 @@
-"""The recommendation comparison of EVALUATION.md on a warehouse: baselines, implicit's ALS and
+"""The recommendation comparison of docs/evaluation.md on a warehouse: baselines, implicit's ALS and
 BPR, the two ablations and the meta-learned model, at rolling origins, all scored by
 models/recommender/metrics.py over the whole sellable catalogue.
 
@@ -352,9 +352,9 @@ def train_once(data_dir: Path, origin: date, cfg: RecommenderConfig) -> dict:
 def daily_recommend(settings, origin: date, repeats: int = 3) -> dict:
     """The daily flow's recommend stage for one run date with a fresh model in the registry:
     load the history, adapt per customer, score the whole catalogue, top 20, store."""
-    from flows.recommending import recommend_days
+    from pipeline.predict import RECOMMENDER
 
-    seconds, result = time_daily_stage(recommend_days, settings, origin, repeats)
+    seconds, result = time_daily_stage(RECOMMENDER, settings, origin, repeats)
     return {"daily_s": seconds, "customers": result.entities,
             "items": len(_history(settings.root, origin).sellable()),
             "model_version": result.model_version}
@@ -395,7 +395,7 @@ def targets(table: pd.DataFrame, dataset: str) -> list[str]:
 def comparison_markdown(compared: dict, speed: dict, machine: str, note: str) -> str:
     out = ["## Recommender: comparison with the baselines, and speed", "",
            f"Command: `make bench` (`python -m bench.run --only recommend`), {machine}. Protocol "
-           "of EVALUATION.md: at each origin D every model sees the warehouse's data up to D only "
+           "of docs/evaluation.md: at each origin D every model sees the warehouse's data up to D only "
            "(the learned models are trained at each origin) and ranks the whole sellable "
            "catalogue; customers with an order up to D and one in D+1..D+30 are scored against "
            "the distinct items they buy then; cold = 1-2 orders up to D. Means over origins. "

@@ -7,7 +7,7 @@
 4. the same transformations as plain SQL in one DuckDB (bench/plain_sql.py).
 5. the data-quality gate on a 1M-line day (bench/run.py --only gate): validation rows per second
    and the gate's share of that day's daily run;
-6. the forecaster and 7. the recommender (--only forecast / recommend): EVALUATION.md's
+6. the forecaster and 7. the recommender (--only forecast / recommend): docs/evaluation.md's
    comparisons on Online Retail and on a synthetic shop with its oracle, and their speed.
 Results go to BENCHMARKS.md (each section between its markers is replaced).
 """
@@ -24,18 +24,19 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from warehouse.settings import REPO_ROOT
+from domain.paths import REPO_ROOT
+from pipeline.definition import STAGE_NAMES
 
 START = date(2025, 1, 1)
 SECTIONS = ("foundation", "gate", "forecast", "recommend")
 ONLINE_RETAIL = {"source": "online_retail", "start": "2010-12-01", "end": "2011-12-09",
                  "origins": ["2011-09-30", "2011-10-14", "2011-10-28", "2011-11-11"]}
-# a year of about 3,000 selling items, intermittent like a gift shop's (EVALUATION.md, synthetic)
+# a year of about 3,000 selling items, intermittent like a gift shop's (docs/evaluation.md, synthetic)
 FORECAST_SHOP = {"seed": 11, "start_date": "2025-01-01", "days": 365, "lines_per_day": 4000,
                  "initial_items": 2600, "item_launches_per_day": 2.0, "initial_customers": 6000,
                  "customer_joins_per_day": 15, "dispersion": 2.0}
 SYNTHETIC_ORIGINS = ["2025-10-08", "2025-10-22", "2025-11-05", "2025-11-19"]
-RECOMMEND_ORIGINS = {"Online Retail": ["2011-09-30", "2011-10-31"],  # EVALUATION.md's
+RECOMMEND_ORIGINS = {"Online Retail": ["2011-09-30", "2011-10-31"],  # docs/evaluation.md's
                      "synthetic": ["2025-10-15", "2025-11-15"]}
 
 
@@ -73,8 +74,8 @@ def window(first: int, last: int) -> dict:
             "end": (START + timedelta(days=last - 1)).isoformat()}
 
 
-def backfill(data_dir: Path, first: int, last: int, steps=("stage", "promote", "transform", "finish"),
-             **extra) -> dict:
+def backfill(data_dir: Path, first: int, last: int, steps=STAGE_NAMES, **extra) -> dict:
+    """Days first..last through every stage users run, each stage in its own process."""
     return {step: child({"step": step, **window(first, last), **extra}, data_dir) for step in steps}
 
 
@@ -82,7 +83,7 @@ def build_history(data_dir: Path, start: str, end: str, source: str) -> dict:
     """The warehouse of a source's days, built with the pipeline's stage functions (no
     forecasting: the forecast benchmark trains its own models at its origins)."""
     return {step: child({"step": step, "start": start, "end": end, "source": source}, data_dir)
-            for step in ("stage", "promote", "transform")}
+            for step in STAGE_NAMES[:STAGE_NAMES.index("transform") + 1]}
 
 
 def daily(data_dir: Path, day: int, repeats: int) -> list[dict]:
@@ -194,10 +195,8 @@ def gate(args) -> str:
         "| step | median s | share of the daily run |",
         "|---|---:|---:|",
     ]
-    labels = {"ingest": "read files, normalise, quarantine", "gate": "**raw gate**",
-              "promote": "replace the day in raw tables", "transform": "dbt build",
-              "features": "**features gate**", "finish": "publish, report, ledger"}
-    for key, label in labels.items():
+    for key in STAGE_NAMES:
+        label = f"**{STAGE_LABELS[key]}**" if key in ("gate", "features", "predictions") else STAGE_LABELS[key]
         rows.append(f"| {label} | {t[key]:.2f} | {t[key] / run_s:.0%} |")
     rows += [
         f"| **daily run, without set-up** | **{run_s:.1f}** | 100% |",
@@ -239,7 +238,7 @@ def model_warehouses(args) -> dict:
 
 
 def forecast(args) -> str:
-    """EVALUATION.md's forecasting comparison on Online Retail and on a synthetic shop with its
+    """docs/evaluation.md's forecasting comparison on Online Retail and on a synthetic shop with its
     oracle, plus the forecaster's speed: vmap vs loop, one meta-training, the daily stage."""
     from bench.forecast import comparison_markdown
 
@@ -265,7 +264,7 @@ def forecast(args) -> str:
 
 
 def recommend(args) -> str:
-    """EVALUATION.md's recommendation comparison on Online Retail and on the synthetic shop
+    """docs/evaluation.md's recommendation comparison on Online Retail and on the synthetic shop
     with its oracle, plus the recommender's speed on a year of each."""
     from bench.recommend import comparison_markdown
 
@@ -314,12 +313,8 @@ def render(args, shop, gen, st, plain_ingest, plain_marts, late_runs, early_runs
     dbt_startup = statistics.median(r["timings"]["transform"] for r in early_runs)
     late, early = _median(late_runs), _median(early_runs)
     late_lines, early_lines = late_runs[0]["lines"], early_runs[0]["lines"]
-    rows = [
-        ("ingest: read files, normalise, quarantine", st["stage"], plain_ingest, "stage (2 threads)"),
-        ("replace days in raw tables", st["promote"], None, "promote (31 days/txn)"),
-        ("dbt build: staging, marts, tests", st["transform"], plain_marts, "transform (1 dbt run)"),
-        ("publish summaries, reports, ledger", st["finish"], None, "finish"),
-    ]
+    plain = {"ingest": plain_ingest, "transform": plain_marts}
+    rows = [(STAGE_LABELS[name], st[name], plain.get(name), name) for name in STAGE_NAMES]
     begin, end = markers("foundation")
     lines = [
         begin,
@@ -353,20 +348,19 @@ def render(args, shop, gen, st, plain_ingest, plain_marts, late_runs, early_runs
         f"median dbt build of one small day): **{ratio_less_startup:.2f}x**. Target: within 3x plus "
         f"a fixed start-up: **{'met' if ratio_less_startup <= 3 else 'NOT met'}**.",
         "",
-        f"### Daily increment (median of {len(late_runs)}; stage functions of the daily flow, "
+        f"### Daily increment (median of {len(late_runs)}; every stage of the daily flow, "
         "without Prefect's server start)",
         "",
-        "| run date | history days | lines | total s | ingest s | raw gate s | promote s | dbt s "
-        "| features gate s | finish s | peak MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| run date | history days | lines | total s | " + " | ".join(f"{n} s" for n in STAGE_NAMES)
+        + " | peak MB |",
+        "|---|---:|---:|---:|" + "---:|" * len(STAGE_NAMES) + "---:|",
     ]
     for day, runs, n in ((args.early_day, early_runs, early_lines), (args.days, late_runs, late_lines)):
         t = {k: statistics.median(r["timings"][k] for r in runs) for k in runs[0]["timings"]}
         lines.append(
-            f"| day {day} | {day - 1} | {n:,} | {_median(runs):.1f} | {t['ingest']:.2f} | "
-            f"{t['gate']:.2f} | {t['promote']:.2f} | {t['transform']:.1f} | {t['features']:.2f} | "
-            f"{t['finish']:.2f} | "
-            f"{max(r['peak_rss_mb'] for r in runs):.0f} |")
+            f"| day {day} | {day - 1} | {n:,} | {_median(runs):.1f} | "
+            + " | ".join(f"{t[name]:.2f}" for name in STAGE_NAMES)
+            + f" | {max(r['peak_rss_mb'] for r in runs):.0f} |")
     growth = late / early
     lines += [
         "",
@@ -377,16 +371,35 @@ def render(args, shop, gen, st, plain_ingest, plain_marts, late_runs, early_runs
     return "\n".join(lines)
 
 
+STAGE_LABELS = {
+    "ingest": "read files, normalise, quarantine (2 threads)", "gate": "raw gate",
+    "promote": "replace the days in raw tables (31 days/txn)", "transform": "dbt build (1 run)",
+    "features": "features gate", "forecast": "forecast (point-in-time model)",
+    "recommend": "recommend (point-in-time model)", "predictions": "predictions gate",
+    "publish": "publish, report, ledger",
+}
+
+
+HEADER = """# Benchmarks
+
+Generated whole by `make bench` (bench/run.py): do not edit by hand. Each section names the
+command and the date of the run that produced it; a section not rerun (`--only`) is kept from
+its last run. What the numbers mean for the models: docs/forecasting.md, docs/recommending.md
+and docs/decisions/.
+"""
+
+
 def write_section(path: Path, section: str, text_of_section: str) -> None:
-    begin, end = markers(section)
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nProduced by `make bench`.\n\n"
-    if begin in text:
-        head, _, rest = text.partition(begin)
-        _, _, tail = rest.partition(end)
-        text = head + text_of_section + tail
-    else:
-        text = text.rstrip() + "\n\n" + text_of_section + "\n"
-    path.write_text(text)
+    """Rewrite the whole file: the header, then every section in order, this one new."""
+    old = path.read_text() if path.exists() else ""
+    sections = {}
+    for name in SECTIONS:
+        begin, end = markers(name)
+        if name == section:
+            sections[name] = text_of_section
+        elif begin in old and end in old:
+            sections[name] = begin + old.split(begin, 1)[1].split(end, 1)[0] + end
+    path.write_text(HEADER + "\n" + "\n\n".join(sections[n] for n in SECTIONS if n in sections) + "\n")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from datetime import date
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
 class RawThresholds(BaseModel):
@@ -23,9 +23,10 @@ class RawThresholds(BaseModel):
 
 
 class PredictionThresholds(BaseModel):
-    horizon_days: int = 28               # forecasts cover D+1 .. D+horizon_days
+    """What the predictions gate may be told per source; the horizon and the list length are
+    domain rules (domain/rules.py), not thresholds."""
+    model_config = ConfigDict(extra="forbid")
     max_daily_units: float = 1_000_000   # a forecast above this for one item-day is a bug
-    recommendations_per_customer: int = 20
 
 
 class QualityConfig(BaseModel):

@@ -12,7 +12,7 @@ Suites (built from configs/quality.yaml, versioned with the code):
   recommendations_day   one row per run date: every customer with an order has a list of
                     distinct sellable items, 20 whenever 20 are sellable
 The gate only returns a verdict; the flow decides what to do with it. Validation runs on pandas
-frames (the GX SQL data source on DuckDB fails, see STACK.md). Data Docs are written under
+frames (the GX SQL data source on DuckDB fails, see docs/stack.md). Data Docs are written under
 ``<data_dir>/quality/data_docs``.
 """
 from __future__ import annotations
@@ -29,6 +29,7 @@ import pandas as pd
 
 from checks.config import QualityConfig
 from checks.raw_metrics import BatchMetrics
+from domain.rules import HORIZON_DAYS, LIST_LENGTH
 from sources.landing import ORDER_LINE_SCHEMA
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -176,7 +177,7 @@ class Gate:
         out += [
             e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="p50", column_B="p10", or_equal=True),
             e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="p90", column_B="p50", or_equal=True),
-            e.ExpectColumnValuesToBeBetween(column="days_ahead", min_value=1, max_value=q.horizon_days),
+            e.ExpectColumnValuesToBeBetween(column="days_ahead", min_value=1, max_value=HORIZON_DAYS),
             e.ExpectCompoundColumnsToBeUnique(column_list=["run_date", "item_id", "target_date"]),
         ]
         return out
@@ -195,12 +196,11 @@ class Gate:
 
     def _recommendation_expectations(self, gx) -> list:
         e = gx.expectations
-        q = self.quality.predictions
         return [
             *(e.ExpectColumnValuesToNotBeNull(column=c)
               for c in ("customer_id", "item_id", "score", "model_version", "segment")),
             e.ExpectColumnValuesToBeBetween(column="rank", min_value=1,
-                                            max_value=q.recommendations_per_customer),
+                                            max_value=LIST_LENGTH),
             e.ExpectColumnValuesToBeInSet(column="segment", value_set=["cold", "warm"]),
             e.ExpectCompoundColumnsToBeUnique(column_list=["run_date", "customer_id", "rank"]),
             e.ExpectCompoundColumnsToBeUnique(column_list=["run_date", "customer_id", "item_id"]),

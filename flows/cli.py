@@ -1,215 +1,245 @@
-"""`shopcast` command line: run the flows locally, generate the synthetic shop, operate days."""
+"""`shopcast`: run the flows locally, generate the synthetic shop, operate days.
+
+typer gives every command its --help; rich draws the live progress of long work.
+"""
 from __future__ import annotations
 
-import argparse
 import json
-import sys
+import os
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Annotated, Optional
 
-from warehouse.settings import REPO_ROOT, Settings
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+import flows  # noqa: F401 - the embedded Prefect defaults, before Prefect is imported
+from domain.paths import REPO_ROOT
+from pipeline.settings import Settings
 
 DEMO_SHOP = REPO_ROOT / "configs" / "shop" / "demo.yaml"
+SYNTHETIC_MAPPING = REPO_ROOT / "configs" / "sources" / "synthetic.yaml"
 # A year's backfill meta-trains each model every retrain_every_days (point in time): the demo
-# retrains quarterly with shorter trainings so that it finishes in minutes.
+# retrains quarterly with shorter trainings so that it finishes sooner.
 DEMO_MODELS = {"FORECASTER": {"RETRAIN_EVERY_DAYS": 91, "OUTER_STEPS": 150},
                "RECOMMENDER": {"RETRAIN_EVERY_DAYS": 91, "OUTER_STEPS": 150}}
 
+app = typer.Typer(help="shopcast: the daily batch of ingest, quality gates, dbt features, forecasts "
+                  "and recommendations, run on the embedded defaults (one DuckDB file, local "
+                  "Prefect).", no_args_is_help=True, add_completion=False)
+console = Console()
+DateOption = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"])]
 
-def _date(text: str) -> date:
-    return date.fromisoformat(text)
+
+class LiveProgress:
+    """Days done of total, the stage running and the time left, while a flow runs here."""
+
+    def __init__(self):
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), TextColumn("days"), TimeRemainingColumn(),
+                                 console=console, transient=False)
+        self.task = None
+
+    def __call__(self, ctx, stage, window, outcome) -> None:
+        from pipeline.definition import STAGE_NAMES
+
+        if self.task is None:
+            self.task = self.progress.add_task("", total=len(outcome.todo))
+        following = STAGE_NAMES[min(STAGE_NAMES.index(stage.name) + 1, len(STAGE_NAMES) - 1)]
+        done = len(outcome.done) + (len(window.days) if stage.name == STAGE_NAMES[-1] else 0)
+        label = "done" if stage.name == STAGE_NAMES[-1] else following
+        self.progress.update(self.task, completed=done, description=(
+            f"{window.start}..{window.end} [bold]{label}[/bold]" if window.days else "stopped"))
+
+    def __enter__(self):
+        from flows import tasks
+
+        self.progress.start()
+        tasks.LOCAL_OBSERVERS.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        from flows import tasks
+
+        tasks.LOCAL_OBSERVERS.remove(self)
+        self.progress.stop()
 
 
-def cmd_generate(args) -> int:
+@app.command()
+def generate(
+    shop: Annotated[Path, typer.Option(help="shop parameters (YAML)")] = DEMO_SHOP,
+    days: Annotated[Optional[int], typer.Option(help="days of history")] = None,
+    lines_per_day: Annotated[Optional[float], typer.Option(help="mean order lines per day")] = None,
+    seed: Optional[int] = None,
+    start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])] = None,
+) -> None:
+    """Write the synthetic shop's landing folder (and its ground truth)."""
     from sources.config import load_source_config
-    from sources.synthetic import ShopConfig, generate
+    from sources.synthetic import ShopConfig
+    from sources.synthetic import generate as generate_shop
 
     settings = Settings()
-    shop = ShopConfig.from_yaml(args.shop)
-    overrides = {k: v for k, v in {"days": args.days, "lines_per_day": args.lines_per_day,
-                                   "seed": args.seed, "start_date": args.start}.items() if v is not None}
-    shop = shop.model_copy(update=overrides)
-    cfg = load_source_config(REPO_ROOT / "configs" / "sources" / "synthetic.yaml")
+    config = ShopConfig.from_yaml(shop)
+    overrides = {"days": days, "lines_per_day": lines_per_day, "seed": seed,
+                 "start_date": start.date() if start else None}
+    config = config.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    cfg = load_source_config(SYNTHETIC_MAPPING)
     t0 = time.perf_counter()
-    summary = generate(shop, cfg.landing_path(settings.root), settings.root / "truth" / "synthetic")
-    print(f"synthetic shop: {summary.days} days from {shop.start_date}, {summary.lines:,} lines, "
-          f"{summary.items:,} items, {summary.customers:,} customers in {time.perf_counter() - t0:.1f}s")
-    print(f"  landing folder: {summary.landing_dir}")
-    print(f"  ground truth:   {summary.truth_dir}")
-    return 0
+    summary = generate_shop(config, cfg.landing_path(settings.root), settings.root / "truth" / "synthetic")
+    console.print(f"synthetic shop: {summary.days} days from {config.start_date}, {summary.lines:,} "
+                  f"lines, {summary.items:,} items, {summary.customers:,} customers in "
+                  f"{time.perf_counter() - t0:.1f}s")
+    console.print(f"  landing folder: {summary.landing_dir}")
+    console.print(f"  ground truth:   {summary.truth_dir}")
 
 
-def cmd_daily(args) -> int:
-    from flows.daily import daily
+@app.command()
+def daily(run_date: Annotated[Optional[datetime], typer.Option(
+        "--date", formats=["%Y-%m-%d"], help="run date D (default: yesterday in business time)")] = None
+          ) -> None:
+    """Run the daily flow for one run date: every stage, then publish."""
+    from flows.daily import daily as daily_flow
 
-    report = daily(run_date=args.date)
-    print(json.dumps(report, indent=2, default=str))
-    return 0
-
-
-def cmd_backfill(args) -> int:
-    from flows.backfill import backfill
-
-    summary = backfill(start=args.start, end=args.end, force=args.force)
-    print(f"backfill {args.start}..{args.end}: {len(summary['done'])} day(s) complete")
-    return 0
+    with LiveProgress():
+        report = daily_flow(run_date=run_date.date() if run_date else None)
+    console.print_json(json.dumps(report, default=str))
 
 
-def cmd_skip(args) -> int:
-    from flows import stages
+@app.command()
+def backfill(start: DateOption, end: DateOption,
+             force: Annotated[bool, typer.Option(help="redo days already complete")] = False) -> None:
+    """Run a range of run dates (complete days are skipped; resumes after a failure)."""
+    from flows.backfill import backfill as backfill_flow
 
-    stages.mark_skipped(Settings(), args.date, args.reason)
-    print(f"{args.date} marked skipped: later days no longer wait for it")
-    return 0
+    with LiveProgress():
+        summary = backfill_flow(start=start.date(), end=end.date(), force=force)
+    console.print(f"backfill {start.date()}..{end.date()}: {len(summary['done'])} day(s) complete")
 
 
-def cmd_reprocess(args) -> int:
-    """After a mapping fix: re-read the days that have quarantined lines, in forced backfills."""
-    from flows import stages
-    from flows.backfill import backfill, consecutive_windows
+@app.command()
+def skip(run_date: Annotated[datetime, typer.Argument(formats=["%Y-%m-%d"], help="the failed day")],
+         reason: Annotated[str, typer.Option(help="why it is skipped (kept in the ledger)")]) -> None:
+    """Mark a failed day skipped so that later days stop waiting for it."""
+    from pipeline.stages import mark_skipped
 
-    days = stages.days_with_quarantine(Settings(), args.start, args.end)
+    mark_skipped(Settings(), run_date.date(), reason)
+    console.print(f"{run_date.date()} marked skipped: later days no longer wait for it")
+
+
+@app.command()
+def reprocess(start: DateOption, end: DateOption) -> None:
+    """Re-read the days with quarantined lines (after a mapping fix), in forced backfills."""
+    from flows.backfill import backfill as backfill_flow
+    from pipeline.definition import consecutive_windows
+    from pipeline.stages import days_with_quarantine
+
+    days = days_with_quarantine(Settings(), start.date(), end.date())
     if not days:
-        print(f"no quarantined lines between {args.start} and {args.end}")
-        return 0
-    for start, end in consecutive_windows(days):
-        backfill(start=start, end=end, force=True)
-    with_rows = stages.days_with_quarantine(Settings(), args.start, args.end)
-    print(f"reprocessed {len(days)} day(s); {len(with_rows)} still have quarantined lines")
-    return 0
+        console.print(f"no quarantined lines between {start.date()} and {end.date()}")
+        return
+    with LiveProgress():
+        for first, last in consecutive_windows(days):
+            backfill_flow(start=first, end=last, force=True)
+    left = days_with_quarantine(Settings(), start.date(), end.date())
+    console.print(f"reprocessed {len(days)} day(s); {len(left)} still have quarantined lines")
 
 
-def cmd_status(args) -> int:
+@app.command()
+def status(last: Annotated[int, typer.Option(help="how many of the latest days")] = 30) -> None:
+    """Where each day stands: the day ledger."""
     from warehouse import db, ledger
 
-    settings = Settings()
-    with db.reader(settings) as con:
-        recs = list(ledger.records(con).values())
-    for r in recs[-args.last:]:
+    with db.reader(Settings()) as con:
+        records = list(ledger.records(con).values())
+    for r in records[-last:]:
         extra = f" {r.stage}: {r.message}" if r.status in ("failed", "skipped") else ""
-        print(f"{r.run_date}  {r.status:<11} lines={r.lines or 0:>9,} quarantined={r.quarantined or 0:>6,}{extra}")
-    return 0
+        console.print(f"{r.run_date}  {r.status:<11} lines={r.lines or 0:>9,} "
+                      f"quarantined={r.quarantined or 0:>6,}{extra}", markup=False)
 
 
-def cmd_docs(args) -> int:
-    from flows.stages import load
+@app.command()
+def docs(as_of: Annotated[Optional[datetime], typer.Option(
+        "--date", formats=["%Y-%m-%d"], help="as-of date of the docs (default: today)")] = None) -> None:
+    """dbt docs generate for the warehouse."""
+    from pipeline.context import RunContext
     from warehouse import db, transform
 
-    settings = Settings()
-    with db.writer_lock(settings):
-        path = transform.generate_docs(settings, load(settings), args.date or date.today())
-    print(f"dbt docs: {path} (serve with: dbt docs serve --project-dir dbt_project "
-          f"--profiles-dir dbt_project --target-path {settings.dbt_target_dir})")
-    return 0
+    ctx = RunContext.build()
+    with db.writer_lock(ctx.settings):
+        path = transform.generate_docs(ctx.settings, ctx.source, as_of.date() if as_of else date.today())
+    console.print(f"dbt docs: {path} (serve with: dbt docs serve --project-dir dbt_project "
+                  f"--profiles-dir dbt_project --target-path {ctx.settings.dbt_target_dir})")
 
 
-def cmd_serve(args) -> int:
-    from prefect import serve
+@app.command()
+def serve(cron: Annotated[str, typer.Option(help="when the daily flow runs")] = "30 2 * * *",
+          timezone: Annotated[str, typer.Option(help="time zone of the cron")] = "Europe/Berlin") -> None:
+    """Serve the daily (scheduled) and backfill deployments from this machine."""
+    from prefect import serve as prefect_serve
     from prefect.schedules import Cron
 
-    from flows.backfill import backfill
-    from flows.daily import daily
+    from flows.backfill import backfill as backfill_flow
+    from flows.daily import daily as daily_flow
 
-    serve(
-        daily.to_deployment(name="daily", schedules=[Cron(args.cron, timezone=args.timezone)],
-                            concurrency_limit=1),
-        backfill.to_deployment(name="backfill", concurrency_limit=1),
+    prefect_serve(
+        daily_flow.to_deployment(name="daily", schedules=[Cron(cron, timezone=timezone)],
+                                 concurrency_limit=1),
+        backfill_flow.to_deployment(name="backfill", concurrency_limit=1),
     )
-    return 0
 
 
-def cmd_demo(args) -> int:
-    """Generate the demo shop, build its history, run the last days daily, say where things are."""
-    import os
+@app.command()
+def demo(daily_days: Annotated[int, typer.Option(help="days run by the daily flow at the end")] = 3
+         ) -> None:
+    """End to end on the synthetic shop: generate, backfill, run the last days daily.
 
+    Prints where the outputs and reports are."""
     from sources.synthetic import ShopConfig
 
-    os.environ.setdefault("SHOPCAST_SOURCE_CONFIG", str(REPO_ROOT / "configs" / "sources" / "synthetic.yaml"))
+    os.environ.setdefault("SHOPCAST_SOURCE_CONFIG", str(SYNTHETIC_MAPPING))
     for model, fields in DEMO_MODELS.items():
         for key, value in fields.items():
             os.environ.setdefault(f"SHOPCAST_{model}__{key}", str(value))
     settings = Settings()
     shop = ShopConfig.from_yaml(DEMO_SHOP)
-    cmd_generate(argparse.Namespace(shop=DEMO_SHOP, days=None, lines_per_day=None, seed=None, start=None))
+    generate(shop=DEMO_SHOP, days=None, lines_per_day=None, seed=None, start=None)
     last = shop.start_date + timedelta(days=shop.days - 1)
-    daily_days = [last - timedelta(days=i) for i in range(args.daily_days - 1, -1, -1)]
+    daily_days_ = [last - timedelta(days=i) for i in range(daily_days - 1, -1, -1)]
 
-    from flows.backfill import backfill
-    from flows.daily import daily
+    from flows.backfill import backfill as backfill_flow
+    from flows.daily import daily as daily_flow
 
     t0 = time.perf_counter()
-    backfill(start=shop.start_date, end=daily_days[0] - timedelta(days=1), force=False)
-    print(f"history built in {time.perf_counter() - t0:.0f}s")
-    for d in daily_days:
-        daily(run_date=d)
-    print()
-    print("Demo complete.")
-    print(f"  warehouse (DuckDB): {settings.warehouse_path}")
-    print(f"  published tables:   {settings.published_dir}  (latest: {settings.published_dir / 'latest.json'})")
-    print(f"  forecasts:          {settings.published_dir / 'forecasts' / f'run_date={last}'}")
-    print(f"  recommendations:    {settings.published_dir / 'recommendations' / f'run_date={last}'}")
-    print(f"  models:             {settings.models_dir}/forecaster, {settings.models_dir}/recommender")
-    print(f"  reports:            {settings.reports_dir}/run_date=<D>/summary.md "
-          f"(latest: {settings.reports_dir / f'run_date={last}' / 'summary.md'})")
-    print(f"  data quality:       {settings.root / 'quality' / 'data_docs' / 'index.html'} (Data Docs)")
-    print(f"  dbt docs:           shopcast docs --date {last}")
-    print("  day ledger:         shopcast status")
-    return 0
+    with LiveProgress():
+        backfill_flow(start=shop.start_date, end=daily_days_[0] - timedelta(days=1), force=False)
+    console.print(f"history built in {time.perf_counter() - t0:.0f}s")
+    with LiveProgress():
+        for d in daily_days_:
+            daily_flow(run_date=d)
+    published = settings.published_dir
+    console.print()
+    console.print("Demo complete.")
+    for label, where in (
+        ("warehouse (DuckDB)", settings.warehouse_path),
+        ("published tables", f"{published}  (latest: {published / 'latest.json'})"),
+        ("forecasts", published / "forecasts" / f"run_date={last}"),
+        ("recommendations", published / "recommendations" / f"run_date={last}"),
+        ("models", f"{settings.models_dir}/forecaster, {settings.models_dir}/recommender"),
+        ("reports", f"{settings.reports_dir}/run_date=<D>/summary.md (latest: "
+                    f"{settings.reports_dir / f'run_date={last}' / 'summary.md'})"),
+        ("data quality", f"{settings.root / 'quality' / 'data_docs' / 'index.html'} (Data Docs)"),
+        ("dbt docs", f"shopcast docs --date {last}"),
+        ("day ledger", "shopcast status"),
+    ):
+        console.print(f"  {label + ':':<20}{where}", markup=False, soft_wrap=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="shopcast", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("generate", help="write the synthetic shop's landing folder")
-    p.add_argument("--shop", type=Path, default=DEMO_SHOP, help="shop parameters (YAML)")
-    p.add_argument("--days", type=int)
-    p.add_argument("--lines-per-day", type=float)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--start", type=_date)
-    p.set_defaults(fn=cmd_generate)
-
-    p = sub.add_parser("daily", help="run the daily flow for one run date")
-    p.add_argument("--date", type=_date, help="run date D (default: yesterday in business time)")
-    p.set_defaults(fn=cmd_daily)
-
-    p = sub.add_parser("backfill", help="run a range of run dates")
-    p.add_argument("--start", type=_date, required=True)
-    p.add_argument("--end", type=_date, required=True)
-    p.add_argument("--force", action="store_true", help="redo days already complete")
-    p.set_defaults(fn=cmd_backfill)
-
-    p = sub.add_parser("skip", help="mark a failed day skipped so later days stop waiting")
-    p.add_argument("date", type=_date)
-    p.add_argument("--reason", required=True)
-    p.set_defaults(fn=cmd_skip)
-
-    p = sub.add_parser("reprocess", help="re-read days with quarantined lines (after a mapping fix)")
-    p.add_argument("--start", type=_date, required=True)
-    p.add_argument("--end", type=_date, required=True)
-    p.set_defaults(fn=cmd_reprocess)
-
-    p = sub.add_parser("status", help="the day ledger")
-    p.add_argument("--last", type=int, default=30)
-    p.set_defaults(fn=cmd_status)
-
-    p = sub.add_parser("docs", help="dbt docs generate for the warehouse")
-    p.add_argument("--date", type=_date)
-    p.set_defaults(fn=cmd_docs)
-
-    p = sub.add_parser("serve", help="serve the daily (scheduled) and backfill deployments locally")
-    p.add_argument("--cron", default="30 2 * * *")
-    p.add_argument("--timezone", default="Europe/Berlin")
-    p.set_defaults(fn=cmd_serve)
-
-    p = sub.add_parser("demo", help="end to end on the synthetic shop")
-    p.add_argument("--daily-days", type=int, default=3)
-    p.set_defaults(fn=cmd_demo)
-
-    args = parser.parse_args(argv)
-    return args.fn(args)
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `shopcast` script."""
+    app(args=argv, prog_name="shopcast")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

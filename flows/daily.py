@@ -7,43 +7,34 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
-from flows import stages, tasks
+from flows import tasks
+from pipeline.context import RunContext
+from pipeline.definition import raise_for_stop, run_days
 from warehouse.reports import day_report_markdown
-from warehouse.settings import Settings
+
+NOT_READY_RETRIES = 12  # every 30 minutes: a late export is waited for six hours
 
 
-def scheduled_run_date(settings: Settings) -> date:
+def scheduled_run_date(ctx: RunContext) -> date:
     """D for a scheduled run: the day before its scheduled start, in business time."""
     scheduled = flow_run.scheduled_start_time or datetime.now(timezone.utc)
-    return stages.load(settings).default_run_date(scheduled)
+    return ctx.source.default_run_date(scheduled)
 
 
 @flow(name="daily")
 def daily(run_date: date | None = None) -> dict:
-    """Ingest, check and transform one run date, then publish its outputs."""
-    settings = Settings()
-    run_date = run_date or scheduled_run_date(settings)
+    """Every stage of the pipeline for one run date, then its report as an artifact."""
+    ctx = RunContext.build()
+    run_date = run_date or scheduled_run_date(ctx)
     logger = get_run_logger()
     logger.info("daily run for %s (source config %s, data in %s)", run_date,
-                settings.source_config, settings.root)
+                ctx.settings.source_config, ctx.settings.root)
     tasks.ensure_writer_limit()
-    tasks.check_not_blocked(run_date)
-    progress = {"stage": "ingest"}
-    try:
-        incoming = tasks.stage_day(run_date)
-        progress["stage"] = "gate"
-        (checked,) = tasks.gate([incoming])
-        if not checked["passed"]:
-            raise stages.DayFailed(checked["message"])
-        progress["stage"] = "ingest"
-        tasks.promote([incoming])
-        report = tasks.build_and_publish(run_date, run_date, progress)[0]
-    except stages.DayNotReady:
-        raise  # not a failure of the day: a later run picks it up
-    except Exception as exc:
-        stages.record_failure(settings, run_date, progress["stage"], exc)
-        logger.error("%s failed at %s: %s", run_date, progress["stage"], exc)
-        raise
+    outcome = run_days(ctx, [run_date], force=True,
+                       call=tasks.prefect_call(not_ready_retries=NOT_READY_RETRIES),
+                       observers=(tasks.gate_artifacts, *tasks.LOCAL_OBSERVERS))
+    raise_for_stop(outcome)
+    (report,) = outcome.reports
     create_markdown_artifact(
         key="daily-run-summary", markdown=day_report_markdown(report),
         description=f"Run {run_date}: counts; report at {report['report_path']}",

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from warehouse.settings import REPO_ROOT
+from domain.paths import REPO_ROOT
 
 # The canonical order-line schema (docs/order_lines.md). Optional columns may be unmapped.
 CANONICAL_COLUMNS = (

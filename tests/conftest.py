@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from domain.paths import REPO_ROOT
+from pipeline.settings import Settings
 from sources.config import load_source_config
-from warehouse.settings import REPO_ROOT, Settings
 
 ONLINE_RETAIL_DIR = Path(
     os.environ.get("SHOPCAST_ONLINE_RETAIL_DIR", REPO_ROOT.parent / "shared/data/online_retail/by-day")
@@ -73,34 +74,50 @@ def write_day(landing: Path, day: date, rows: list[str], suffix: str = "") -> Pa
     return path
 
 
-def promote_tiny_days(settings, cfg, landing: Path, rows_by_day: dict) -> list:
-    """Write each day's rows to the tiny source, stage and promote them; returns the staged days."""
-    from flows import stages
+def run_stages(settings, days, until: str = "publish", only: tuple[str, ...] = ()):
+    """Run dates through the pipeline's own list of stages (pipeline/definition.py), up to
+    ``until`` or only the stages named, without the blocking check of a flow; returns the
+    RunOutcome (``outcome.windows[-1]`` is the last window as the last stage left it)."""
+    from pipeline.context import RunContext
+    from pipeline.definition import RunOutcome, run_windows, stages_named, stages_until
 
+    ctx = RunContext.build(settings)
+    pipeline = stages_named(*only) if only else stages_until(until)
+    return run_windows(ctx, RunOutcome(sorted(days)), pipeline)
+
+
+def promote_tiny_days(settings, landing: Path, rows_by_day: dict):
+    """Write each day's rows to the tiny source and run them through ingest, gate, promote."""
     for d, rows in rows_by_day.items():
         write_day(landing, d, rows)
-    staged = [stages.stage_day(settings, cfg, d) for d in rows_by_day]
-    stages.promote_days(settings, cfg, staged)
-    return staged
+    outcome = run_stages(settings, list(rows_by_day), until="promote")
+    assert outcome.stop is None, outcome.stop
+    return outcome
 
 
 @contextmanager
 def tiny_environment(root: Path, calendar: str = "daily"):
     """Settings and mapping of the tiny source under ``root``, for module-scoped fixtures
     (function-scoped tests use the ``tiny_source`` and ``settings`` fixtures)."""
-    from flows.stages import load
-
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SHOPCAST_DATA_DIR", str(root / "data"))
         mp.setenv("SHOPCAST_SOURCE_CONFIG", str(write_tiny_source(root, calendar)))
         settings = Settings()
-        cfg = load(settings)
+        cfg = load_source_config(settings.source_config)
         yield settings, cfg, cfg.landing_path(settings.root)
 
 
 @pytest.fixture
 def settings(data_dir) -> Settings:
     return Settings()
+
+
+@pytest.fixture
+def ctx(tiny_source, settings):
+    """The run context of the tiny source (what every stage is handed)."""
+    from pipeline.context import RunContext
+
+    return RunContext.build(settings)
 
 
 @pytest.fixture(scope="session")

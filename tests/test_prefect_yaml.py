@@ -3,7 +3,7 @@ import importlib
 
 import yaml
 
-from warehouse.settings import REPO_ROOT
+from domain.paths import REPO_ROOT
 
 
 def test_deployments_point_at_the_flows():

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Protocol
 
 import duckdb
 from filelock import FileLock, Timeout
 
-from warehouse.settings import Settings
+from warehouse.tables import PREDICTION_TABLES, create_table_sql
 
 SCHEMA_SQL = """
 CREATE SCHEMA IF NOT EXISTS raw;
@@ -70,36 +72,15 @@ CREATE TABLE IF NOT EXISTS ops.day_volumes (
 );
 CREATE TABLE IF NOT EXISTS ops.meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE SCHEMA IF NOT EXISTS predictions;
-CREATE TABLE IF NOT EXISTS predictions.forecasts (
-    run_date DATE NOT NULL,
-    item_id VARCHAR NOT NULL,
-    target_date DATE NOT NULL,
-    mean DOUBLE,
-    p10 DOUBLE,
-    p50 DOUBLE,
-    p90 DOUBLE,
-    model_version VARCHAR NOT NULL,
-    history_days INTEGER
-);
-CREATE TABLE IF NOT EXISTS predictions.recommendations (
-    run_date DATE NOT NULL,
-    customer_id VARCHAR NOT NULL,
-    rank INTEGER NOT NULL,
-    item_id VARCHAR NOT NULL,
-    score DOUBLE,
-    model_version VARCHAR NOT NULL,
-    segment VARCHAR NOT NULL
-);
-"""
+""" + "\n".join(create_table_sql(n, t) for n, t in PREDICTION_TABLES.items())
 
-# The items sellable at each run date of a ``days(run_date)`` CTE (EVALUATION.md: sold in the
-# ``$window`` days up to D, or a launched catalogue item), as a CTE named ``sellable``.
-SELLABLE_BY_DAY_CTE = """sellable AS (
-    SELECT DISTINCT days.run_date, f.item_id FROM days JOIN marts.fct_item_daily_demand f
-      ON f.order_date > days.run_date - $window AND f.order_date <= days.run_date AND f.units > 0
-    UNION
-    SELECT days.run_date, c.item_id FROM days JOIN staging.stg_catalogue c
-      ON c.launch_date <= days.run_date)"""
+class WarehouseSettings(Protocol):
+    """What the warehouse needs of the application's settings (composed in pipeline/settings.py)."""
+    writer_lock_timeout_s: float
+
+    @property
+    def warehouse_path(self) -> Path: ...
+    def ensure_dirs(self) -> None: ...
 
 
 class WarehouseBusy(RuntimeError):
@@ -109,7 +90,7 @@ class WarehouseBusy(RuntimeError):
 _locks: dict[str, FileLock] = {}
 
 
-def _lock_for(settings: Settings) -> FileLock:
+def _lock_for(settings: WarehouseSettings) -> FileLock:
     # one re-entrant lock object per file and process: nested use in one thread does not
     # deadlock, while other threads and processes wait on the OS lock
     path = str(settings.warehouse_path) + ".lock"
@@ -119,7 +100,7 @@ def _lock_for(settings: Settings) -> FileLock:
 
 
 @contextmanager
-def writer_lock(settings: Settings) -> Iterator[None]:
+def writer_lock(settings: WarehouseSettings) -> Iterator[None]:
     """Exclusive right to write the warehouse (also held while dbt runs)."""
     settings.ensure_dirs()
     lock = _lock_for(settings)
@@ -137,7 +118,7 @@ def writer_lock(settings: Settings) -> Iterator[None]:
 
 
 @contextmanager
-def writer(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+def writer(settings: WarehouseSettings) -> Iterator[duckdb.DuckDBPyConnection]:
     """The single read-write connection, held only for the duration of the block."""
     with writer_lock(settings):
         con = duckdb.connect(str(settings.warehouse_path))
@@ -149,7 +130,7 @@ def writer(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 @contextmanager
-def reader(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+def reader(settings: WarehouseSettings) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection. DuckDB refuses a writer while any reader holds the file, so
     readers take the same lock for as long as they read: keep reads short."""
     if not settings.warehouse_path.exists():
@@ -176,7 +157,7 @@ def bind_source(con: duckdb.DuckDBPyConnection, source_name: str) -> None:
         )
 
 
-def replace_days(settings: Settings, table: str, days: Iterable, per_transaction: int = 31) -> None:
+def replace_days(settings: WarehouseSettings, table: str, days: Iterable, per_transaction: int = 31) -> None:
     """Replace the rows of run dates in a predictions table by new ones: ``days`` yields
     (run_date, pyarrow table with the table's columns) pairs, stored ``per_transaction`` days
     per transaction (opening the writer costs more than a day's rows)."""
@@ -190,7 +171,7 @@ def replace_days(settings: Settings, table: str, days: Iterable, per_transaction
         _replace(settings, table, batch)
 
 
-def _replace(settings: Settings, table: str, days: list) -> None:
+def _replace(settings: WarehouseSettings, table: str, days: list) -> None:
     import pyarrow as pa
 
     with writer(settings) as con:

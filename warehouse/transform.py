@@ -6,12 +6,14 @@ two invocations never overlap (dbt does not support that within one process).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
+from typing import Protocol
 
+from domain.rules import RULES
 from sources.config import SourceConfig
-from warehouse.settings import Settings
+from warehouse.db import WarehouseSettings
 
 
 class TransformError(RuntimeError):
@@ -26,8 +28,26 @@ class TransformResult:
     elapsed_s: float = 0.0
 
 
-def dbt_vars(cfg: SourceConfig, start: date, end: date) -> dict:
+class DbtSettings(WarehouseSettings, Protocol):
+    """What dbt needs of the application's settings."""
+    dbt_threads: int
+    dbt_target: str
+
+    @property
+    def dbt_project_dir(self) -> Path: ...
+    @property
+    def dbt_target_dir(self) -> Path: ...
+    @property
+    def dbt_log_dir(self) -> Path: ...
+
+
+def dbt_vars(settings: DbtSettings, cfg: SourceConfig, start: date, end: date) -> dict:
+    """Every var the project and its profile read: the warehouse file and threads, the run
+    window, the source's rules and the domain rules. Nothing reaches dbt through os.environ."""
     return {
+        **RULES.dbt_vars(),
+        "warehouse_path": str(settings.warehouse_path),
+        "threads": settings.dbt_threads,
         "start_date": start.isoformat(),
         "end_date": end.isoformat(),
         "cancellation_rule": cfg.rules.cancellation,
@@ -35,29 +55,27 @@ def dbt_vars(cfg: SourceConfig, start: date, end: date) -> dict:
     }
 
 
-def invoke_dbt(settings: Settings, command: list[str], args: list[str]):
+def invoke_dbt(settings: DbtSettings, command: list[str], variables: dict):
     """Run one dbt command against this settings' warehouse; return dbt's result object."""
     from dbt.cli.main import dbtRunner  # dbt's import costs seconds: only when dbt runs
 
     settings.ensure_dirs()
-    os.environ["SHOPCAST_WAREHOUSE_PATH"] = str(settings.warehouse_path)
-    os.environ["SHOPCAST_DBT_THREADS"] = str(settings.dbt_threads)
-    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     common = [
         "--project-dir", str(settings.dbt_project_dir),
         "--profiles-dir", str(settings.dbt_project_dir),
+        "--target", settings.dbt_target,
         "--target-path", str(settings.dbt_target_dir),
         "--log-path", str(settings.dbt_log_dir),
     ]
-    return dbtRunner().invoke([*command, *common, *args, "--quiet"])
+    return dbtRunner().invoke([*command, *common, "--vars", json.dumps(variables), "--quiet"])
 
 
-def build(settings: Settings, cfg: SourceConfig, start: date, end: date) -> TransformResult:
+def build(settings: DbtSettings, cfg: SourceConfig, start: date, end: date) -> TransformResult:
     """``dbt build`` (models and their tests) for run dates start..end in one invocation."""
     import time
 
     t0 = time.perf_counter()
-    res = invoke_dbt(settings, ["build"], ["--vars", json.dumps(dbt_vars(cfg, start, end))])
+    res = invoke_dbt(settings, ["build"], dbt_vars(settings, cfg, start, end))
     result = TransformResult(start, end, elapsed_s=time.perf_counter() - t0)
     failures = []
     for r in getattr(res.result, "results", None) or []:
@@ -71,9 +89,9 @@ def build(settings: Settings, cfg: SourceConfig, start: date, end: date) -> Tran
     return result
 
 
-def generate_docs(settings: Settings, cfg: SourceConfig, as_of: date) -> str:
+def generate_docs(settings: DbtSettings, cfg: SourceConfig, as_of: date) -> str:
     """``dbt docs generate``; returns the path of the generated index.html."""
-    res = invoke_dbt(settings, ["docs", "generate"], ["--vars", json.dumps(dbt_vars(cfg, as_of, as_of))])
+    res = invoke_dbt(settings, ["docs", "generate"], dbt_vars(settings, cfg, as_of, as_of))
     if not res.success:
         raise TransformError(f"dbt docs generate failed: {res.exception!r}")
     return str(settings.dbt_target_dir / "index.html")

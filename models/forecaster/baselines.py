@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from models.forecaster.metrics import HORIZON, QUANTILES, Forecast
-from models.forecaster.panel import DemandPanel
+from models.panel import DemandPanel
 
 Baseline = Callable[[DemandPanel], Forecast]
 

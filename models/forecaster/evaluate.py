@@ -1,4 +1,4 @@
-"""The evaluation harness of EVALUATION.md: rolling origins, the same scoring for every model.
+"""The evaluation harness of docs/evaluation.md: rolling origins, the same scoring for every model.
 
 At each origin D a model sees ``panel.until(D)`` only (features, scaling and training from data
 up to D); its forecast of D+1..D+28 is scored against the actual units of those days.
@@ -14,7 +14,7 @@ import pandas as pd
 
 from models.evaluation import mean_over_origins, ratio_over_origins
 from models.forecaster.metrics import HORIZON, Forecast, score
-from models.forecaster.panel import DemandPanel
+from models.panel import DemandPanel
 
 Model = Callable[[DemandPanel], Forecast]
 

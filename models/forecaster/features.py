@@ -12,8 +12,9 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
+from domain.rules import COLD_ITEM_DAYS
 from models.forecaster.metrics import HORIZON
-from models.forecaster.panel import NEVER, DemandPanel
+from models.panel import NEVER, DemandPanel
 
 LAGS = 56
 SUPPORT_ORIGINS = 8          # default support origins t-7, ..., t-56
@@ -79,7 +80,7 @@ class FeatureBuilder:
             rows = np.arange(len(h))
             level = np.where(has, (self.cum_units[:, t + 1] - self.cum_units[rows, np.maximum(t + 1 - span, 0)])
                              / span, np.nan)
-            young = has & (h < 28)
+            young = has & (h < COLD_ITEM_DAYS)
             pool = level[young] if young.sum() >= 5 else level[has]
             prior = float(np.nanmedian(pool)) if np.isfinite(pool).any() else 1.0
             sellable = self.panel.sellable(t)
@@ -141,7 +142,7 @@ class FeatureBuilder:
         trend = np.log((shop7 / 7 + 1) / (shop28 / 28 + 1))
         static = np.stack([
             np.log1p(scale), np.log1p(np.maximum(h, 0)) / np.log(366), (h < 0).astype(float),
-            ((h >= 0) & (h < 28)).astype(float), recency, active, np.log1p(np.maximum(price90, 0)),
+            ((h >= 0) & (h < COLD_ITEM_DAYS)).astype(float), recency, active, np.log1p(np.maximum(price90, 0)),
             np.clip(change7, -2, 2), trend, (self.panel.launch[items] != NEVER).astype(float),
         ], axis=1)
         dow = np.eye(7)[(self.dow0 + t) % 7]

@@ -1,4 +1,4 @@
-"""Forecast metrics of EVALUATION.md (M5-style, on daily units), for any model's forecast.
+"""Forecast metrics of docs/evaluation.md (M5-style, on daily units), for any model's forecast.
 
 All functions take the panel known at the origin D (history), the actual units of D+1..D+28 and
 a forecast, as arrays over the same items in the same order.
@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.forecaster.panel import NEVER, DemandPanel
+from domain.rules import COLD_ITEM_DAYS, SELLABLE_WINDOW_DAYS
+from domain.rules import HORIZON_DAYS as HORIZON
+from models.panel import NEVER, DemandPanel
 
-HORIZON = 28
 QUANTILES = (0.1, 0.5, 0.9)
-COLD_ITEM_DAYS = 28
 
 
 @dataclass
@@ -46,7 +46,7 @@ def rmsse_scale(history: np.ndarray, first_sale: np.ndarray) -> np.ndarray:
 def scored_items(history: DemandPanel) -> np.ndarray:
     """Indices of the items scored at D: product items sold in the 90 days up to D."""
     last = history.last_sale()
-    return np.flatnonzero((last != NEVER) & (last > history.days - 1 - 90))
+    return np.flatnonzero((last != NEVER) & (last > history.days - 1 - SELLABLE_WINDOW_DAYS))
 
 
 def segments(history: DemandPanel) -> np.ndarray:

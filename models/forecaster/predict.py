@@ -13,9 +13,9 @@ from torch.func import vmap
 from models.forecaster.features import FeatureBuilder
 from models.forecaster.metrics import Forecast
 from models.forecaster.network import Targets, decode, loss
-from models.forecaster.panel import DemandPanel
 from models.forecaster.train import TrainedForecaster
 from models.meta import adapt_each
+from models.panel import DemandPanel
 
 CHUNK = 2048  # items per vmapped adaptation: bounds memory, not results
 

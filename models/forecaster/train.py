@@ -20,8 +20,8 @@ from models.forecaster.config import ForecasterConfig
 from models.forecaster.features import LAGS, FeatureBuilder
 from models.forecaster.metrics import HORIZON
 from models.forecaster.network import Forecaster, Targets, loss
-from models.forecaster.panel import DemandPanel
 from models.meta import outer_loop, seed_everything, task_losses
+from models.panel import DemandPanel
 
 FIRST_ORIGIN = LAGS // 2 - 1  # the earliest origin column: 28 days of history before it
 

@@ -1,4 +1,4 @@
-"""The simple recommenders a learned one must beat (EVALUATION.md), scored over the whole
+"""The simple recommenders a learned one must beat (docs/evaluation.md), scored over the whole
 sellable catalogue at D from ``ShopHistory`` up to D only.
 
 Each baseline maps (history, customer rows) to a customers x sellable-items score matrix;

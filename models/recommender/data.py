@@ -17,10 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from models.forecaster.panel import DemandPanel, load_panel, panel_from_frames
-
-COLD_CUSTOMER_MAX_ORDERS = 2  # EVALUATION.md: cold with 1-2 orders up to D, warm with 3 or more
-COLD_ITEM_DAYS = 28           # an item is cold when its first sale is within 28 days of D (or never)
+from domain.rules import COLD_CUSTOMER_MAX_ORDERS, COLD_ITEM_DAYS
+from models.panel import DemandPanel, load_panel, panel_from_frames
 
 
 @dataclass(frozen=True)

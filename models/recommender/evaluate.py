@@ -1,4 +1,4 @@
-"""The recommendation harness of EVALUATION.md: at each origin D every model sees
+"""The recommendation harness of docs/evaluation.md: at each origin D every model sees
 ``history.until(D)`` only and ranks the whole sellable catalogue for the customers with an order
 up to D; customers who also buy in D+1..D+30 are scored against what they bought.
 """

@@ -19,7 +19,8 @@ import zlib
 
 import numpy as np
 
-from models.recommender.data import COLD_CUSTOMER_MAX_ORDERS, COLD_ITEM_DAYS, ShopHistory
+from domain.rules import COLD_CUSTOMER_MAX_ORDERS, COLD_ITEM_DAYS
+from models.recommender.data import ShopHistory
 
 VOCABULARY = 8192        # hashed word buckets (0 is padding)
 WORDS_PER_ITEM = 8

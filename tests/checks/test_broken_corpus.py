@@ -3,17 +3,19 @@ was already in the warehouse or published changes (same checksums)."""
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from flows import stages
-from tests.conftest import tiny_environment, write_day
+from pipeline.settings import Settings
+from tests.conftest import run_stages, tiny_environment, write_day
 from warehouse import db
 from warehouse.checksums import mart_checksums, table_checksum
-from warehouse.settings import Settings
+
+pytestmark = pytest.mark.dbt  # runs dbt: not in the fast tier
 
 CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "broken"
 HISTORY = [date(2025, 3, 1) + timedelta(days=i) for i in range(28)]
@@ -31,11 +33,8 @@ def history(tmp_path_factory):
     with tiny_environment(tmp_path_factory.mktemp("broken")) as (settings, cfg, landing):
         for d in HISTORY:
             write_day(landing, d, _good_rows(d, 36 + d.day % 9))
-        staged = [stages.stage_day(settings, cfg, d) for d in HISTORY]
-        assert all(v.passed for _, v in stages.gate_days(settings, cfg, staged))
-        stages.promote_days(settings, cfg, staged)
-        stages.transform_window(settings, cfg, HISTORY[0], HISTORY[-1])
-        stages.finish_days(settings, cfg, HISTORY)
+        outcome = run_stages(settings, HISTORY)
+        assert outcome.stop is None and outcome.done == HISTORY
         yield settings, cfg, landing
 
 
@@ -57,11 +56,10 @@ def _deliver(case: str, landing: Path) -> list[Path]:
     return copied
 
 
-def _run_day(settings, cfg):
-    """The daily flow's order without Prefect: stage, gate, then promote only a passed day."""
-    incoming = stages.stage_day(settings, cfg, DAY)
-    (_, verdict), = stages.gate_days(settings, cfg, [incoming])
-    return incoming, verdict
+def _run_day(settings):
+    """Every stage of the daily flow, without Prefect: (the outcome, the last window)."""
+    outcome = run_stages(settings, [DAY])
+    return outcome, outcome.windows[-1]
 
 
 FAILS_TO_READ = {
@@ -85,9 +83,9 @@ def test_unreadable_deliveries_fail_the_day_naming_the_file(history, case, expec
     settings, cfg, landing = history
     before = _snapshot(settings)
     files = _deliver(case, landing)
-    with pytest.raises(stages.DayFailed, match=expected) as err:
-        stages.stage_day(settings, cfg, DAY)
-    assert str(files[0]) in str(err.value)
+    outcome, _ = _run_day(settings)
+    assert (outcome.failed_stage, outcome.stop.run_date, outcome.done) == ("ingest", DAY, [])
+    assert re.search(expected, str(outcome.stop.error)) and str(files[0]) in str(outcome.stop.error)
     assert _snapshot(settings) == before
 
 
@@ -96,9 +94,10 @@ def test_batch_defects_fail_the_gate_with_expectations_and_data_docs(history, ca
     settings, cfg, landing = history
     before = _snapshot(settings)
     files = _deliver(case, landing)
-    incoming, verdict = _run_day(settings, cfg)
+    outcome, window = _run_day(settings)
+    assert (outcome.failed_stage, outcome.stop.run_date, outcome.done) == ("gate", DAY, [])
+    verdict, message = window.verdicts[DAY], str(outcome.stop.error)
     assert not verdict.passed
-    message = verdict.message([f.name for f in files])
     assert expectation in message and files[0].name in message
     assert all(p.exists() for p in verdict.docs_pages) and "Data Docs" in message
     assert _snapshot(settings) == before
@@ -107,6 +106,7 @@ def test_batch_defects_fail_the_gate_with_expectations_and_data_docs(history, ca
 def test_row_level_defects_are_quarantined_and_the_day_passes(history):
     settings, cfg, landing = history
     _deliver("negative_prices", landing)
-    incoming, verdict = _run_day(settings, cfg)
-    assert verdict.passed, verdict.failures
+    outcome, window = _run_day(settings)
+    assert outcome.stop is None and outcome.done == [DAY]
+    incoming = window.incoming[DAY]
     assert incoming.quarantine_counts == {"negative_price": 1} and incoming.lines == 39

@@ -1,9 +1,14 @@
 """The features gate passes consistent marts and stops a window whose marts disagree with raw."""
 from datetime import date
 
-from flows import stages
-from tests.conftest import write_day
+import pytest
+
+from pipeline.context import Window
+from pipeline.stages import check_features
+from tests.conftest import run_stages, write_day
 from warehouse import db
+
+pytestmark = pytest.mark.dbt  # runs dbt: not in the fast tier
 
 D1, D2 = date(2025, 3, 1), date(2025, 3, 2)
 ROWS = {
@@ -12,21 +17,19 @@ ROWS = {
 }
 
 
-def test_features_gate(settings, tiny_source):
+def test_features_gate(tiny_source, settings, ctx):
     cfg, landing = tiny_source
     for d, rows in ROWS.items():
         write_day(landing, d, rows)
-    staged = [stages.stage_day(settings, cfg, d) for d in ROWS]
-    assert all(v.passed for _, v in stages.gate_days(settings, cfg, staged))
-    stages.promote_days(settings, cfg, staged)
-    stages.transform_window(settings, cfg, D1, D2)
-    verdicts = stages.check_features(settings, cfg, D1, D2)
-    assert [v.passed for v in verdicts] == [True, True], [v.failures for v in verdicts]
-    assert any("item_features" in str(p) for p in verdicts[-1].docs_pages)
+    assert run_stages(settings, list(ROWS), until="transform").stop is None
+    window = Window((D1, D2))
+    assert check_features(ctx, window) == window
+    pages = settings.root / "quality" / "data_docs" / "validations"
+    assert list((pages / "item_features").rglob("*.html")), "no Data Docs page of item_features"
 
     with db.writer(settings) as con:  # the marts now disagree with what raw says D2 delivered
         con.execute("UPDATE ops.day_volumes SET delivered = delivered + 5 WHERE run_date = ?", [D2])
-    verdicts = stages.check_features(settings, cfg, D1, D2)
-    assert [v.passed for v in verdicts] == [True, False]
-    error = stages.failed_features(verdicts[-1])
-    assert "lines_minus_raw" in str(error) and error.run_date == D2
+    stopped = check_features(ctx, window)
+    assert stopped.days == (D1,) and stopped.stop.run_date == D2
+    assert "lines_minus_raw" in str(stopped.stop.error) and "Data Docs" in str(stopped.stop.error)
+    assert stopped.stop.error.run_date == D2

@@ -7,12 +7,13 @@ from datetime import date
 
 import pytest
 
-from flows import stages
-from flows.forecasting import forecast_days
-from flows.predictions_gate import check_predictions
-from flows.recommending import recommend_days
-from tests.conftest import promote_tiny_days, tiny_environment
+from pipeline.context import RunContext, Window
+from pipeline.predict import FORECASTER, RECOMMENDER, predict_days
+from pipeline.stages import check_predictions
+from tests.conftest import promote_tiny_days, run_stages, tiny_environment
 from warehouse import db
+
+pytestmark = pytest.mark.dbt  # runs dbt: not in the fast tier
 
 D1, D2 = date(2025, 3, 1), date(2025, 3, 2)
 ROWS = {
@@ -24,9 +25,9 @@ ROWS = {
 @pytest.fixture(scope="module")
 def forecast_warehouse(tmp_path_factory):
     with tiny_environment(tmp_path_factory.mktemp("predictions")) as (settings, cfg, landing):
-        promote_tiny_days(settings, cfg, landing, ROWS)
-        stages.transform_window(settings, cfg, D1, D2)
-        yield settings, stages.gate_for(settings, cfg)
+        promote_tiny_days(settings, landing, ROWS)
+        assert run_stages(settings, list(ROWS), only=("transform",)).stop is None
+        yield settings, RunContext.build(settings)
 
 
 @pytest.mark.parametrize("defect, sql, expectation", [
@@ -56,29 +57,30 @@ def forecast_warehouse(tmp_path_factory):
      "AND rank = 2", "expect_column_values_to_be_between(rank"),
 ])
 def test_predictions_gate(forecast_warehouse, defect, sql, expectation):
-    settings, gate = forecast_warehouse
+    settings, ctx = forecast_warehouse
     # (again) healthy predictions: two days of history, two items; customer 7 orders on D1,
     # customer 8 on D2 (the second line of D1 has no customer)
-    results = forecast_days(settings, [D1, D2])
+    results = predict_days(settings, FORECASTER, [D1, D2])
     assert [(r.model_version, r.entities) for r in results] == [("baseline-ses-alpha0.1", 2)] * 2
-    lists = recommend_days(settings, [D1, D2])
+    lists = predict_days(settings, RECOMMENDER, [D1, D2])
     assert [(r.model_version, r.entities) for r in lists] == [
         ("baseline-recency-reorders", 1), ("baseline-recency-reorders", 2)]
-    assert [v.passed for v in check_predictions(settings, gate, D1, D2)] == [True, True]
+    window = Window((D1, D2))
+    assert check_predictions(ctx, window) == window
     with db.writer(settings) as con:
         con.execute(sql.replace("WHERE", "WHERE run_date = DATE '2025-03-02' AND", 1))
-    verdicts = check_predictions(settings, gate, D1, D2)
-    assert [v.passed for v in verdicts] == [True, False], defect
-    error = stages.failed_features(verdicts[-1], "predictions")
+    stopped = check_predictions(ctx, window)
+    assert stopped.days == (D1,) and stopped.stop.run_date == D2, defect
+    error = stopped.stop.error
     assert expectation in str(error) and error.run_date == D2 and "Data Docs" in str(error)
 
 
 def test_data_docs_render_for_a_range_of_run_dates(forecast_warehouse, caplog):
-    settings, gate = forecast_warehouse
-    forecast_days(settings, [D1, D2])
-    recommend_days(settings, [D1, D2])
+    settings, ctx = forecast_warehouse
+    predict_days(settings, FORECASTER, [D1, D2])
+    predict_days(settings, RECOMMENDER, [D1, D2])
     with caplog.at_level(logging.ERROR, logger="great_expectations"):
-        assert [v.passed for v in check_predictions(settings, gate, D1, D2)] == [True, True]
+        assert check_predictions(ctx, Window((D1, D2))).stop is None
     assert not [r for r in caplog.records if r.name.startswith("great_expectations")]
     pages = list((settings.root / "quality" / "data_docs" / "validations" / "recommendations_day")
                  .rglob("*.html"))

@@ -1,9 +1,8 @@
 """Quarantined lines come back in when the mapping is fixed and their day is reprocessed."""
 from datetime import date
 
-from flows import stages
-from sources.config import load_source_config
-from tests.conftest import write_day
+from pipeline.stages import days_with_quarantine
+from tests.conftest import run_stages, write_day
 from warehouse import db
 
 D = date(2025, 3, 1)
@@ -16,23 +15,20 @@ FIX = """
 """
 
 
-def _run(settings, cfg, day):
-    incoming = stages.stage_day(settings, cfg, day)
-    (_, verdict), = stages.gate_days(settings, cfg, [incoming])
-    assert verdict.passed, verdict.failures
-    stages.promote_days(settings, cfg, [incoming])
+def _run(settings, day):
+    outcome = run_stages(settings, [day], until="promote")
+    assert outcome.stop is None, outcome.stop
 
 
-def test_reprocessing_after_a_mapping_fix_brings_quarantined_lines_in(settings, tiny_source):
+def test_reprocessing_after_a_mapping_fix_brings_quarantined_lines_in(tiny_source, settings):
     cfg, landing = tiny_source
     write_day(landing, D, GOOD + [SPACED])
-    _run(settings, cfg, D)
-    assert stages.days_with_quarantine(settings, D, D) == [D]
+    _run(settings, D)
+    assert days_with_quarantine(settings, D, D) == [D]
 
     text = cfg.config_path.read_text().replace("  ordered_at: At\n", FIX.lstrip("\n"))
-    cfg.config_path.write_text(text)
-    fixed = load_source_config(cfg.config_path)
-    _run(settings, fixed, D)
-    assert stages.days_with_quarantine(settings, D, D) == []
+    cfg.config_path.write_text(text)  # the next run reads the fixed mapping
+    _run(settings, D)
+    assert days_with_quarantine(settings, D, D) == []
     with db.reader(settings) as con:
         assert con.execute("SELECT count(*) FROM raw.order_lines").fetchone()[0] == 41

@@ -5,14 +5,20 @@ from datetime import date, timedelta
 
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
-from flows import stages
-from flows.backfill import backfill, consecutive_windows
+from domain.paths import REPO_ROOT
+from flows.backfill import backfill
+from flows.cli import app
 from flows.daily import daily
+from pipeline.context import DayBlocked, DayFailed
+from pipeline.definition import consecutive_windows
+from pipeline.settings import Settings
+from pipeline.stages import days_with_quarantine, mark_skipped
+from sources.config import load_source_config
 from sources.synthetic import ShopConfig, generate
 from warehouse import db, ledger, publish
 from warehouse.checksums import mart_checksums, table_checksum
-from warehouse.settings import REPO_ROOT, Settings
 
 pytestmark = pytest.mark.slow
 SHOP = ShopConfig(seed=21, days=64, lines_per_day=250, initial_items=120, initial_customers=250,
@@ -35,7 +41,7 @@ def shop(tmp_path_factory, prefect_harness):
                            "HIDDEN": 16, "EMBEDDING": 8, "CONTENT": 8}.items():
             mp.setenv(f"SHOPCAST_RECOMMENDER__{key}", str(value))
         settings = Settings()
-        cfg = stages.load(settings)
+        cfg = load_source_config(settings.source_config)
         generate(SHOP, cfg.landing_path(settings.root), settings.root / "truth")
         yield settings, cfg
 
@@ -103,7 +109,7 @@ def test_daily_publishes_and_a_bad_redelivery_changes_nothing(shop):
     for f in cfg.files_for(DAY[60], settings.root):
         text = f.read_text()
         f.write_text(text.replace("created_at", "created", 1))
-    with pytest.raises(stages.DayFailed, match="ordered_at <- 'created_at'"):
+    with pytest.raises(DayFailed, match="ordered_at <- 'created_at'"):
         daily(run_date=DAY[60])
     assert _state(settings) == (marts, raw_lines)
     assert published.read_bytes() == published_bytes
@@ -114,9 +120,9 @@ def test_daily_publishes_and_a_bad_redelivery_changes_nothing(shop):
     assert "ordered_at <- 'created_at'" in failed_report.read_text()
 
     # the next day waits for it, until the operator skips it
-    with pytest.raises(stages.DayBlocked, match=f"{DAY[60]} failed at stage ingest"):
+    with pytest.raises(DayBlocked, match=f"{DAY[60]} failed at stage ingest"):
         daily(run_date=DAY[61])
-    stages.mark_skipped(settings, DAY[60], "re-delivery broken, original rows kept")
+    mark_skipped(settings, DAY[60], "re-delivery broken, original rows kept")
     assert daily(run_date=DAY[61])["run_date"] == DAY[61].isoformat()
     assert publish.read_latest(settings.published_dir)["run_date"] == DAY[61].isoformat()
 
@@ -126,7 +132,7 @@ def test_backfill_stops_at_a_failed_day_and_resumes_after_the_fix(shop):
     broken = cfg.files_for(DAY[62], settings.root)[0]
     good_text = broken.read_text()
     broken.write_bytes(b"")  # an empty file
-    with pytest.raises(stages.DayFailed, match="empty"):
+    with pytest.raises(DayFailed, match=f"stopped: {DAY[62]} failed at stage ingest: .*empty"):
         backfill(start=DAY[62], end=DAY[63])
     with db.reader(settings) as con:
         records = ledger.records(con, DAY[62], DAY[63])
@@ -143,17 +149,16 @@ def test_consecutive_windows():
     assert consecutive_windows(days) == [(d, d + timedelta(2)), (d + timedelta(5), d + timedelta(5))]
 
 
-def test_reprocess_reruns_the_days_with_quarantined_lines(shop, capsys):
-    from flows.cli import main
-
+def test_reprocess_reruns_the_days_with_quarantined_lines(shop):
     settings, _ = shop
     with db.reader(settings) as con:
         before = con.execute("SELECT count(*) FROM raw.quarantine WHERE run_date <= ?", [DAY[2]]).fetchone()[0]
-    days = stages.days_with_quarantine(settings, DAY[0], DAY[2])
+    days = days_with_quarantine(settings, DAY[0], DAY[2])
     assert before > 0 and days  # the synthetic shop's dirty rows
-    assert main(["reprocess", "--start", str(DAY[0]), "--end", str(DAY[2])]) == 0
+    result = CliRunner().invoke(app, ["reprocess", "--start", str(DAY[0]), "--end", str(DAY[2])])
+    assert result.exit_code == 0, result.output
     n = len(days)
-    assert f"reprocessed {n} day(s); {n} still have quarantined lines" in capsys.readouterr().out
+    assert f"reprocessed {n} day(s); {n} still have quarantined lines" in result.output
     with db.reader(settings) as con:  # the mapping did not change, so neither did the quarantine
         assert con.execute("SELECT count(*) FROM raw.quarantine WHERE run_date <= ?",
                            [DAY[2]]).fetchone()[0] == before

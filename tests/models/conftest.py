@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from models.forecaster.config import ForecasterConfig
-from models.forecaster.panel import DemandPanel, panel_from_frames
+from models.panel import DemandPanel, panel_from_frames
 
 START = date(2024, 1, 1)  # a Monday
 DAYS = 140

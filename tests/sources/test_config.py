@@ -2,8 +2,8 @@ from datetime import date, datetime, timezone
 
 import pytest
 
+from domain.paths import REPO_ROOT
 from sources.config import Calendar, load_source_config
-from warehouse.settings import REPO_ROOT
 
 
 def test_online_retail_mapping_loads_and_finds_305_days(online_retail_dir, monkeypatch):

@@ -89,3 +89,40 @@ def test_empty_and_non_utf8_files_are_clear_errors(tiny_source):
     latin.write_bytes(b"Invoice,Sku,Name,Qty,Price,At,Customer,Country\n1,10001,CAF\xc9,1,1,2025-03-02T10:00:00Z,1,DE\n")
     with pytest.raises(SourceFileError, match=str(latin)):
         read_day(cfg, date(2025, 3, 2), [latin])
+
+
+COMPUTED_MAPPING = """
+name: computed
+landing_dir: {landing}
+file_pattern: "export_{{date}}.csv"
+csv: {{delimiter: ";"}}
+columns:
+  order_id: Invoice
+  item_id: Sku
+  quantity: Qty
+  unit_price:
+    sql: 'TRY_CAST("LineTotal" AS DOUBLE) / nullif(TRY_CAST("Qty" AS DOUBLE), 0)'
+  ordered_at:
+    sql: '"OrderDate" || '' '' || "OrderTime"'
+  customer_id: Customer
+timestamp: {{format: "%Y-%m-%d %H:%M:%S"}}
+business_timezone: Europe/Berlin
+"""
+
+
+def test_computed_columns_derive_a_price_and_join_a_timestamp(tmp_path):
+    """docs/source_mapping.md's two computed columns, on a real file."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    mapping = tmp_path / "computed.yaml"
+    mapping.write_text(COMPUTED_MAPPING.format(landing=landing))
+    cfg = load_source_config(mapping)
+    f = landing / "export_2025-03-01.csv"
+    f.write_text("Invoice;Sku;Qty;LineTotal;OrderDate;OrderTime;Customer\n"
+                 "A1;10001;4;10.00;2025-03-01;09:15:00;7\n"
+                 "A2;10002;0;5.00;2025-03-01;10:00:00;8\n")
+    batch = read_day(cfg, D, cfg.files_for(D, tmp_path))
+    (row,) = batch.lines.to_pylist()
+    assert row["unit_price"] == pytest.approx(2.5)
+    assert row["ordered_at"] == datetime(2025, 3, 1, 9, 15)
+    assert batch.quarantine.to_pylist()[0]["rule"] == "bad_price"  # no price from a zero quantity

@@ -6,11 +6,13 @@ from datetime import date
 import duckdb
 import pytest
 
-from flows import stages
+from domain.paths import REPO_ROOT
+from pipeline.definition import days_between
+from pipeline.settings import Settings
 from sources.config import load_source_config
 from sources.landing import read_day
+from tests.conftest import run_stages
 from warehouse import db
-from warehouse.settings import REPO_ROOT, Settings
 
 pytestmark = pytest.mark.real_data
 MAPPING = REPO_ROOT / "configs/sources/online_retail.yaml"
@@ -43,11 +45,11 @@ def test_all_305_files_load_with_their_defects_counted(online_retail):
 def test_fourteen_real_days_through_ingest_and_dbt(online_retail, online_retail_dir):
     settings, cfg = online_retail
     days = cfg.dates_in_landing(settings.root)[:14]
-    staged = [stages.stage_day(settings, cfg, d) for d in days]
-    stages.promote_days(settings, cfg, staged)
-    stages.transform_window(settings, cfg, days[0], days[-1])
+    # the calendar's days between them (weekends) are trading days without trade
+    outcome = run_stages(settings, days_between(days[0], days[-1]), until="transform")
+    assert outcome.stop is None, outcome.stop
 
-    # an independent count straight from the CSVs, following EVALUATION.md's definition of demand
+    # an independent count straight from the CSVs, following docs/evaluation.md's definition of demand
     files = [str(online_retail_dir / f"{d.isoformat()}.csv") for d in days]
     expected = dict(duckdb.sql(f"""
         SELECT CAST(InvoiceDate AS DATE), sum(Quantity) FROM read_csv({files}, header=true)
@@ -70,10 +72,11 @@ def test_fourteen_real_days_through_ingest_and_dbt(online_retail, online_retail_
 def test_all_305_days_pass_the_gate_with_their_real_defects_counted(online_retail):
     settings, cfg = online_retail
     days = cfg.dates_in_landing(settings.root)
-    staged = [stages.stage_day(settings, cfg, d) for d in days]
-    results = stages.gate_days(settings, cfg, staged)
-    failed = [(d.run_date, v.failures) for d, v in results if not v.passed]
-    assert failed == [] and len(results) == 305
-    assert sum(d.quarantined for d in staged) == 2
-    notes = {d.run_date: v.notes for d, v in results}
+    outcome = run_stages(settings, days_between(days[0], days[-1]), until="gate")
+    assert outcome.stop is None, outcome.stop
+    (window,) = outcome.windows
+    assert len(window.verdicts) == (days[-1] - days[0]).days + 1
+    assert sum(1 for d in window.incoming.values() if d.files) == 305
+    assert sum(d.quarantined for d in window.incoming.values()) == 2
+    notes = {d: v.notes for d, v in window.verdicts.items()}
     assert any("partial day" in n for n in notes[date(2011, 12, 9)])

@@ -136,7 +136,7 @@ select
     coalesce(category_mix.categories, 0) as categories,
     category_mix.category_mix,
     category_mix.category_units,
-    case when rfm.orders <= 2 then 'cold' else 'warm' end as segment,
+    case when rfm.orders <= {{ var('cold_customer_max_orders') }} then 'cold' else 'warm' end as segment,
     (select fingerprint from fingerprints order by run_date desc limit 1) as input_fingerprint
 from rfm
 left join category_mix using (customer_id)

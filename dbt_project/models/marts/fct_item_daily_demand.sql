@@ -1,6 +1,6 @@
 {{ config(pre_hook="{{ delete_window('order_date') }}") }}
 -- Daily demand per product item: one row per item and day with any product line (days without
--- sales are absent and mean zero demand). Demand follows EVALUATION.md: units on product lines
+-- sales are absent and mean zero demand). Demand follows docs/evaluation.md: units on product lines
 -- that are not cancellations and have a positive price; exact repeated lines are kept.
 
 with window_lines as (

@@ -6,7 +6,7 @@ import pytest
 
 from models.forecaster import baselines
 from models.forecaster.metrics import Forecast, rmsse_scale, score, segments
-from models.forecaster.panel import panel_from_frames
+from models.panel import panel_from_frames
 
 
 def _panel(series: dict[str, list[float]], start=date(2024, 1, 1)):

@@ -1,4 +1,4 @@
-"""The recommender's view of the shop at D, and the metrics of EVALUATION.md on hand-made lists."""
+"""The recommender's view of the shop at D, and the metrics of docs/evaluation.md on hand-made lists."""
 from datetime import timedelta
 
 import numpy as np

@@ -1,6 +1,8 @@
-"""The one configuration object. Every path derives from one data directory.
+"""The one configuration object, composed here where the application is assembled: the
+warehouse, dbt, the gate's and the models' settings. Every path derives from one data directory.
 
-Environment variables (prefix ``SHOPCAST_``) choose the environment; code never does.
+Environment variables (prefix ``SHOPCAST_``) choose the environment; code never does. The
+packages below (warehouse, checks, models, sources) take what they need of it as arguments.
 """
 from __future__ import annotations
 
@@ -10,10 +12,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.paths import REPO_ROOT
 from models.forecaster.config import ForecasterConfig
 from models.recommender.config import RecommenderConfig
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
@@ -32,6 +33,7 @@ class Settings(BaseSettings):
         True, description="A daily run needs every earlier expected day complete or skipped."
     )
     dbt_threads: int = 2
+    dbt_target: str = Field("local", description="the dbt profile target (dbt_project/profiles.yml)")
     writer_lock_timeout_s: float = 600.0
     publish_retention: int = Field(5, description="Archived versions kept per table and run date.")
     quality_config: Path = Field(
@@ -87,6 +89,3 @@ class Settings(BaseSettings):
         for d in (self.root, self.incoming_dir, self.published_dir, self.reports_dir):
             d.mkdir(parents=True, exist_ok=True)
 
-
-def get_settings(**overrides) -> Settings:
-    return Settings(**overrides)

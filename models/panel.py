@@ -13,7 +13,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-SELLABLE_WINDOW_DAYS = 90  # EVALUATION.md: sold in the 90 days up to D, or a launched catalogue item
+from domain.rules import SELLABLE_WINDOW_DAYS
+
 NEVER = -1  # first/last sale index of an item that has not sold
 
 

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from models.forecaster.panel import NEVER
+from models.panel import NEVER
 
 
 def test_until_keeps_only_what_was_known(panel):

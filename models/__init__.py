@@ -1,0 +1,1 @@
+"""The demand forecaster and the recommender: pure functions on arrays, no orchestrator."""

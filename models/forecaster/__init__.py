@@ -1,0 +1,1 @@
+"""The meta-learned demand forecaster, its baselines and metrics."""

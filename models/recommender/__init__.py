@@ -1,0 +1,1 @@
+"""The meta-learned recommender, its baselines and metrics."""

@@ -1,0 +1,117 @@
+"""What every stage is handed: the run context (built once per process) and the window of run
+dates moving through the stages."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from checks.config import QualityConfig, load_quality_config
+from checks.gate import Gate, Verdict
+from pipeline.settings import Settings
+from sources.config import SourceConfig, load_source_config
+from warehouse.raw import IncomingDay
+
+log = logging.getLogger("shopcast")
+
+
+class DayNotReady(RuntimeError):
+    """A daily source's file has not arrived yet, and the grace period has not passed."""
+
+
+class DayFailed(RuntimeError):
+    """The day cannot be processed as delivered; the message says which file and why."""
+
+    def __init__(self, message: str, run_date: date | None = None):
+        super().__init__(message)
+        self.run_date = run_date
+
+
+class DayBlocked(RuntimeError):
+    """An earlier day is failed or missing, so this day waits (see `shopcast skip`)."""
+
+
+@dataclass
+class RunContext:
+    """Settings, the source mapping and the quality thresholds, read once, and the expensive
+    handles built on first use (the Great Expectations context costs seconds) and kept."""
+    settings: Settings
+    source: SourceConfig
+    quality: QualityConfig
+    workers: int = 2   # threads for the per-day work that touches no shared state
+
+    @classmethod
+    def build(cls, settings: Settings | None = None) -> "RunContext":
+        """The context of these settings, reused while neither they nor the mapping and
+        threshold files change (a fixed mapping is picked up by the next run)."""
+        settings = settings or Settings()
+        key = (settings.model_dump_json(), _digest(settings.source_config),
+               _digest(settings.quality_config))
+        if key not in _CONTEXTS:
+            source = load_source_config(settings.source_config)
+            _CONTEXTS[key] = cls(settings, source,
+                                 load_quality_config(settings.quality_config, source.name))
+        return _CONTEXTS[key]
+
+    @cached_property
+    def gate(self) -> Gate:
+        return Gate(self.settings.root / "quality", self.quality)
+
+    @property
+    def data_docs(self) -> Path:
+        return self.settings.root / "quality" / "data_docs" / "index.html"
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable) -> list:
+        """fn over items on the context's threads, results in order."""
+        items = list(items)
+        if self.workers <= 1 or len(items) <= 1:
+            return [fn(i) for i in items]
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            return list(pool.map(fn, items))
+
+
+_CONTEXTS: dict[tuple, RunContext] = {}
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Stop:
+    """The first day of a window that could not go on, and why: the days after it wait."""
+    run_date: date
+    error: BaseException
+    not_ready: bool = False   # its file has not arrived yet: not a failure of the day
+
+
+@dataclass(frozen=True)
+class Window:
+    """Consecutive run dates on their way through the stages, with what earlier stages left
+    for later ones. A stage that stops at a day returns the window of the days before it."""
+    days: tuple[date, ...]
+    incoming: dict[date, IncomingDay] = field(default_factory=dict)
+    verdicts: dict[date, Verdict] = field(default_factory=dict)   # of the raw gate
+    reports: dict[date, dict] = field(default_factory=dict)       # of the published days
+    stop: Stop | None = None
+
+    @property
+    def start(self) -> date:
+        return self.days[0]
+
+    @property
+    def end(self) -> date:
+        return self.days[-1]
+
+    def stopped_at(self, run_date: date, error: BaseException, not_ready: bool = False) -> "Window":
+        return replace(self, days=tuple(d for d in self.days if d < run_date),
+                       stop=Stop(run_date, error, not_ready))
+
+    def with_(self, **changes) -> "Window":
+        return replace(self, **changes)

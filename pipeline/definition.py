@@ -1,0 +1,172 @@
+"""The day's stages, in order, and the one function that runs run dates through them.
+
+Every entry point runs this list: the Prefect flows (flows/), the command line, the benchmark
+(bench/child.py) and the tests. Adding a stage is one entry in STAGES.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from pipeline import predict, stages
+from pipeline.context import DayFailed, DayNotReady, RunContext, Stop, Window
+from warehouse import db, ledger
+from warehouse.ledger import DayState
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str                                 # what the ledger records when a day fails here
+    run: Callable[[RunContext, Window], Window]
+    reaches: DayState | None = None           # the ledger state of the days that pass it
+    writes: bool = False                      # writes the warehouse: one writer at a time
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("ingest", stages.ingest),                    # source files -> incoming area
+    Stage("gate", stages.gate_raw),                    # raw data gate, day by day in order
+    Stage("promote", stages.promote, DayState.ingested, writes=True),  # incoming -> raw tables
+    Stage("transform", stages.transform_window, DayState.transformed, writes=True),  # dbt build
+    Stage("features", stages.check_features),          # features gate on the marts
+    Stage("forecast", predict.forecast_window, writes=True),
+    Stage("recommend", predict.recommend_window, writes=True),
+    Stage("predictions", stages.check_predictions),    # predictions gate
+    Stage("publish", stages.publish_days, DayState.complete, writes=True),
+)
+STAGE_NAMES = tuple(s.name for s in STAGES)
+
+
+def stages_until(last: str) -> tuple[Stage, ...]:
+    """The stages up to and including ``last`` (tests and benchmarks that stop early)."""
+    return STAGES[:STAGE_NAMES.index(last) + 1]
+
+
+def stages_named(*names: str) -> tuple[Stage, ...]:
+    """Some stages, in the pipeline's order whatever the order asked."""
+    unknown = set(names) - set(STAGE_NAMES)
+    if unknown:
+        raise ValueError(f"no stage {sorted(unknown)}; the stages are {', '.join(STAGE_NAMES)}")
+    return tuple(s for s in STAGES if s.name in names)
+
+
+# How a stage is called: directly here; the Prefect flows pass one that runs it as a task.
+StageCall = Callable[[Stage, RunContext, Window], Window]
+Observer = Callable[[RunContext, Stage, Window, "RunOutcome"], None]  # after each stage
+
+
+def call_directly(stage: Stage, ctx: RunContext, window: Window) -> Window:
+    return stage.run(ctx, window)
+
+
+@dataclass
+class RunOutcome:
+    """What a run of run dates did: the days complete, and the stop that halted it, if any."""
+    todo: list[date]
+    done: list[date] = field(default_factory=list)
+    reports: list[dict] = field(default_factory=list)
+    stop: Stop | None = None
+    failed_stage: str | None = None
+    windows: list[Window] = field(default_factory=list)  # each window as the last stage left it
+
+    @property
+    def waiting(self) -> list[date]:
+        return [d for d in self.todo if self.stop is not None and d > self.stop.run_date]
+
+
+def run_window(ctx: RunContext, window: Window, outcome: RunOutcome,
+               pipeline: tuple[Stage, ...] = STAGES, call: StageCall = call_directly,
+               observers: tuple[Observer, ...] = ()) -> Window:
+    """Consecutive run dates through the stages in order. A stage that stops at a day, or
+    raises, fails that day (an exception without a day fails the first day not yet done): the
+    ledger records the stage and the reason, the days before it go on, later days wait."""
+    for stage in pipeline:
+        if not window.days:
+            break
+        try:
+            after = call(stage, ctx, window)
+        except Exception as exc:  # noqa: BLE001 - any failure of a stage fails its day
+            run_date = getattr(exc, "run_date", None) or window.start
+            after = window.stopped_at(run_date, exc, not_ready=isinstance(exc, DayNotReady))
+        if after.stop is not None and outcome.stop is None:
+            outcome.stop, outcome.failed_stage = after.stop, stage.name
+            if not after.stop.not_ready:
+                stages.record_failure(ctx.settings, after.stop.run_date, stage.name, after.stop.error)
+        if stage.reaches is not None and after.days:
+            stages.record_states(ctx, after, stage.reaches, stage.name)
+        window = after
+        for observe in observers:
+            observe(ctx, stage, window, outcome)
+    if pipeline[-1].reaches == DayState.complete:  # the days went all the way
+        outcome.done += list(window.days)
+        outcome.reports += [window.reports[d] for d in window.days if d in window.reports]
+    return window
+
+
+def run_days(ctx: RunContext, days: list[date], force: bool = False,
+             pipeline: tuple[Stage, ...] = STAGES, call: StageCall = call_directly,
+             observers: tuple[Observer, ...] = ()) -> RunOutcome:
+    """Run dates through the stages: the days not yet complete (all of them when ``force``),
+    after checking that no earlier day blocks them, one window of consecutive days at a time;
+    the first day that fails or is not ready stops the run and the days after it wait."""
+    outcome = RunOutcome(plan_days(ctx, days, force))
+    if not outcome.todo:
+        return outcome
+    stages.check_not_blocked(ctx, outcome.todo[0])
+    return run_windows(ctx, outcome, pipeline, call, observers)
+
+
+def run_windows(ctx: RunContext, outcome: RunOutcome, pipeline: tuple[Stage, ...] = STAGES,
+                call: StageCall = call_directly, observers: tuple[Observer, ...] = ()) -> RunOutcome:
+    """``outcome.todo`` through the stages, one window of consecutive days at a time, until
+    the first stop (no planning, no blocking check: ``run_days`` does those)."""
+    for start, end in consecutive_windows(outcome.todo):
+        outcome.windows.append(run_window(ctx, Window(tuple(days_between(start, end))), outcome,
+                                          pipeline, call, observers))
+        if outcome.stop is not None:
+            break
+    return outcome
+
+
+def plan_days(ctx: RunContext, days: list[date], force: bool) -> list[date]:
+    """The days still to do: every day when forced, else those not complete or skipped."""
+    days = sorted(set(days))
+    if force or not ctx.settings.warehouse_path.exists() or not days:
+        return days
+    with db.writer(ctx.settings) as con:
+        done = {d for d, r in ledger.records(con, days[0], days[-1]).items()
+                if r.status in ledger.DONE_STATES}
+    return [d for d in days if d not in done]
+
+
+def days_between(start: date, end: date) -> list[date]:
+    if end < start:
+        raise ValueError(f"end {end} is before start {start}")
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def consecutive_windows(days: list[date]) -> list[tuple[date, date]]:
+    """[d1, d2, d3, d5] -> [(d1, d3), (d5, d5)]"""
+    windows: list[tuple[date, date]] = []
+    for d in sorted(days):
+        if windows and d == windows[-1][1] + timedelta(days=1):
+            windows[-1] = (windows[-1][0], d)
+        else:
+            windows.append((d, d))
+    return windows
+
+
+def raise_for_stop(outcome: RunOutcome) -> None:
+    """The run's stop as the exception a caller sees: the stage's own error for one day, a
+    summary naming the day and the days waiting for it when later days wait."""
+    stop = outcome.stop
+    if stop is None:
+        return
+    if not outcome.waiting:
+        raise stop.error
+    what = "is not ready" if stop.not_ready else f"failed at stage {outcome.failed_stage}"
+    raise DayFailed(
+        f"stopped: {stop.run_date} {what}: {stop.error}; {len(outcome.waiting)} later day(s) "
+        f"wait. Fix and rerun, or `shopcast skip {stop.run_date} --reason ...`", stop.run_date
+    ) from stop.error
+

@@ -1,0 +1,167 @@
+"""The forecast and recommend stages: one loop serves both models.
+
+For each run date D of the window, in order: the history known at D (``until(D)``), the
+point-in-time model (trained on the warehouse's data up to D at the latest, its data checksum
+compared; trained again when its window ends more than ``retrain_every_days`` before D), and
+its predictions, stored in the warehouse a month of days per transaction. Before the warehouse
+holds ``min_history_days`` days the model's best simple baseline (docs/evaluation.md) is
+published instead, named in ``model_version``.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from domain.rules import HORIZON_DAYS
+from models import registry
+from models.config import MetaLearnerConfig
+from models.forecaster import baselines as forecast_baselines
+from models.forecaster.metrics import Forecast
+from models.forecaster.predict import forecast
+from models.forecaster.train import meta_train as train_forecaster
+from models.panel import DemandPanel, load_panel
+from models.recommender import baselines as recommend_baselines
+from models.recommender.data import ShopHistory, load_history
+from models.recommender.metrics import Recommendations
+from models.recommender.predict import recommend
+from models.recommender.train import meta_train as train_recommender
+from pipeline.context import RunContext, Window, log
+from pipeline.settings import Settings
+from warehouse import db
+from warehouse.tables import FORECASTS, RECOMMENDATIONS
+
+
+@dataclass
+class DayPrediction:
+    run_date: date
+    model_version: str
+    entities: int          # items forecast, or customers given a list
+    trained: bool          # a model was meta-trained for this run date
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """What differs between the two models; ``predict_days`` is the rest."""
+    name: str                                            # "forecast", "recommend"
+    table: str                                           # where its rows are stored
+    config: Callable[[Settings], MetaLearnerConfig]
+    load: Callable[[Any, date], Any]                     # (connection, last day) -> history
+    history_days: Callable[[Any], int]
+    end: Callable[[Any], date]                           # D of a history
+    baseline: Callable[[Any], Any]
+    baseline_version: str
+    train: Callable[[Any, MetaLearnerConfig, Callable], Any]
+    predict: Callable[[Any, Any], Any]                   # (model, history) -> predictions
+    rows: Callable[[Any, Any, str], pa.Table]            # (history, predictions, version)
+    entities: Callable[[Any], int]
+
+
+def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date],
+                 log_line: Callable[[str], None] = log.info,
+                 per_transaction: int = 31) -> list[DayPrediction]:
+    """Predict each run date in order; its rows replace D's in ``predictor.table``."""
+    with db.reader(settings) as con:
+        full = predictor.load(con, max(run_dates))
+    cfg = predictor.config(settings)
+    models = registry.PointInTime(settings.models_dir, cfg)
+    results = []
+
+    def one(history) -> tuple[Any, str, bool]:
+        if predictor.history_days(history) < cfg.min_history_days:
+            return predictor.baseline(history), predictor.baseline_version, False
+
+        def train():
+            log_line(f"meta-training the {predictor.name} model on data up to {predictor.end(history)}")
+            return predictor.train(history, cfg, log_line)
+
+        model, trained = models.model_for(
+            predictor.end(history), lambda end: history.until(end).checksum(), train)
+        return predictor.predict(model, history), model.version, trained
+
+    def days():
+        for run_date in sorted(run_dates):
+            started = time.perf_counter()
+            history = full.until(run_date)
+            predictions, version, trained = one(history)
+            results.append(DayPrediction(run_date, version, predictor.entities(predictions),
+                                         trained, time.perf_counter() - started))
+            log_line(f"{run_date} {predictor.name}: {results[-1].entities:,} with {version}"
+                     f"{', meta-trained now' if trained else ''} ({results[-1].seconds:.1f}s)")
+            yield run_date, predictor.rows(history, predictions, version)
+
+    db.replace_days(settings, predictor.table, days(), per_transaction)
+    return results
+
+
+# -- the forecaster ---------------------------------------------------------------------------
+def forecast_table(history: DemandPanel, f: Forecast, version: str) -> pa.Table:
+    """Rows of the published contract: one per item and target day D+1..D+28."""
+    n, h = len(f.item_ids), HORIZON_DAYS
+    pos = {item: i for i, item in enumerate(history.item_ids)}
+    first = history.first_sale()[[pos[i] for i in f.item_ids]] if n else np.zeros(0, np.int64)
+    history_days = np.where(first >= 0, history.days - 1 - first, -1)
+    targets = [history.end + timedelta(days=d) for d in range(1, h + 1)]
+    return pa.table({
+        "run_date": pa.array([history.end] * (n * h), pa.date32()),
+        "item_id": pa.array(np.repeat(f.item_ids.astype(str), h), pa.string()),
+        "target_date": pa.array(targets * n, pa.date32()),
+        "mean": f.mean.reshape(-1), "p10": f.quantiles[..., 0].reshape(-1),
+        "p50": f.quantiles[..., 1].reshape(-1), "p90": f.quantiles[..., 2].reshape(-1),
+        "model_version": pa.array([version] * (n * h), pa.string()),
+        # an item listed in the catalogue but never sold has no history: null
+        "history_days": pa.array(np.repeat(history_days, h), pa.int32(),
+                                 mask=np.repeat(history_days < 0, h)),
+    }, schema=FORECASTS)
+
+
+FORECASTER = Predictor(
+    name="forecast", table="predictions.forecasts", config=lambda s: s.forecaster,
+    load=load_panel, history_days=lambda h: h.days, end=lambda h: h.end,
+    baseline=forecast_baselines.ses, baseline_version=f"baseline-{forecast_baselines.FALLBACK}",
+    train=lambda h, cfg, log_line: train_forecaster(h, cfg, log=log_line),
+    predict=forecast, rows=forecast_table, entities=lambda f: len(f.item_ids))
+
+
+# -- the recommender --------------------------------------------------------------------------
+def recommendation_table(history: ShopHistory, recs: Recommendations, version: str) -> pa.Table:
+    """Rows of the published contract: one per customer and rank 1..k."""
+    m, k = recs.item_ids.shape if recs.item_ids.ndim == 2 else (0, 0)
+    pos = {c: i for i, c in enumerate(history.purchases.customer_ids)}
+    segments = history.segments(np.array([pos[c] for c in recs.customer_ids], dtype=np.int64))
+    return pa.table({
+        "run_date": pa.array([history.run_date] * (m * k), pa.date32()),
+        "customer_id": pa.array(np.repeat(recs.customer_ids.astype(str), k), pa.string()),
+        "rank": pa.array(np.tile(np.arange(1, k + 1), m), pa.int32()),
+        "item_id": pa.array(recs.item_ids.astype(str).reshape(-1), pa.string()),
+        "score": pa.array(recs.scores.reshape(-1), pa.float64()),
+        "model_version": pa.array([version] * (m * k), pa.string()),
+        "segment": pa.array(np.repeat(segments.astype(str), k), pa.string()),
+    }, schema=RECOMMENDATIONS)
+
+
+RECOMMENDER = Predictor(
+    name="recommend", table="predictions.recommendations", config=lambda s: s.recommender,
+    load=load_history, history_days=lambda h: h.items.days, end=lambda h: h.run_date,
+    baseline=lambda h: recommend_baselines.recommend(
+        h, recommend_baselines.BASELINES[recommend_baselines.FALLBACK]),
+    baseline_version=f"baseline-{recommend_baselines.FALLBACK}",
+    train=lambda h, cfg, log_line: train_recommender(h, cfg, log=log_line),
+    predict=recommend, rows=recommendation_table, entities=lambda r: len(r.customer_ids))
+
+
+# -- the stages -------------------------------------------------------------------------------
+def forecast_window(ctx: RunContext, window: Window) -> Window:
+    predict_days(ctx.settings, FORECASTER, list(window.days))
+    return window
+
+
+def recommend_window(ctx: RunContext, window: Window) -> Window:
+    predict_days(ctx.settings, RECOMMENDER, list(window.days))
+    return window

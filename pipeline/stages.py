@@ -1,0 +1,336 @@
+"""The stages of a window of run dates as plain functions: no Prefect here.
+
+Each stage takes the run context and a window of consecutive run dates and returns the window
+for the next stage: the same days, or the days before the first that failed (``stopped_at``).
+Their order lives in one place, pipeline/definition.py; the ledger states too.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from checks.frames import feature_frames, prediction_frames
+from checks.gate import Verdict
+from checks.raw_metrics import DayVolume, measure
+from pipeline.context import DayBlocked, DayFailed, DayNotReady, RunContext, Window, log
+from pipeline.settings import Settings
+from sources.config import Calendar
+from sources.landing import (
+    ORDER_LINE_SCHEMA,
+    QUARANTINE_SCHEMA,
+    DayBatch,
+    SourceFileError,
+    read_catalogue,
+    read_day,
+)
+from warehouse import db, ledger, publish, raw, transform
+from warehouse.ledger import DayState
+from warehouse.reports import day_report_markdown
+
+DAYS_PER_BATCH = 31  # a month of days per transaction or validation run: opening either costs
+                     # more than a day's rows
+
+
+# -- before anything: may this day run? --------------------------------------------------------
+def check_not_blocked(ctx: RunContext, run_date: date) -> None:
+    """Raise DayBlocked if an earlier day failed (and is not skipped) or was never processed."""
+    settings = ctx.settings
+    with db.writer(settings) as con:
+        db.bind_source(con, ctx.source.name)
+        if settings.block_on_failed_days:
+            failed = ledger.first_unresolved_failure(con, before=run_date)
+            if failed is not None:
+                raise DayBlocked(
+                    f"{run_date} waits: {failed.run_date} failed at stage {failed.stage}: "
+                    f"{failed.message}. Fix the input and rerun {failed.run_date}, or mark it "
+                    f"skipped: shopcast skip {failed.run_date} --reason '...'"
+                )
+        if settings.require_previous_days:
+            first = ledger.first_day(con)
+            if first is not None and first < run_date:
+                gaps = ledger.missing_days(con, first, run_date)
+                if gaps:
+                    raise DayBlocked(
+                        f"{run_date} waits: {len(gaps)} earlier day(s) not complete "
+                        f"({gaps[0]} .. {gaps[-1]}); run: shopcast backfill --start {gaps[0]} "
+                        f"--end {run_date}"
+                    )
+
+
+# -- ingest: source files -> incoming area -----------------------------------------------------
+def stage_day(ctx: RunContext, run_date: date, now: datetime | None = None) -> raw.IncomingDay:
+    """Read D's files into the incoming area. Nothing in the warehouse changes here."""
+    cfg, root = ctx.source, ctx.settings.root
+    files = cfg.files_for(run_date, root)
+    if not files:
+        if cfg.calendar == Calendar.daily:
+            now = now or datetime.now(timezone.utc)
+            deadline = cfg.missing_file_deadline(run_date)
+            where = cfg.landing_path(root) / cfg.file_pattern.replace(
+                "{date}", run_date.strftime(cfg.date_format))
+            if now < deadline:
+                raise DayNotReady(f"no file {where} yet; a daily source waits until {deadline}")
+            raise DayFailed(f"no file {where} for {run_date}: the {cfg.name} source is daily "
+                            f"and its grace period ended at {deadline}")
+        # trading-days calendar: no file, no trading
+        batch = DayBatch(run_date, [], ORDER_LINE_SCHEMA.empty_table(), QUARANTINE_SCHEMA.empty_table())
+    else:
+        try:
+            batch = read_day(cfg, run_date, files)
+        except SourceFileError as exc:
+            raise DayFailed(str(exc)) from exc
+    try:
+        catalogue = read_catalogue(cfg, root)
+    except SourceFileError as exc:
+        raise DayFailed(str(exc)) from exc
+    return raw.stage(batch, catalogue, ctx.settings.incoming_dir)
+
+
+def ingest(ctx: RunContext, window: Window) -> Window:
+    """Every day's files into the incoming area, in parallel (reading touches no shared
+    state); the window stops at the first day that is not ready or cannot be read."""
+    def one(run_date: date):
+        try:
+            return stage_day(ctx, run_date)
+        except (DayNotReady, DayFailed) as exc:
+            return exc
+
+    incoming = {}
+    for run_date, day in zip(window.days, ctx.map(one, window.days)):
+        if isinstance(day, Exception):
+            return window.with_(incoming=incoming).stopped_at(
+                run_date, day, not_ready=isinstance(day, DayNotReady))
+        log.info("%s staged: %s lines, %s quarantined %s", run_date, f"{day.lines:,}",
+                 day.quarantined, day.quarantine_counts or "")
+        incoming[run_date] = day
+    return window.with_(incoming=incoming)
+
+
+def staged_days(ctx: RunContext, window: Window) -> list[raw.IncomingDay]:
+    """The window's days in the incoming area: as ingest handed them on, or as an earlier
+    process left them there (a stage run on its own, as the benchmark does)."""
+    return [window.incoming.get(d) or raw.IncomingDay.load(raw.incoming_dir(ctx.settings.incoming_dir, d))
+            for d in window.days]
+
+
+# -- gate: check staged days before they may replace anything ---------------------------------
+def gate_raw(ctx: RunContext, window: Window) -> Window:
+    """Validate the staged days in date order, each against the days before it (those already
+    in the warehouse and those passed earlier in this window); stop at the first that fails."""
+    gate = ctx.gate
+    days = staged_days(ctx, window)
+    with db.writer(ctx.settings) as con:
+        history = [DayVolume(*r) for r in con.execute(
+            "SELECT run_date, delivered, no_customer FROM ops.day_volumes WHERE run_date < ? "
+            "ORDER BY run_date DESC LIMIT 366", [window.start]).fetchall()]
+        known = {sha: d for sha, d in con.execute(
+            "SELECT sha256, run_date FROM ops.ingested_files WHERE NOT list_contains(?, run_date)",
+            [list(window.days)]).fetchall()}
+    measured = []
+    for day in days:  # metrics in date order, each day against the ones before it
+        shas = [f["sha256"] for f in day.files]
+        duplicates = sum(1 for s in shas if s in known) + len(shas) - len(set(shas))
+        measured.append((day, measure(day.run_date, day.delivered, day.quarantined,
+                                      day.no_customer, duplicates, history, gate.quality.raw)))
+        history.append(DayVolume(day.run_date, day.delivered, day.no_customer))
+        known.update({s: day.run_date for s in shas})
+    verdicts: dict[date, Verdict] = {}
+    try:
+        for i in range(0, len(measured), DAYS_PER_BATCH):
+            chunk = measured[i:i + DAYS_PER_BATCH]
+            checked = gate.check_raw(
+                [(day.run_date, pq.read_table(day.lines_path).to_pandas(), m) for day, m in chunk],
+                build_docs=False)
+            for (day, _), verdict in zip(chunk, checked):
+                verdicts[day.run_date] = verdict
+                if not verdict.passed:
+                    return window.with_(verdicts=verdicts).stopped_at(
+                        day.run_date, DayFailed(verdict.message([f["name"] for f in day.files]),
+                                                day.run_date))
+                log.info("%s passed the gate: %s lines, %s quarantined %s", day.run_date,
+                         f"{day.delivered:,}", day.quarantined, day.quarantine_counts or "")
+    finally:
+        gate.build_docs()
+    return window.with_(verdicts=verdicts)
+
+
+# -- promote: incoming -> raw tables (writer) -------------------------------------------------
+def promote(ctx: RunContext, window: Window) -> Window:
+    """Replace each day in the raw tables, in date order, a month of days per transaction."""
+    days = staged_days(ctx, window)
+    with db.writer(ctx.settings) as con:
+        db.bind_source(con, ctx.source.name)
+        for i in range(0, len(days), DAYS_PER_BATCH):
+            raw.promote(con, days[i:i + DAYS_PER_BATCH])
+    return window.with_(incoming={d.run_date: d for d in days})
+
+
+# -- transform: dbt build over the window -----------------------------------------------------
+def transform_window(ctx: RunContext, window: Window) -> Window:
+    with db.writer_lock(ctx.settings):  # dbt opens the file itself; keep other writers out
+        result = transform.build(ctx.settings, ctx.source, window.start, window.end)
+    log.info("dbt build %s..%s: %d nodes in %.1fs", window.start, window.end,
+             len(result.nodes), result.elapsed_s)
+    return window
+
+
+# -- the features and predictions gates: nothing is published past a failed day ---------------
+def check_features(ctx: RunContext, window: Window) -> Window:
+    """The features suites on the marts the window built (as-of features of its last day)."""
+    with db.reader(ctx.settings) as con:
+        frames = feature_frames(con, window.start, window.end)
+    return _stop_at_first_failure(window, ctx.gate.validate(list(window.days), frames), "features")
+
+
+def check_predictions(ctx: RunContext, window: Window) -> Window:
+    """The predictions suites on the stored forecasts and lists, a month of days per run."""
+    verdicts = []
+    for i in range(0, len(window.days), DAYS_PER_BATCH):
+        days = window.days[i:i + DAYS_PER_BATCH]
+        with db.reader(ctx.settings) as con:
+            frames = prediction_frames(con, days[0], days[-1])
+        verdicts += ctx.gate.validate(list(days), frames)
+        if not all(v.passed for v in verdicts):
+            break
+    return _stop_at_first_failure(window, verdicts, "predictions")
+
+
+def _stop_at_first_failure(window: Window, verdicts: list[Verdict], gate_name: str) -> Window:
+    failed = next((v for v in verdicts if not v.passed), None)
+    if failed is None:
+        log.info("%s..%s passed the %s gate", window.start, window.end, gate_name)
+        return window
+    return window.stopped_at(failed.run_date, failed_gate(failed, gate_name))
+
+
+def failed_gate(verdict: Verdict, gate_name: str) -> DayFailed:
+    pages = ", ".join(str(p) for p in verdict.docs_pages)
+    return DayFailed(f"{verdict.run_date} failed the {gate_name} gate: "
+                     f"{'; '.join(verdict.failures)}. Data Docs: {pages}", verdict.run_date)
+
+
+# -- publish: the day's summary and predictions, atomically, and its report -------------------
+SUMMARY_COLUMNS = (
+    "lines", "demand_lines", "cancellation_lines", "non_product_lines", "zero_price_lines",
+    "lines_without_customer", "repeated_lines", "quarantined_lines", "orders", "demand_units",
+)
+PUBLISHED_PREDICTIONS = (("forecasts", "item_id, target_date"), ("recommendations", "customer_id, rank"))
+
+
+def publish_days(ctx: RunContext, window: Window) -> Window:
+    """Publish each day's data summary and predictions atomically and write its report."""
+    reports = {}
+    with db.writer(ctx.settings) as con:
+        for run_date in window.days:
+            reports[run_date] = _publish_day(con, ctx, run_date)
+            log.info("%s published: %s lines, %s quarantined; report %s", run_date,
+                     f"{reports[run_date]['lines']:,}", reports[run_date]["quarantined_lines"],
+                     reports[run_date]["report_path"])
+    return window.with_(reports=reports)
+
+
+def _publish_day(con, ctx: RunContext, run_date: date) -> dict:
+    settings = ctx.settings
+    summary = con.execute(
+        f"SELECT order_date AS run_date, {', '.join(SUMMARY_COLUMNS)} "
+        "FROM marts.daily_line_counts WHERE order_date = ?", [run_date]
+    ).to_arrow_table()
+    if summary.num_rows != 1:
+        raise DayFailed(f"{run_date}: the marts have no row for this day after dbt ran", run_date)
+    rules = con.execute(
+        "SELECT rule, count(*) FROM raw.quarantine WHERE run_date = ? GROUP BY rule ORDER BY rule",
+        [run_date],
+    ).fetchall()
+    items, customers = con.execute(
+        "SELECT (SELECT count(*) FROM marts.item_features WHERE as_of_date = ?),"
+        " (SELECT count(*) FROM marts.customer_features WHERE as_of_date = ?)",
+        [run_date, run_date],
+    ).fetchone()
+    summary = summary.append_column("source", pa.array([ctx.source.name]))
+    manifests = {"daily_summary": publish.publish_partition(
+        settings.published_dir, "daily_summary", run_date, summary,
+        retention=settings.publish_retention,
+    )}
+    predictions = {}
+    for table, order in PUBLISHED_PREDICTIONS:
+        predictions[table] = con.execute(
+            f"SELECT * FROM predictions.{table} WHERE run_date = ? ORDER BY {order}",
+            [run_date]).to_arrow_table()
+        if predictions[table].num_rows:
+            versions = sorted(set(predictions[table].column("model_version").to_pylist()))
+            manifests[table] = publish.publish_partition(
+                settings.published_dir, table, run_date, predictions[table],
+                retention=settings.publish_retention, extra={"model_versions": versions})
+    publish.update_latest(settings.published_dir, run_date, manifests)
+    row = summary.to_pylist()[0]
+    report = {"run_date": run_date.isoformat(), "source": ctx.source.name,
+              **{k: row[k] for k in SUMMARY_COLUMNS}, "quarantine_by_rule": dict(rules),
+              "sellable_items_with_features": items, "customers_with_features": customers,
+              "forecast_rows": predictions["forecasts"].num_rows,
+              "forecast_items": len(set(predictions["forecasts"].column("item_id").to_pylist())),
+              "forecast_model": _versions(manifests, "forecasts"),
+              "recommendation_rows": predictions["recommendations"].num_rows,
+              "recommended_customers": len(set(
+                  predictions["recommendations"].column("customer_id").to_pylist())),
+              "recommendation_model": _versions(manifests, "recommendations"),
+              "data_docs": str(ctx.data_docs)}
+    report["report_path"] = str(write_day_report(settings, report))
+    return report
+
+
+def _versions(manifests: dict, table: str) -> str | None:
+    return ", ".join(manifests[table]["model_versions"]) if table in manifests else None
+
+
+def write_day_report(settings: Settings, report: dict) -> Path:
+    directory = settings.reports_dir / f"run_date={report['run_date']}"
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "failed.md").unlink(missing_ok=True)  # the day is fixed now
+    path = directory / "summary.md"
+    path.write_text(day_report_markdown(report))
+    return path
+
+
+# -- the day ledger, as the runner and the operator write it ----------------------------------
+def record_states(ctx: RunContext, window: Window, state: DayState, stage: str) -> None:
+    """The days of the window have passed ``stage``: they are now in ``state``."""
+    with db.writer(ctx.settings) as con:
+        for run_date in window.days:
+            counts = window.reports.get(run_date) or {}
+            day = window.incoming.get(run_date)
+            lines = counts.get("lines", day.lines if day else None)
+            quarantined = counts.get("quarantined_lines", day.quarantined if day else None)
+            ledger.set_state(con, run_date, state, stage, lines=lines, quarantined=quarantined)
+
+
+def record_failure(settings: Settings, run_date: date, stage: str, exc: BaseException) -> Path:
+    """Mark D failed in the ledger and write the reason where the morning review looks."""
+    message = f"{type(exc).__name__}: {exc}"
+    with db.writer(settings) as con:
+        ledger.set_state(con, run_date, DayState.failed, stage, message)
+    directory = settings.reports_dir / f"run_date={run_date.isoformat()}"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "failed.md"
+    path.write_text(
+        f"# Run {run_date} failed at stage {stage}\n\n{message}\n\n"
+        "Nothing was published for this day and earlier days are unchanged. Later days wait until "
+        f"it is fixed and rerun, or marked skipped: `shopcast skip {run_date} --reason ...`\n"
+    )
+    return path
+
+
+def days_with_quarantine(settings: Settings, start: date, end: date) -> list[date]:
+    """Run dates in start..end that have quarantined lines: what `shopcast reprocess` redoes."""
+    with db.reader(settings) as con:
+        return [r[0] for r in con.execute(
+            "SELECT DISTINCT run_date FROM raw.quarantine WHERE run_date BETWEEN ? AND ? ORDER BY 1",
+            [start, end]).fetchall()]
+
+
+def mark_skipped(settings: Settings, run_date: date, reason: str) -> None:
+    """The operator's decision that later days should stop waiting for ``run_date``."""
+    with db.writer(settings) as con:
+        ledger.set_state(con, run_date, DayState.skipped, "operator", reason)

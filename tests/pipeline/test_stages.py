@@ -1,0 +1,45 @@
+"""Stage functions without Prefect: calendars, missing files, blocking after a failure."""
+from datetime import date, datetime, timezone
+
+import pytest
+
+from pipeline.context import DayBlocked, DayFailed, DayNotReady, RunContext
+from pipeline.settings import Settings
+from pipeline.stages import check_not_blocked, mark_skipped, record_failure, stage_day
+from tests.conftest import run_stages, write_day, write_tiny_source
+from warehouse import db, ledger
+
+D = date(2025, 3, 1)
+
+
+def test_daily_source_waits_for_a_missing_file_then_fails_the_day(ctx):
+    with pytest.raises(DayNotReady, match="waits until"):
+        stage_day(ctx, D, now=datetime(2025, 3, 2, 4, 0, tzinfo=timezone.utc))
+    with pytest.raises(DayFailed, match="no file .*sales_2025-03-01\\*.csv"):
+        stage_day(ctx, D, now=datetime(2025, 3, 2, 6, 0, tzinfo=timezone.utc))
+
+
+def test_trading_days_source_completes_a_day_without_file_with_zero_sales(tmp_path, data_dir,
+                                                                          monkeypatch):
+    monkeypatch.setenv("SHOPCAST_SOURCE_CONFIG",
+                       str(write_tiny_source(tmp_path, calendar="trading_days")))
+    incoming = stage_day(RunContext.build(Settings()), D)
+    assert incoming.lines == 0 and incoming.files == []
+
+
+def test_later_days_wait_for_a_failed_day_until_it_is_skipped(tiny_source, settings, ctx):
+    cfg, landing = tiny_source
+    write_day(landing, D, ["1,10001,A,1,1.0,2025-03-01T10:00:00Z,1,DE"])
+    run_stages(settings, [D], until="promote")
+    record_failure(settings, D, "transform", RuntimeError("dbt test failed"))
+    with pytest.raises(DayBlocked, match="2025-03-01 failed at stage transform"):
+        check_not_blocked(ctx, date(2025, 3, 2))
+    mark_skipped(settings, D, "accepted")
+    check_not_blocked(ctx, date(2025, 3, 2))
+
+
+def test_a_day_waits_for_missing_earlier_days(settings, ctx):
+    with db.writer(settings) as con:
+        ledger.set_state(con, date(2025, 3, 1), ledger.DayState.complete, "publish")
+    with pytest.raises(DayBlocked, match=r"2025-03-02 .. 2025-03-02"):
+        check_not_blocked(ctx, date(2025, 3, 3))
