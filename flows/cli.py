@@ -160,6 +160,14 @@ def status(last: Annotated[int, typer.Option(help="how many of the latest days")
 
 
 @app.command()
+def checksums() -> None:
+    """Row checksums of the published tables, to compare two runs (same rows, same sums)."""
+    from warehouse.checksums import published_checksums
+
+    console.print_json(json.dumps(published_checksums(Settings().published_dir)))
+
+
+@app.command()
 def docs(as_of: Annotated[Optional[datetime], typer.Option(
         "--date", formats=["%Y-%m-%d"], help="as-of date of the docs (default: today)")] = None) -> None:
     """dbt docs generate for the warehouse."""

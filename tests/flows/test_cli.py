@@ -10,7 +10,8 @@ from flows.cli import LiveProgress, app
 from pipeline.context import Window
 from pipeline.definition import STAGES, RunOutcome
 
-COMMANDS = ["generate", "daily", "backfill", "skip", "reprocess", "status", "docs", "serve", "demo"]
+COMMANDS = ["generate", "daily", "backfill", "skip", "reprocess", "status", "checksums", "docs",
+            "serve", "demo"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
