@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.learned import TrainedPerOrigin, time_daily_stage
+from bench.learned import TrainedPerOrigin, time_daily_stage, train_and_save
 from models.evaluation import to_markdown
 from models.forecaster import baselines
 from models.forecaster.config import ForecasterConfig
@@ -276,13 +276,8 @@ def inner_loop_speed(data_dir: Path, origin: date, cfg: ForecasterConfig, tasks:
 
 def train_once(data_dir: Path, origin: date, cfg: ForecasterConfig) -> dict:
     """One meta-training run on the panel up to ``origin``, saved to the registry."""
-    from models import registry
-
     panel = _panel(data_dir, origin)
-    started = time.perf_counter()
-    trained = meta_train(panel, cfg, log=None)
-    seconds = time.perf_counter() - started
-    path = registry.save(trained, data_dir / "models")
+    seconds, trained, path = train_and_save(meta_train, panel, cfg, data_dir / "models")
     return {"train_s": seconds, "series": int(panel.sellable(panel.days - 1).sum()),
             "days": panel.days, "tasks": trained.metrics["tasks"], "version": path.name}
 

@@ -7,6 +7,8 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -44,3 +46,13 @@ def time_daily_stage(predictor, settings, origin: date, repeats: int = 3):
         if result.trained:
             raise RuntimeError(f"the daily stage trained a model for {origin}: train_once first")
     return statistics.median(times), result
+
+
+def train_and_save(meta_train: Callable, history, cfg, models_dir: Path) -> tuple[float, Any, Path]:
+    """One meta-training on ``history`` (timed) and its artifact saved to the registry."""
+    from models import registry
+
+    started = time.perf_counter()
+    trained = meta_train(history, cfg, log=None)
+    seconds = time.perf_counter() - started
+    return seconds, trained, registry.save(trained, models_dir)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.learned import TrainedPerOrigin, time_daily_stage
+from bench.learned import TrainedPerOrigin, time_daily_stage, train_and_save
 from models.evaluation import to_markdown
 from models.recommender import baselines
 from models.recommender.config import RecommenderConfig
@@ -338,13 +338,8 @@ def inner_loop_speed(data_dir: Path, origin: date, cfg: RecommenderConfig, repea
 
 def train_once(data_dir: Path, origin: date, cfg: RecommenderConfig) -> dict:
     """One meta-training on the history up to ``origin``, saved to the registry."""
-    from models import registry
-
     history = _history(data_dir, origin)
-    started = time.perf_counter()
-    trained = meta_train(history, cfg, log=None)
-    seconds = time.perf_counter() - started
-    path = registry.save(trained, data_dir / "models")
+    seconds, trained, path = train_and_save(meta_train, history, cfg, data_dir / "models")
     return {"train_s": seconds, "days": history.items.days, "tasks": trained.metrics["tasks"],
             "customers": len(history.customers()), "version": path.name}
 

@@ -63,6 +63,23 @@ def adapt_each(params: Params, lrs: Params, support: Any, loss_fn: LossFn, steps
     return vmap(lambda s: adapt(params, lrs, s, loss_fn, steps, first_order=True))(support)
 
 
+def adaptation_rates(adaptation: str, mode: str, params: Params,
+                     learned: Callable[[], Params], finetune_lr: float) -> Params | None:
+    """The per-parameter rates a prediction adapts with, or None for no adaptation:
+    ``model`` adapts as the model was trained (its learned rates when meta-trained, none when
+    pooled), ``meta`` with the learned rates, ``finetune`` plain SGD at ``finetune_lr`` (the
+    pooled + fine-tuning ablation), ``none`` not at all."""
+    if adaptation == "model":
+        adaptation = "meta" if mode == "maml" else "none"
+    if adaptation == "none":
+        return None
+    if adaptation == "meta":
+        return learned()
+    if adaptation == "finetune":
+        return {name: torch.full_like(p, finetune_lr) for name, p in params.items()}
+    raise ValueError(f"adaptation {adaptation!r}: one of model, meta, finetune, none")
+
+
 def seed_everything(seed: int) -> np.random.Generator:
     """Seed Python's, torch's and a numpy generator: a training with a fixed seed repeats."""
     random.seed(seed)

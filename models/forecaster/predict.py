@@ -14,7 +14,7 @@ from models.forecaster.features import FeatureBuilder
 from models.forecaster.metrics import Forecast
 from models.forecaster.network import Targets, decode, loss
 from models.forecaster.train import TrainedForecaster
-from models.meta import adapt_each
+from models.meta import adapt_each, adaptation_rates
 from models.panel import DemandPanel
 
 CHUNK = 2048  # items per vmapped adaptation: bounds memory, not results
@@ -30,26 +30,22 @@ def forecast(trained: TrainedForecaster, history: DemandPanel, rows: np.ndarray 
     cfg, model = trained.config, trained.model
     t = history.days - 1
     rows = np.flatnonzero(history.sellable(t)) if rows is None else np.asarray(rows)
-    if adaptation == "model":
-        adaptation = "meta" if cfg.mode == "maml" else "none"
-    steps = 0 if adaptation == "none" else cfg.inner_steps
     fb = FeatureBuilder(history, trained.categories)
+    loss_fn = partial(loss, huber_delta=cfg.huber_delta, quantile_weight=cfg.quantile_weight)
     means, quantiles = [], []
     with torch.no_grad():
+        head = model.head_params()
+        lrs = adaptation_rates(adaptation, cfg.mode, head, model.inner_lrs, finetune_lr)
         for at in range(0, len(rows), CHUNK):
             chunk = rows[at:at + CHUNK]
             query, support = fb.tasks(chunk, np.full(len(chunk), t), t, cfg.support_origins,
                                       cfg.support_every_days)
             h_query, h_support = model.embed(query), model.embed(support)
-            head = model.head_params()
-            if steps == 0:
+            if lrs is None:
                 mean, q = decode(head, h_query, query.scale)
             else:
-                lrs = (model.inner_lrs() if adaptation == "meta"
-                       else {k: torch.full_like(v, finetune_lr) for k, v in head.items()})
-                loss_fn = partial(loss, huber_delta=cfg.huber_delta,
-                                  quantile_weight=cfg.quantile_weight)
-                adapted = adapt_each(head, lrs, (h_support, Targets.of(support)), loss_fn, steps)
+                adapted = adapt_each(head, lrs, (h_support, Targets.of(support)), loss_fn,
+                                     cfg.inner_steps)
                 mean, q = vmap(decode)(adapted, h_query, query.scale)
             means.append(mean.double().numpy())
             quantiles.append(q.double().numpy())

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from models.meta import adapt_each
+from models.meta import adapt_each, adaptation_rates
 from models.recommender.data import ShopHistory
 from models.recommender.features import PAIR_FEATURES, RecFeatures
 from models.recommender.metrics import K, Recommendations, rank_blocks
@@ -33,9 +33,6 @@ def recommend(trained: TrainedRecommender, history: ShopHistory,
     at ``finetune_lr`` (the pooled + fine-tuning ablation)."""
     cfg, model = trained.config, trained.model
     customers = history.customers() if customers is None else np.asarray(customers)
-    if adaptation == "model":
-        adaptation = "meta" if cfg.mode == "maml" else "none"
-    steps = 0 if adaptation == "none" else cfg.inner_steps
     fx = RecFeatures(history, trained.categories, trained.stores, trained.items)
     sampler = Sampler(history, cfg, np.random.default_rng(cfg.seed))
     t = history.items.days - 1
@@ -46,14 +43,13 @@ def recommend(trained: TrainedRecommender, history: ShopHistory,
                            content[torch.from_numpy(items)])
         never_bought = model.repeat(torch.zeros(1, PAIR_FEATURES))[0]
         shared = model.personal_params()
-        lrs = (model.inner_lrs() if adaptation == "meta"
-               else {n: torch.full_like(p, finetune_lr) for n, p in shared.items()})
+        lrs = adaptation_rates(adaptation, cfg.mode, shared, model.inner_lrs, finetune_lr)
 
         def block(chunk: np.ndarray) -> np.ndarray:
             u = customer_vectors(model, fx, chunk, np.full(len(chunk), t), content)
-            if steps:
+            if lrs is not None:
                 support = task_tensors(model, fx, sampler.support(fx, chunk, t, True), content)
-                personal = adapt_each(shared, lrs, support, ranking_loss, steps)
+                personal = adapt_each(shared, lrs, support, ranking_loss, cfg.inner_steps)
             else:
                 personal = {n: p.expand(len(chunk), *p.shape) for n, p in shared.items()}
             scores = (u + personal["shift"]) @ v.T + b[None, :]
