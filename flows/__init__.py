@@ -1,7 +1,10 @@
 """Orchestration only: Prefect flows that run the pipeline's stages (pipeline/definition.py) as
-tasks, and the command line. The embedded defaults are set here, before Prefect is imported:
-no telemetry from an offline laptop, and the pipeline's own log lines in the flow run's log."""
+tasks, and the command line. The embedded defaults are set here, before Prefect is imported: no
+telemetry from an offline laptop, the pipeline's own log lines in the flow run's log, and time
+for the local server to start (its first start migrates a new database, which takes more than
+Prefect's 20 s on a busy 2-core machine)."""
 import os
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "shopcast")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
