@@ -67,9 +67,12 @@ class Gate:
     @cached_property
     def _gx(self):
         import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
 
         logging.getLogger("great_expectations").setLevel(logging.WARNING)
         ctx = gx.get_context(mode="ephemeral")
+        # no "Calculating Metrics" bars in the flow's log: a backfill runs hundreds of validations
+        ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
         ctx.add_data_docs_site("local", {
             "class_name": "SiteBuilder",
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},

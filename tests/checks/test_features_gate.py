@@ -17,13 +17,15 @@ ROWS = {
 }
 
 
-def test_features_gate(tiny_source, settings, ctx):
+def test_features_gate(tiny_source, settings, ctx, capfd):
     cfg, landing = tiny_source
     for d, rows in ROWS.items():
         write_day(landing, d, rows)
     assert run_stages(settings, list(ROWS), until="transform").stop is None
     window = Window((D1, D2))
+    capfd.readouterr()
     assert check_features(ctx, window) == window
+    assert "Calculating Metrics" not in capfd.readouterr().err  # no progress bars in the log
     pages = settings.root / "quality" / "data_docs" / "validations"
     assert list((pages / "item_features").rglob("*.html")), "no Data Docs page of item_features"
 
