@@ -8,3 +8,9 @@ import os
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "shopcast")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+import logging  # noqa: E402 - after the environment above, which Prefect reads at import
+
+# The pipeline logs under "shopcast" (pipeline/context.py); Prefect copies its handlers onto it
+# (PREFECT_LOGGING_EXTRA_LOGGERS) but not a level, and the root's WARNING would drop every line.
+logging.getLogger("shopcast").setLevel(logging.INFO)

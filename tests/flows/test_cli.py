@@ -45,3 +45,13 @@ def test_live_progress_counts_days_done_of_the_total():
             progress(None, stage, Window(days), outcome)
     task = progress.progress.tasks[0]
     assert (task.completed, task.total) == (3, 3)
+
+
+def test_the_pipeline_logs_at_info_under_the_flows():
+    """Prefect copies its handlers onto the "shopcast" logger, not a level: without one the
+    root's WARNING drops every line of the stages (seen in make demo)."""
+    import logging
+
+    import flows  # noqa: F401
+
+    assert logging.getLogger("shopcast").getEffectiveLevel() == logging.INFO
