@@ -48,6 +48,10 @@ def plain_ingest(settings: Settings, cfg: SourceConfig, warehouse: Path, spec: d
     con.execute("CREATE SCHEMA IF NOT EXISTS ops")
     con.execute("CREATE OR REPLACE TABLE ops.ingested_files AS SELECT DISTINCT run_date, "
                 "source_file AS file_name, source_file AS sha256 FROM raw.order_lines")
+    # what the gate records per day, which the marts' line counts compare with
+    con.execute("CREATE OR REPLACE TABLE ops.day_volumes AS SELECT run_date, count(*) AS delivered, "
+                "count(*) FILTER (WHERE rule IS NOT NULL) AS quarantined, count(*) FILTER "
+                "(WHERE rule IS NULL AND customer_id IS NULL) AS no_customer FROM typed GROUP BY 1")
     n = con.execute("SELECT count(*) FROM raw.order_lines").fetchone()[0]
     con.close()
     return {"lines": n, "files": len(files)}
