@@ -172,11 +172,11 @@ def docs(as_of: Annotated[Optional[datetime], typer.Option(
         "--date", formats=["%Y-%m-%d"], help="as-of date of the docs (default: today)")] = None) -> None:
     """dbt docs generate for the warehouse."""
     from pipeline.context import RunContext
-    from warehouse import db, transform
+    from warehouse import db
 
     ctx = RunContext.build()
     with db.writer_lock(ctx.settings):
-        path = transform.generate_docs(ctx.settings, ctx.source, as_of.date() if as_of else date.today())
+        path = ctx.dbt.generate_docs(as_of.date() if as_of else date.today())
     console.print(f"dbt docs: {path} (serve with: dbt docs serve --project-dir dbt_project "
                   f"--profiles-dir dbt_project --target-path {ctx.settings.dbt_target_dir})")
 

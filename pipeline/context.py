@@ -17,6 +17,7 @@ from checks.gate import Gate, Verdict
 from pipeline.settings import Settings
 from sources.config import SourceConfig, load_source_config
 from warehouse.raw import IncomingDay
+from warehouse.transform import DbtProject
 
 log = logging.getLogger("shopcast")
 
@@ -40,7 +41,8 @@ class DayBlocked(RuntimeError):
 @dataclass
 class RunContext:
     """Settings, the source mapping and the quality thresholds, read once, and the expensive
-    handles built on first use (the Great Expectations context costs seconds) and kept."""
+    handles built on first use and kept: the Great Expectations context and the parsed dbt
+    project (each costs seconds)."""
     settings: Settings
     source: SourceConfig
     quality: QualityConfig
@@ -62,6 +64,10 @@ class RunContext:
     @cached_property
     def gate(self) -> Gate:
         return Gate(self.settings.root / "quality", self.quality)
+
+    @cached_property
+    def dbt(self) -> DbtProject:
+        return DbtProject(self.settings, self.source)
 
     @property
     def data_docs(self) -> Path:

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     )
     dbt_threads: int = 2
     dbt_target: str = Field("local", description="the dbt profile target (dbt_project/profiles.yml)")
+    dbt_project_dir: Path = Field(REPO_ROOT / "dbt_project", description="the dbt project (and its profiles.yml)")
     writer_lock_timeout_s: float = 600.0
     publish_retention: int = Field(5, description="Archived versions kept per table and run date.")
     quality_config: Path = Field(
@@ -80,10 +81,6 @@ class Settings(BaseSettings):
     @property
     def dbt_log_dir(self) -> Path:
         return self.root / "dbt" / "logs"
-
-    @property
-    def dbt_project_dir(self) -> Path:
-        return REPO_ROOT / "dbt_project"
 
     def ensure_dirs(self) -> None:
         for d in (self.root, self.incoming_dir, self.published_dir, self.reports_dir):

@@ -171,9 +171,12 @@ def promote(ctx: RunContext, window: Window) -> Window:
 # -- transform: dbt build over the window -----------------------------------------------------
 def transform_window(ctx: RunContext, window: Window) -> Window:
     with db.writer_lock(ctx.settings):  # dbt opens the file itself; keep other writers out
-        result = transform.build(ctx.settings, ctx.source, window.start, window.end)
-    log.info("dbt build %s..%s: %d nodes in %.1fs", window.start, window.end,
-             len(result.nodes), result.elapsed_s)
+        result = ctx.dbt.build(window.start, window.end)
+    parse = ctx.dbt.last_parse
+    log.info("dbt build %s..%s: %d nodes in %.1fs (project %s%s)", window.start, window.end,
+             len(result.nodes), result.elapsed_s, parse.kind,
+             f" in {parse.elapsed_s:.1f}s" + (f": {parse.reason}" if parse.reason else "")
+             if parse.kind != "reused" else "")
     return window
 
 

@@ -71,6 +71,9 @@ CREATE TABLE IF NOT EXISTS ops.day_volumes (
     no_customer BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ops.meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+-- the run dates the next dbt invocation builds (warehouse/transform.py writes it, the dbt
+-- macros read it), one row
+CREATE TABLE IF NOT EXISTS ops.run_window (start_date DATE NOT NULL, end_date DATE NOT NULL);
 CREATE SCHEMA IF NOT EXISTS predictions;
 """ + "\n".join(create_table_sql(n, t) for n, t in PREDICTION_TABLES.items())
 

@@ -2,10 +2,20 @@
 
 dbt runs in-process through dbt's own ``dbtRunner``; callers hold the warehouse writer lock, so
 two invocations never overlap (dbt does not support that within one process).
+
+Start-up, not data, used to bound a daily run: dbt parsed the whole project on every invocation
+because the run window changed its ``--vars``, which invalidates partial parsing. Now the run
+window is a one-row table (``ops.run_window``) that the macros read when they compile, so the
+vars stay the same from day to day; the project is parsed once per process and the manifest is
+handed to every later invocation, and a new process reuses dbt's partial parse
+(docs/decisions/0007-dbt-start-up.md).
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -13,6 +23,7 @@ from typing import Protocol
 
 from domain.rules import RULES
 from sources.config import SourceConfig
+from warehouse import db
 from warehouse.db import WarehouseSettings
 
 
@@ -28,70 +39,144 @@ class TransformResult:
     elapsed_s: float = 0.0
 
 
+@dataclass(frozen=True)
+class Parse:
+    """How the project was last parsed: reused in this process, dbt's partial parse of the
+    files that changed, or a full parse (with dbt's reason)."""
+    kind: str            # "reused" | "partial" | "full"
+    elapsed_s: float
+    reason: str = ""
+
+
 class DbtSettings(WarehouseSettings, Protocol):
     """What dbt needs of the application's settings."""
     dbt_threads: int
     dbt_target: str
+    dbt_project_dir: Path
 
-    @property
-    def dbt_project_dir(self) -> Path: ...
     @property
     def dbt_target_dir(self) -> Path: ...
     @property
     def dbt_log_dir(self) -> Path: ...
 
 
-def dbt_vars(settings: DbtSettings, cfg: SourceConfig, start: date, end: date) -> dict:
-    """Every var the project and its profile read: the warehouse file and threads, the run
-    window, the source's rules and the domain rules. Nothing reaches dbt through os.environ."""
+def dbt_vars(settings: DbtSettings, cfg: SourceConfig) -> dict:
+    """Every var the project and its profile read: the warehouse file and threads, the source's
+    rules and the domain rules. None changes from one run date to the next (the run window is
+    a table), so dbt's partial parsing survives from one day's process to the next. Nothing
+    reaches dbt through os.environ."""
     return {
         **RULES.dbt_vars(),
         "warehouse_path": str(settings.warehouse_path),
         "threads": settings.dbt_threads,
-        "start_date": start.isoformat(),
-        "end_date": end.isoformat(),
         "cancellation_rule": cfg.rules.cancellation,
         "product_rule": cfg.rules.product,
     }
 
 
-def invoke_dbt(settings: DbtSettings, command: list[str], variables: dict):
-    """Run one dbt command against this settings' warehouse; return dbt's result object."""
-    from dbt.cli.main import dbtRunner  # dbt's import costs seconds: only when dbt runs
-
-    settings.ensure_dirs()
-    common = [
-        "--project-dir", str(settings.dbt_project_dir),
-        "--profiles-dir", str(settings.dbt_project_dir),
-        "--target", settings.dbt_target,
-        "--target-path", str(settings.dbt_target_dir),
-        "--log-path", str(settings.dbt_log_dir),
-    ]
-    return dbtRunner().invoke([*command, *common, "--vars", json.dumps(variables), "--quiet"])
+def write_run_window(settings: DbtSettings, start: date, end: date) -> None:
+    """The window the next dbt invocation builds, read by macros/run_window.sql."""
+    with db.writer(settings) as con:
+        con.execute("BEGIN")
+        con.execute("DELETE FROM ops.run_window")
+        con.execute("INSERT INTO ops.run_window VALUES (?, ?)", [start, end])
+        con.execute("COMMIT")
 
 
-def build(settings: DbtSettings, cfg: SourceConfig, start: date, end: date) -> TransformResult:
-    """``dbt build`` (models and their tests) for run dates start..end in one invocation."""
-    import time
+class DbtProject:
+    """The project of one warehouse and source, parsed once and reused by every invocation in
+    this process. A changed project file is seen at the next invocation, which parses again
+    (dbt then re-reads only what changed)."""
 
-    t0 = time.perf_counter()
-    res = invoke_dbt(settings, ["build"], dbt_vars(settings, cfg, start, end))
-    result = TransformResult(start, end, elapsed_s=time.perf_counter() - t0)
-    failures = []
-    for r in getattr(res.result, "results", None) or []:
-        status = str(getattr(r.status, "value", r.status))
-        result.nodes[r.node.name] = status
-        if status in ("error", "fail"):
-            failures.append(f"{r.node.resource_type} {r.node.name}: {status}: {r.message}")
-    if not res.success:
-        detail = "; ".join(failures) or repr(res.exception)
-        raise TransformError(f"dbt build for {start}..{end} failed: {detail}")
-    return result
+    def __init__(self, settings: DbtSettings, cfg: SourceConfig):
+        self.settings = settings
+        self.cfg = cfg
+        self._manifest = None
+        self._files_digest = ""
+        self._lock = threading.Lock()
+        self.last_parse: Parse | None = None
+
+    def build(self, start: date, end: date) -> TransformResult:
+        """``dbt build`` (models and their tests) for run dates start..end in one invocation."""
+        t0 = time.perf_counter()
+        write_run_window(self.settings, start, end)
+        res = self._invoke(["build"])
+        result = TransformResult(start, end, elapsed_s=time.perf_counter() - t0)
+        failures = []
+        for r in getattr(res.result, "results", None) or []:
+            status = str(getattr(r.status, "value", r.status))
+            result.nodes[r.node.name] = status
+            if status in ("error", "fail"):
+                failures.append(f"{r.node.resource_type} {r.node.name}: {status}: {r.message}")
+        if not res.success:
+            detail = "; ".join(failures) or repr(res.exception)
+            raise TransformError(f"dbt build for {start}..{end} failed: {detail}")
+        return result
+
+    def generate_docs(self, as_of: date) -> str:
+        """``dbt docs generate``; returns the path of the generated index.html."""
+        write_run_window(self.settings, as_of, as_of)
+        res = self._invoke(["docs", "generate"])
+        if not res.success:
+            raise TransformError(f"dbt docs generate failed: {res.exception!r}")
+        return str(self.settings.dbt_target_dir / "index.html")
+
+    def manifest(self):
+        """The parsed project: this process's, unless a project file or a var changed since."""
+        with self._lock:
+            digest = _files_digest(self.settings.dbt_project_dir) + self._vars_json()
+            if self._manifest is None or digest != self._files_digest:
+                self._manifest = self._parse()
+                self._files_digest = digest
+            else:
+                self.last_parse = Parse("reused", 0.0)
+            return self._manifest
+
+    def _parse(self):
+        from dbt.cli.main import dbtRunner  # dbt's import costs seconds: only when dbt runs
+
+        full: list[str] = []
+
+        def watch(event) -> None:
+            if event.info.name == "UnableToPartialParse":
+                full.append(event.data.reason)
+            elif event.info.name == "PartialParsingNotEnabled":
+                full.append("partial parsing is off")
+
+        t0 = time.perf_counter()
+        res = dbtRunner(callbacks=[watch]).invoke(["parse", *self.cli_args()])
+        if not res.success:
+            raise TransformError(f"dbt could not parse {self.settings.dbt_project_dir}: {res.exception!r}")
+        self.last_parse = Parse("full" if full else "partial", time.perf_counter() - t0,
+                                "; ".join(full))
+        return res.result
+
+    def _invoke(self, command: list[str]):
+        from dbt.cli.main import dbtRunner
+
+        return dbtRunner(manifest=self.manifest()).invoke([*command, *self.cli_args()])
+
+    def _vars_json(self) -> str:
+        return json.dumps(dbt_vars(self.settings, self.cfg), sort_keys=True)
+
+    def cli_args(self) -> list[str]:
+        s = self.settings
+        s.ensure_dirs()
+        return [
+            "--project-dir", str(s.dbt_project_dir),
+            "--profiles-dir", str(s.dbt_project_dir),
+            "--target", s.dbt_target,
+            "--target-path", str(s.dbt_target_dir),
+            "--log-path", str(s.dbt_log_dir),
+            "--vars", self._vars_json(),
+            "--quiet",
+        ]
 
 
-def generate_docs(settings: DbtSettings, cfg: SourceConfig, as_of: date) -> str:
-    """``dbt docs generate``; returns the path of the generated index.html."""
-    res = invoke_dbt(settings, ["docs", "generate"], dbt_vars(settings, cfg, as_of, as_of))
-    if not res.success:
-        raise TransformError(f"dbt docs generate failed: {res.exception!r}")
-    return str(settings.dbt_target_dir / "index.html")
+def _files_digest(project_dir: Path) -> str:
+    """Name, size and modification time of every project file: a change to any is seen."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in project_dir.rglob("*") if p.is_file()):
+        st = path.stat()
+        h.update(f"{path.relative_to(project_dir)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()

@@ -8,6 +8,7 @@ import pytest
 from pipeline.definition import days_between
 from tests.conftest import promote_tiny_days, run_stages, tiny_environment, write_day
 from warehouse import db, transform
+from warehouse.transform import DbtProject
 
 pytestmark = pytest.mark.dbt  # runs dbt: not in the fast tier
 
@@ -98,7 +99,7 @@ def test_rebuilding_a_window_changes_nothing(built):
 def test_docs_generate(built):
     settings, cfg = built
     with db.writer_lock(settings):
-        path = transform.generate_docs(settings, cfg, D3)
+        path = DbtProject(settings, cfg).generate_docs(D3)
     assert Path(path).is_file() and Path(path).stat().st_size > 0
     catalog = json.loads((settings.dbt_target_dir / "catalog.json").read_text())
     documented = {node["metadata"]["name"]: node["columns"] for node in catalog["nodes"].values()}

@@ -41,7 +41,7 @@ def test_dbt_gets_every_var_it_reads_from_the_pipeline_and_keeps_no_copy(setting
     for path in [*DBT.rglob("*.sql"), *DBT.rglob("*.yml")]:
         read |= set(re.findall(r"var\(\s*['\"]([a-z_]+)['\"]", path.read_text()))
     cfg = load_source_config(REPO_ROOT / "configs/sources/synthetic.yaml")
-    passed = transform.dbt_vars(settings, cfg, date(2025, 1, 1), date(2025, 1, 2))
+    passed = transform.dbt_vars(settings, cfg)
     assert read <= set(passed), f"dbt reads vars nobody passes: {read - set(passed)}"
     for name, value in RULES.dbt_vars().items():
         assert passed[name] == value
