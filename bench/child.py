@@ -89,6 +89,13 @@ def run(spec: dict) -> dict:
         from bench import recommend as rc
 
         out.update(rc.daily_recommend(settings, date.fromisoformat(spec["origin"])))
+    elif step == "warm_start_compare":
+        from bench import warm_start
+
+        kind = spec["kind"]
+        out.update(warm_start.compare(
+            settings.root, kind, [date.fromisoformat(d) for d in spec["origins"]],
+            settings.forecaster if kind == "forecast" else settings.recommender, log=print))
     elif step in ("plain_ingest", "plain_marts"):
         from bench import plain_sql
 

@@ -28,7 +28,7 @@ from domain.paths import REPO_ROOT
 from pipeline.definition import STAGE_NAMES
 
 START = date(2025, 1, 1)
-SECTIONS = ("foundation", "gate", "forecast", "recommend")
+SECTIONS = ("foundation", "gate", "forecast", "recommend", "warm")
 ONLINE_RETAIL = {"source": "online_retail", "start": "2010-12-01", "end": "2011-12-09",
                  "origins": ["2011-09-30", "2011-10-14", "2011-10-28", "2011-11-11"]}
 # a year of about 3,000 selling items, intermittent like a gift shop's (docs/evaluation.md, synthetic)
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     for section in args.only or SECTIONS:
         started = sum(r["seconds"] for r in RESULTS.values())
         report = {"foundation": foundation, "gate": gate, "forecast": forecast,
-                  "recommend": recommend}[section](args)
+                  "recommend": recommend, "warm": warm}[section](args)
         print(report)
         if args.out:
             write_section(args.out, section, report)
@@ -302,6 +302,34 @@ def recommend(args) -> str:
             "item's 16 latest buyers at D).")
     begin, end = markers("recommend")
     return "\n".join([begin, comparison_markdown(compared, speed, _machine(), note), end])
+
+
+def warm(args) -> str:
+    """Warm-started retraining against from-scratch training (bench/warm_start.py), both models
+    on both shops, at the model sections' origins (the last three for forecasts)."""
+    from bench import warm_start
+
+    w = model_warehouses(args)
+    shops = {"Online Retail": (w["online"], "online_retail"), "synthetic": (w["synthetic"], "synthetic")}
+    origins = {("forecast", "Online Retail"): ONLINE_RETAIL["origins"][-3:],
+               ("forecast", "synthetic"): SYNTHETIC_ORIGINS[-3:],
+               ("recommend", "Online Retail"): RECOMMEND_ORIGINS["Online Retail"],
+               ("recommend", "synthetic"): RECOMMEND_ORIGINS["synthetic"]}
+    print("warm starts against training from scratch", flush=True)
+    compared = {(kind, shop): child({"step": "warm_start_compare", "kind": kind, "origins": o,
+                                     "source": shops[shop][1]}, shops[shop][0])
+                for (kind, shop), o in origins.items()}
+    begin, end = markers("warm")
+    return "\n".join([
+        begin, "## Warm-started retraining", "",
+        f"Command: `make bench` (`python -m bench.run --only warm`), {_machine()}. At each origin "
+        "after the first, each model trained on the data up to it three ways: from scratch, from "
+        "scratch with another seed (the difference of the two is the noise), and warm-started from "
+        "the model of the origin before (a chain that begins with the first origin's scratch "
+        "model). Scored with docs/evaluation.md's metrics; means over the origins. Origins are 14 "
+        "(forecasts) or 31 (recommendations) days apart, more drift than the daily flow's 7-day "
+        "retrain cadence gives a warm start. Each step ran in its own process.", "",
+        *warm_start.markdown(compared), end])
 
 
 FORECAST_SHOP_NOTE_SHORT = ("the forecast benchmark's shop (365 days, {lines:,} lines, 6,000 "

@@ -9,7 +9,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-POLICY_FIELDS = {"retrain_every_days", "min_history_days"}  # the daily flow's, not the model's
+# the daily flow's, not the model's (a warm start's parent is in the model's lineage and version)
+POLICY_FIELDS = {"retrain_every_days", "min_history_days", "warm_start_fraction",
+                 "scratch_every_days", "from_scratch"}
 
 
 class MetaLearnerConfig(BaseModel):
@@ -29,6 +31,13 @@ class MetaLearnerConfig(BaseModel):
         "many days before the run date")
     min_history_days: int = Field(
         description="before the warehouse holds this many days, publish the baseline")
+    warm_start_fraction: float = Field(
+        0.0, ge=0.0, le=1.0, description="a retrain starts from the newest valid earlier model's "
+        "weights and runs this fraction of outer_steps; 0: every retrain from scratch")
+    scratch_every_days: int = Field(
+        91, ge=1, description="train from scratch when the chain of warm starts began this many "
+        "days or more before the training end")
+    from_scratch: bool = Field(False, description="the next retrains start from scratch")
 
     def training_fields(self) -> dict:
         """The fields that make the model what it is (its version hashes them)."""

@@ -63,8 +63,10 @@ def kind_of(thing: Any) -> Kind:
 
 
 def version_of(trained: Trained) -> str:
+    started = trained.started_from["version"] if trained.started_from else None
     digest = hashlib.sha256(json.dumps(
-        {"config": trained.config.training_fields(), "data": trained.data_checksum},
+        {"config": trained.config.training_fields(), "data": trained.data_checksum,
+         **({"started_from": started} if started else {})},  # scratch versions as before
         sort_keys=True).encode()).hexdigest()[:10]
     return f"{kind_of(trained).name}-{trained.config.mode}-{trained.train_end}-{digest}"
 
@@ -83,6 +85,7 @@ def save(trained: Trained, models_dir: Path) -> Path:
         "train_end": trained.train_end, "data_checksum": trained.data_checksum,
         **{v: list(getattr(trained, v)) for v in kind.vocabularies},
         "config": trained.config.model_dump(), "metrics": trained.metrics,
+        "started_from": trained.started_from,
         "saved_at": datetime.now(timezone.utc).isoformat(), "torch": torch.__version__,
     }
     (staging / CARD).write_text(json.dumps(card, indent=2))
@@ -102,6 +105,7 @@ def load(path: Path) -> Trained:
     return kind.trained(model=model, config=config, train_start=card["train_start"],
                         train_end=card["train_end"], data_checksum=card["data_checksum"],
                         metrics=card["metrics"], version=card["version"],
+                        started_from=card.get("started_from"),
                         **{v: card[v] for v in kind.vocabularies})
 
 
@@ -122,20 +126,48 @@ def candidates(models_dir: Path, kind: str) -> list[Candidate]:
     return out
 
 
+def trained_by(models_dir: Path, run_date: date, config: ForecasterConfig | RecommenderConfig
+               ) -> list[Candidate]:
+    """Models trained up to run_date at the latest with this training config, newest first."""
+    fields = config.training_fields()
+    return sorted((c for c in candidates(models_dir, kind_of(config).name)
+                   if c.train_end <= run_date and {k: c.config.get(k) for k in fields} == fields),
+                  key=lambda c: c.train_end, reverse=True)
+
+
 def usable_for(models_dir: Path, run_date: date, config: ForecasterConfig | RecommenderConfig,
                checksum_at: Callable[[date], str]) -> Candidate | None:
     """The newest model trained up to run_date at the latest, with this training config,
     within ``retrain_every_days`` of run_date, and trained on the data the warehouse holds now
     for its window (``checksum_at(train_end)``: a reprocessed day makes it stale)."""
-    fields = config.training_fields()
-    fresh = [c for c in candidates(models_dir, kind_of(config).name)
-             if c.train_end <= run_date
-             and (run_date - c.train_end).days <= config.retrain_every_days
-             and {k: c.config.get(k) for k in fields} == fields]
-    for c in sorted(fresh, key=lambda c: c.train_end, reverse=True):
+    for c in trained_by(models_dir, run_date, config):
+        if (run_date - c.train_end).days > config.retrain_every_days:
+            break
         if checksum_at(c.train_end) == c.data_checksum:
             return c
     return None
+
+
+def warm_start_for(models_dir: Path, train_end: date, config: ForecasterConfig | RecommenderConfig,
+                   checksum_at: Callable[[date], str]) -> tuple[Trained | None, str]:
+    """The model a training up to train_end starts from (None: from scratch), and why: the
+    newest earlier model, unless warm starts are off or not asked for, its window's data changed
+    since it was trained, or its chain began ``scratch_every_days`` or more ago."""
+    if config.warm_start_fraction <= 0:
+        return None, "warm starts are off"
+    if config.from_scratch:
+        return None, "asked for"
+    earlier = trained_by(models_dir, train_end, config)
+    if not earlier:
+        return None, "no earlier model"
+    newest = earlier[0]
+    if checksum_at(newest.train_end) != newest.data_checksum:
+        return None, f"the data up to {newest.train_end} changed since {newest.path.name} was trained"
+    parent = load(newest.path)
+    began = date.fromisoformat(parent.scratch_train_end)
+    if (train_end - began).days >= config.scratch_every_days:
+        return None, f"its chain of warm starts began on {began}"
+    return parent, f"warm start from {parent.version}"
 
 
 class PointInTime:
@@ -148,15 +180,21 @@ class PointInTime:
         self._checksums: dict[date, str] = {}  # the data up to a day does not change in a call
 
     def model_for(self, run_date: date, checksum_at: Callable[[date], str],
-                  train: Callable[[], Trained]) -> tuple[Trained, bool]:
-        """The model for run_date and whether it was trained now."""
+                  train: Callable[[Trained | None, str], Trained]) -> tuple[Trained, bool]:
+        """The model for run_date and whether it was trained now: ``train(start_from, why)``
+        trains one on the data up to run_date, from an earlier model's weights or from scratch
+        (``warm_start_for``)."""
         def checksum(end: date) -> str:
             if end not in self._checksums:
                 self._checksums[end] = checksum_at(end)
             return self._checksums[end]
 
         chosen = usable_for(self.models_dir, run_date, self.config, checksum)
-        path = save(train(), self.models_dir) if chosen is None else chosen.path
+        if chosen is None:
+            path = save(train(*warm_start_for(self.models_dir, run_date, self.config, checksum)),
+                        self.models_dir)
+        else:
+            path = chosen.path
         if path not in self._loaded:
             self._loaded = {path: load(path)}
         return self._loaded[path], chosen is None

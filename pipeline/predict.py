@@ -31,6 +31,7 @@ from models.recommender.data import ShopHistory, load_history
 from models.recommender.metrics import Recommendations
 from models.recommender.predict import recommend
 from models.recommender.train import meta_train as train_recommender
+from models.warm import warm_steps
 from pipeline.context import RunContext, Window, log
 from pipeline.settings import Settings
 from warehouse import db
@@ -57,7 +58,7 @@ class Predictor:
     end: Callable[[Any], date]                           # D of a history
     baseline: Callable[[Any], Any]
     baseline_version: str
-    train: Callable[[Any, MetaLearnerConfig, Callable], Any]
+    train: Callable[[Any, MetaLearnerConfig, Callable, Any], Any]  # (..., start_from)
     predict: Callable[[Any, Any], Any]                   # (model, history) -> predictions
     rows: Callable[[Any, Any, str], pa.Table]            # (history, predictions, version)
     entities: Callable[[Any], int]
@@ -77,9 +78,12 @@ def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date]
         if predictor.history_days(history) < cfg.min_history_days:
             return predictor.baseline(history), predictor.baseline_version, False
 
-        def train():
-            log_line(f"meta-training the {predictor.name} model on data up to {predictor.end(history)}")
-            return predictor.train(history, cfg, log_line)
+        def train(start_from, why: str):
+            how = (f"{why}, {warm_steps(cfg.outer_steps, cfg.warm_start_fraction)} steps"
+                   if start_from is not None else f"from scratch: {why}")
+            log_line(f"meta-training the {predictor.name} model on data up to "
+                     f"{predictor.end(history)} ({how})")
+            return predictor.train(history, cfg, log_line, start_from)
 
         model, trained = models.model_for(
             predictor.end(history), lambda end: history.until(end).checksum(), train)
@@ -125,7 +129,7 @@ FORECASTER = Predictor(
     name="forecast", table="predictions.forecasts", config=lambda s: s.forecaster,
     load=load_panel, history_days=lambda h: h.days, end=lambda h: h.end,
     baseline=forecast_baselines.ses, baseline_version=f"baseline-{forecast_baselines.FALLBACK}",
-    train=lambda h, cfg, log_line: train_forecaster(h, cfg, log=log_line),
+    train=lambda h, cfg, log_line, start: train_forecaster(h, cfg, log=log_line, start_from=start),
     predict=forecast, rows=forecast_table, entities=lambda f: len(f.item_ids))
 
 
@@ -152,7 +156,7 @@ RECOMMENDER = Predictor(
     baseline=lambda h: recommend_baselines.recommend(
         h, recommend_baselines.BASELINES[recommend_baselines.FALLBACK]),
     baseline_version=f"baseline-{recommend_baselines.FALLBACK}",
-    train=lambda h, cfg, log_line: train_recommender(h, cfg, log=log_line),
+    train=lambda h, cfg, log_line, start: train_recommender(h, cfg, log=log_line, start_from=start),
     predict=recommend, rows=recommendation_table, entities=lambda r: len(r.customer_ids))
 
 

@@ -21,6 +21,7 @@ from models.forecaster.features import LAGS, FeatureBuilder
 from models.forecaster.metrics import HORIZON
 from models.forecaster.network import Forecaster, Targets, loss
 from models.meta import outer_loop, seed_everything, task_losses
+from models.warm import check_start, copy_weights, warm_steps
 from models.panel import DemandPanel
 
 FIRST_ORIGIN = LAGS // 2 - 1  # the earliest origin column: 28 days of history before it
@@ -58,13 +59,21 @@ def batch_losses(model: Forecaster, fb: FeatureBuilder, items: np.ndarray, origi
                        steps=inner_steps, first_order=cfg.first_order, batched=batched)
 
 
-def meta_train(panel: DemandPanel, cfg: ForecasterConfig, log=print) -> TrainedForecaster:
+def meta_train(panel: DemandPanel, cfg: ForecasterConfig, log=print,
+               start_from: TrainedForecaster | None = None) -> TrainedForecaster:
+    """Meta-train on the panel; from ``start_from``'s weights (a model trained up to an earlier
+    day) for ``warm_start_fraction`` of the steps when given (models/warm.py)."""
     rng = seed_everything(cfg.seed)
     categories = sorted(set(panel.category))
     fb = FeatureBuilder(panel, categories)
     tasks = training_tasks(panel, cfg.origin_every_days)
     weights = fb.task_weights(*tasks, cfg.revenue_share)
     model = Forecaster(len(categories), cfg.hidden, cfg.embedding, inner_lr=cfg.inner_lr)
+    steps = cfg.outer_steps
+    if start_from is not None:
+        check_start(start_from, panel.end)
+        copy_weights(model, start_from.model, {"category.weight": (start_from.categories, categories)})
+        steps = warm_steps(cfg.outer_steps, cfg.warm_start_fraction)
     started = time.perf_counter()
     inner_steps = cfg.inner_steps if cfg.mode == "maml" else 0
     items, origins = tasks
@@ -76,14 +85,15 @@ def meta_train(panel: DemandPanel, cfg: ForecasterConfig, log=print) -> TrainedF
         w = torch.from_numpy(weights[pick].astype(np.float32))
         return (losses * w).sum() / w.sum()
 
-    history = outer_loop(model, cfg.outer_steps, cfg.learning_rate, batch_loss, log,
+    history = outer_loop(model, steps, cfg.learning_rate, batch_loss, log,
                          f"loss (inner steps {inner_steps})")
     model.eval()
     return TrainedForecaster(
         model=model, categories=categories, config=cfg,
         train_start=panel.start.isoformat(), train_end=panel.end.isoformat(),
         data_checksum=panel.checksum(),
-        metrics={"tasks": int(len(tasks[0])), "outer_steps": cfg.outer_steps,
+        metrics={"tasks": int(len(tasks[0])), "outer_steps": steps,
                  "final_loss": float(np.mean(history[-50:])) if history else float("nan"),
                  "seconds": time.perf_counter() - started},
+        started_from=start_from.lineage_of_child() if start_from is not None else None,
     )

@@ -23,6 +23,7 @@ from models.recommender.config import RecommenderConfig
 from models.recommender.data import ShopHistory
 from models.recommender.features import RecFeatures
 from models.recommender.network import Recommender, ranking_loss
+from models.warm import check_start, copy_weights, warm_steps
 
 
 @dataclass(kw_only=True)
@@ -183,7 +184,10 @@ def batch_losses(model: Recommender, fx: RecFeatures, sampler: Sampler,
                        steps=inner_steps, first_order=cfg.first_order, batched=batched)
 
 
-def meta_train(history: ShopHistory, cfg: RecommenderConfig, log=print) -> TrainedRecommender:
+def meta_train(history: ShopHistory, cfg: RecommenderConfig, log=print,
+               start_from: TrainedRecommender | None = None) -> TrainedRecommender:
+    """Meta-train on the history; from ``start_from``'s weights (a model trained up to an
+    earlier day) for ``warm_start_fraction`` of the steps when given (models/warm.py)."""
     rng = seed_everything(cfg.seed)
     categories = sorted(set(history.items.category))
     stores = sorted(set(history.purchases.order_store) - {""})
@@ -192,6 +196,14 @@ def meta_train(history: ShopHistory, cfg: RecommenderConfig, log=print) -> Train
     tasks = training_tasks(history, fx, cfg)
     sampler = Sampler(history, cfg, rng)
     model = Recommender(len(items), len(categories), len(stores), cfg)
+    steps = cfg.outer_steps
+    if start_from is not None:
+        check_start(start_from, history.run_date)
+        copy_weights(model, start_from.model, {
+            "identity.weight": (start_from.items, items),
+            "category.weight": (start_from.categories, categories),
+            "store.weight": (start_from.stores, stores)})
+        steps = warm_steps(cfg.outer_steps, cfg.warm_start_fraction)
     inner_steps = cfg.inner_steps if cfg.mode == "maml" else 0
     started = time.perf_counter()
 
@@ -199,12 +211,13 @@ def meta_train(history: ShopHistory, cfg: RecommenderConfig, log=print) -> Train
         pick = rng.choice(len(tasks), size=min(cfg.tasks_per_step, len(tasks)), replace=False)
         return batch_losses(model, fx, sampler, [tasks[i] for i in pick], cfg, inner_steps).mean()
 
-    losses = outer_loop(model, cfg.outer_steps, cfg.learning_rate, batch_loss, log, "ranking loss")
+    losses = outer_loop(model, steps, cfg.learning_rate, batch_loss, log, "ranking loss")
     model.eval()
     return TrainedRecommender(
         model=model, items=items, categories=categories, stores=stores, config=cfg,
         train_start=history.items.start.isoformat(), train_end=history.run_date.isoformat(),
         data_checksum=history.checksum(),
-        metrics={"tasks": len(tasks), "outer_steps": cfg.outer_steps,
+        metrics={"tasks": len(tasks), "outer_steps": steps,
                  "final_loss": float(np.mean(losses[-50:])) if losses else float("nan"),
-                 "seconds": time.perf_counter() - started})
+                 "seconds": time.perf_counter() - started},
+        started_from=start_from.lineage_of_child() if start_from is not None else None)
