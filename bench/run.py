@@ -119,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--only", choices=SECTIONS, action="append",
                     help="run only this section (repeatable); default: all")
+    ap.add_argument("--warm-shop", choices=("Online Retail", "synthetic"), action="append",
+                    help="the warm section on this shop only (repeatable); default: both")
     ap.add_argument("--work", type=Path, default=REPO_ROOT / "data" / "bench")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--resume", action="store_true",
@@ -227,25 +229,28 @@ def gate(args) -> str:
 _WAREHOUSES: dict = {}
 
 
-def model_warehouses(args) -> dict:
+def model_warehouses(args, shops=("Online Retail", "synthetic")) -> dict:
     """The Online Retail warehouse and the synthetic shop's (with its truth), built once per
     benchmark run with the pipeline's stage functions; shared by the model sections."""
-    if not _WAREHOUSES:
-        online = args.work / "forecast_online_retail"
-        synthetic = args.work / "forecast_synthetic"
-        for d in (online, synthetic):
-            d.mkdir(parents=True, exist_ok=True)
+    online = args.work / "forecast_online_retail"
+    synthetic = args.work / "forecast_synthetic"
+    _WAREHOUSES.update(online=online, synthetic=synthetic)
+    if "Online Retail" in shops and "built online" not in _WAREHOUSES:
+        online.mkdir(parents=True, exist_ok=True)
         landing = Path(os.environ.get("SHOPCAST_ONLINE_RETAIL_DIR",
                                       REPO_ROOT.parent / "shared/data/online_retail/by-day"))
         os.environ["SHOPCAST_ONLINE_RETAIL_DIR"] = str(landing)
         print("models: Online Retail warehouse", flush=True)
         build_history(online, ONLINE_RETAIL["start"], ONLINE_RETAIL["end"], "online_retail")
+        _WAREHOUSES["built online"] = True
+    if "synthetic" in shops and "gen" not in _WAREHOUSES:
+        synthetic.mkdir(parents=True, exist_ok=True)
         print("models: synthetic shop", flush=True)
         gen = child({"step": "generate", "shop": FORECAST_SHOP}, synthetic)
         last = (date.fromisoformat(FORECAST_SHOP["start_date"])
                 + timedelta(days=FORECAST_SHOP["days"] - 1)).isoformat()
         build_history(synthetic, FORECAST_SHOP["start_date"], last, "synthetic")
-        _WAREHOUSES.update(online=online, synthetic=synthetic, gen=gen, last=last)
+        _WAREHOUSES.update(gen=gen, last=last)
     return _WAREHOUSES
 
 
@@ -309,7 +314,8 @@ def warm(args) -> str:
     on both shops, at the model sections' origins (the last three for forecasts)."""
     from bench import warm_start
 
-    w = model_warehouses(args)
+    wanted = set(args.warm_shop or ("Online Retail", "synthetic"))
+    w = model_warehouses(args, tuple(wanted))
     shops = {"Online Retail": (w["online"], "online_retail"), "synthetic": (w["synthetic"], "synthetic")}
     origins = {("forecast", "Online Retail"): ONLINE_RETAIL["origins"][-3:],
                ("forecast", "synthetic"): SYNTHETIC_ORIGINS[-3:],
@@ -318,7 +324,7 @@ def warm(args) -> str:
     print("warm starts against training from scratch", flush=True)
     compared = {(kind, shop): child({"step": "warm_start_compare", "kind": kind, "origins": o,
                                      "source": shops[shop][1]}, shops[shop][0])
-                for (kind, shop), o in origins.items()}
+                for (kind, shop), o in origins.items() if shop in wanted}
     begin, end = markers("warm")
     return "\n".join([
         begin, "## Warm-started retraining", "",
@@ -390,7 +396,7 @@ def render(args, shop, gen, st, plain_ingest, plain_marts, late_runs, early_runs
         f"a fixed start-up: **{'met' if ratio_less_startup <= 3 else 'NOT met'}**.",
         "",
         f"### Daily increment (median of {len(late_runs)}; every stage of the daily flow, "
-        "without Prefect's server start; on day {args.days} the forecaster and the recommender "
+        f"without Prefect's server start; on day {args.days} the forecaster and the recommender "
         "use models trained once on the days before it, with "
         + ", ".join(f"`{k}={v}`" for k, v in FOUNDATION_MODELS.items())
         + f"; on day {args.early_day} the history is too short and the baselines are published)",
