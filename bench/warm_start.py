@@ -7,8 +7,10 @@ origin with the project's metrics. The gap between origins (14 or 31 days) is lo
 daily flow's retrain cadence (7), so the warm start is tried on more drift than it meets."""
 from __future__ import annotations
 
+import statistics
 import time
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -36,14 +38,15 @@ def compare(data_dir: Path, kind: str, origins: list[date], cfg, log=print) -> d
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         full = load(con, last)
     warm_cfg = cfg.model_copy(update={"warm_start_fraction": cfg.warm_start_fraction or 0.25})
-    seconds: dict[str, float] = {}
+    seconds: dict[str, list[float]] = {SCRATCH: [], OTHER_SEED: [], WARM: []}  # every training
 
     def train(origin: date, name: str, c, start_from=None):
         started = time.perf_counter()
         trained = meta_train(full.until(origin), c, log=None, start_from=start_from)
         trained.version = registry.version_of(trained)
-        seconds[f"{name} {origin}"] = time.perf_counter() - started
-        log(f"  {kind} {name} up to {origin}: {seconds[f'{name} {origin}']:.0f}s")
+        took = time.perf_counter() - started
+        seconds[name].append(took)
+        log(f"  {kind} {name} up to {origin}: {took:.0f}s")
         return trained
 
     parent = train(origins[0], SCRATCH, cfg)
@@ -53,9 +56,8 @@ def compare(data_dir: Path, kind: str, origins: list[date], cfg, log=print) -> d
                   OTHER_SEED: train(origin, OTHER_SEED, cfg.model_copy(update={"seed": cfg.seed + 1})),
                   WARM: train(origin, WARM, warm_cfg, start_from=parent)}
         parent = models[WARM]
-        frames.append(rolling_origins(full, [origin], {
-            name: (lambda m: (lambda h, *rest: predict(m, h, *rest)))(m) for name, m in models.items()},
-            log=log))
+        frames.append(rolling_origins(full, [origin], {name: partial(predict, m)
+                                                       for name, m in models.items()}, log=log))
     return {"results": pd.concat(frames).to_dict(orient="records"), "training": seconds,
             "warm_steps": round(cfg.outer_steps * warm_cfg.warm_start_fraction),
             "outer_steps": cfg.outer_steps}
@@ -101,9 +103,7 @@ def markdown(compared: dict) -> list[str]:
             lines.append(f"| {v['metric']} ({v['better']}) | {v['scratch']:.4f} | {v['other seed']:.4f} | "
                          f"{v['warm']:.4f} | {v['noise']:.4f} | {v['worse_by']:+.4f} | "
                          f"{'yes' if v['holds'] else '**no**'} |")
-        t = result["training"]
-        scratch = [s for k, s in t.items() if k.startswith(SCRATCH + " 2")]
-        warm = [s for k, s in t.items() if k.startswith(WARM)]
-        lines += ["", f"Training seconds: from scratch {sum(scratch) / len(scratch):.0f} (mean), warm start "
-                  f"{sum(warm) / len(warm):.0f} (mean): {sum(warm) / len(warm) / (sum(scratch) / len(scratch)):.2f}x.", ""]
+        scratch, warm = (statistics.mean(result["training"][n]) for n in (SCRATCH, WARM))
+        lines += ["", f"Training seconds: from scratch {scratch:.0f} (mean), warm start {warm:.0f} "
+                  f"(mean): {warm / scratch:.2f}x.", ""]
     return lines

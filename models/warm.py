@@ -9,6 +9,7 @@ Every other parameter of the same shape is copied as it is.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -51,3 +52,18 @@ def check_start(parent, train_end) -> None:
 def warm_steps(outer_steps: int, fraction: float) -> int:
     """Outer steps of a warm-started training: a fraction of a full one, at least one."""
     return max(1, round(outer_steps * fraction))
+
+
+def warm_start(model: torch.nn.Module, start_from: Any, train_end, cfg: Any,
+               vocabularies: dict[str, tuple[str, Sequence[str]]]) -> tuple[int, dict | None]:
+    """The outer steps and the lineage (``started_from``) of a training of ``model`` on data up
+    to train_end: all of ``cfg.outer_steps`` and none from scratch (``start_from`` None);
+    otherwise the earlier model's weights copied in and ``warm_start_fraction`` of the steps.
+    ``vocabularies``: embedding parameter -> (the vocabulary's attribute on a trained model,
+    this training's names)."""
+    if start_from is None:
+        return cfg.outer_steps, None
+    check_start(start_from, train_end)
+    copy_weights(model, start_from.model, {param: (getattr(start_from, attribute), names)
+                                           for param, (attribute, names) in vocabularies.items()})
+    return warm_steps(cfg.outer_steps, cfg.warm_start_fraction), start_from.lineage_of_child()

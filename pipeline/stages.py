@@ -26,7 +26,7 @@ from sources.landing import (
     read_catalogue,
     read_day,
 )
-from warehouse import db, ledger, publish, raw, transform
+from warehouse import db, ledger, publish, raw
 from warehouse.ledger import DayState
 from warehouse.reports import day_report_markdown
 
@@ -172,11 +172,8 @@ def promote(ctx: RunContext, window: Window) -> Window:
 def transform_window(ctx: RunContext, window: Window) -> Window:
     with db.writer_lock(ctx.settings):  # dbt opens the file itself; keep other writers out
         result = ctx.dbt.build(window.start, window.end)
-    parse = ctx.dbt.last_parse
-    log.info("dbt build %s..%s: %d nodes in %.1fs (project %s%s)", window.start, window.end,
-             len(result.nodes), result.elapsed_s, parse.kind,
-             f" in {parse.elapsed_s:.1f}s" + (f": {parse.reason}" if parse.reason else "")
-             if parse.kind != "reused" else "")
+    log.info("dbt build %s..%s: %d nodes in %.1fs (%s)", window.start, window.end,
+             len(result.nodes), result.elapsed_s, ctx.dbt.last_parse)
     return window
 
 

@@ -47,6 +47,11 @@ class Parse:
     elapsed_s: float
     reason: str = ""
 
+    def __str__(self) -> str:
+        if self.kind == "reused":
+            return "project parsed earlier in this process"
+        return f"{self.kind} parse in {self.elapsed_s:.1f}s" + (f": {self.reason}" if self.reason else "")
+
 
 class DbtSettings(WarehouseSettings, Protocol):
     """What dbt needs of the application's settings."""

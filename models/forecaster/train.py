@@ -21,7 +21,7 @@ from models.forecaster.features import LAGS, FeatureBuilder
 from models.forecaster.metrics import HORIZON
 from models.forecaster.network import Forecaster, Targets, loss
 from models.meta import outer_loop, seed_everything, task_losses
-from models.warm import check_start, copy_weights, warm_steps
+from models.warm import warm_start
 from models.panel import DemandPanel
 
 FIRST_ORIGIN = LAGS // 2 - 1  # the earliest origin column: 28 days of history before it
@@ -69,11 +69,8 @@ def meta_train(panel: DemandPanel, cfg: ForecasterConfig, log=print,
     tasks = training_tasks(panel, cfg.origin_every_days)
     weights = fb.task_weights(*tasks, cfg.revenue_share)
     model = Forecaster(len(categories), cfg.hidden, cfg.embedding, inner_lr=cfg.inner_lr)
-    steps = cfg.outer_steps
-    if start_from is not None:
-        check_start(start_from, panel.end)
-        copy_weights(model, start_from.model, {"category.weight": (start_from.categories, categories)})
-        steps = warm_steps(cfg.outer_steps, cfg.warm_start_fraction)
+    steps, started_from = warm_start(model, start_from, panel.end, cfg,
+                                     {"category.weight": ("categories", categories)})
     started = time.perf_counter()
     inner_steps = cfg.inner_steps if cfg.mode == "maml" else 0
     items, origins = tasks
@@ -95,5 +92,5 @@ def meta_train(panel: DemandPanel, cfg: ForecasterConfig, log=print,
         metrics={"tasks": int(len(tasks[0])), "outer_steps": steps,
                  "final_loss": float(np.mean(history[-50:])) if history else float("nan"),
                  "seconds": time.perf_counter() - started},
-        started_from=start_from.lineage_of_child() if start_from is not None else None,
+        started_from=started_from,
     )

@@ -23,7 +23,7 @@ from models.recommender.config import RecommenderConfig
 from models.recommender.data import ShopHistory
 from models.recommender.features import RecFeatures
 from models.recommender.network import Recommender, ranking_loss
-from models.warm import check_start, copy_weights, warm_steps
+from models.warm import warm_start
 
 
 @dataclass(kw_only=True)
@@ -196,14 +196,9 @@ def meta_train(history: ShopHistory, cfg: RecommenderConfig, log=print,
     tasks = training_tasks(history, fx, cfg)
     sampler = Sampler(history, cfg, rng)
     model = Recommender(len(items), len(categories), len(stores), cfg)
-    steps = cfg.outer_steps
-    if start_from is not None:
-        check_start(start_from, history.run_date)
-        copy_weights(model, start_from.model, {
-            "identity.weight": (start_from.items, items),
-            "category.weight": (start_from.categories, categories),
-            "store.weight": (start_from.stores, stores)})
-        steps = warm_steps(cfg.outer_steps, cfg.warm_start_fraction)
+    steps, started_from = warm_start(model, start_from, history.run_date, cfg, {
+        "identity.weight": ("items", items), "category.weight": ("categories", categories),
+        "store.weight": ("stores", stores)})
     inner_steps = cfg.inner_steps if cfg.mode == "maml" else 0
     started = time.perf_counter()
 
@@ -220,4 +215,4 @@ def meta_train(history: ShopHistory, cfg: RecommenderConfig, log=print,
         metrics={"tasks": len(tasks), "outer_steps": steps,
                  "final_loss": float(np.mean(losses[-50:])) if losses else float("nan"),
                  "seconds": time.perf_counter() - started},
-        started_from=start_from.lineage_of_child() if start_from is not None else None)
+        started_from=started_from)

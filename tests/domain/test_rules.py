@@ -1,7 +1,6 @@
 """One definition of the domain rules, and every consumer sees it: the models and metrics, dbt
 (as vars, with no copy in the project) and the predictions gate."""
 import re
-from datetime import date
 
 import great_expectations as gx
 import pytest

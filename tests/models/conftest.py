@@ -48,3 +48,18 @@ def trained(panel, tiny_config):
     from models.forecaster.train import meta_train
 
     return meta_train(panel.until(panel.end - timedelta(days=28)), tiny_config, log=None)
+
+
+@pytest.fixture
+def saved(tmp_path, trained):
+    """``trained`` in a registry folder, with the warehouse's data checksums as a test sets them
+    (``saved.current[day] = ...``; a day not set has other data than any model saw)."""
+    from types import SimpleNamespace
+
+    from models import registry
+
+    registry.save(trained, tmp_path)
+    end = date.fromisoformat(trained.train_end)
+    current = {end: trained.data_checksum}
+    return SimpleNamespace(models_dir=tmp_path, end=end, current=current,
+                           checksum_at=lambda d: current.get(d, "other"))

@@ -16,19 +16,16 @@ def test_save_load_round_trip_gives_the_same_forecast(tmp_path, panel, trained):
     assert loaded.train_end == trained.train_end and loaded.data_checksum == trained.data_checksum
 
 
-def test_point_in_time_staleness_and_data_changes(tmp_path, panel, trained, tiny_config):
-    registry.save(trained, tmp_path)
-    end = date.fromisoformat(trained.train_end)
-    current = {end: trained.data_checksum}
-    checksum_at = lambda d: current.get(d, "other")  # noqa: E731
+def test_point_in_time_staleness_and_data_changes(saved, tiny_config):
+    end = saved.end
 
     def pick(run_date, cfg=tiny_config):
-        return registry.usable_for(tmp_path, run_date, cfg, checksum_at)
+        return registry.usable_for(saved.models_dir, run_date, cfg, saved.checksum_at)
 
     assert pick(end).train_end == end
     assert pick(end + timedelta(days=7)) is not None
     assert pick(end + timedelta(days=8)) is None          # stale: retrain
     assert pick(end - timedelta(days=1)) is None          # trained on days after the run date
     assert pick(end, tiny_config.model_copy(update={"hidden": 64})) is None  # other config
-    current[end] = "reprocessed"
+    saved.current[end] = "reprocessed"
     assert pick(end) is None                               # its window's data changed since

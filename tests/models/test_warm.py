@@ -58,14 +58,11 @@ def test_a_warm_start_learns_faster_than_scratch_with_as_few_steps(panel, parent
     assert warm.metrics["final_loss"] < short.metrics["final_loss"]
 
 
-def test_when_a_retrain_starts_from_scratch(tmp_path, panel, trained, warm_config):
-    registry.save(trained, tmp_path)
-    end = date.fromisoformat(trained.train_end)
-    current = {end: trained.data_checksum}
-    checksum_at = lambda d: current.get(d, "other")  # noqa: E731
+def test_when_a_retrain_starts_from_scratch(saved, trained, warm_config):
+    end = saved.end
 
     def start(at, cfg=warm_config):
-        parent, why = registry.warm_start_for(tmp_path, at, cfg, checksum_at)
+        parent, why = registry.warm_start_for(saved.models_dir, at, cfg, saved.checksum_at)
         return (parent.version if parent else None), why
 
     assert start(end + timedelta(days=7)) == (trained.version, f"warm start from {trained.version}")
@@ -75,6 +72,6 @@ def test_when_a_retrain_starts_from_scratch(tmp_path, panel, trained, warm_confi
         == (None, "asked for")
     assert start(end + timedelta(days=7), warm_config.model_copy(update={"warm_start_fraction": 0})) \
         == (None, "warm starts are off")
-    current[end] = "reprocessed"
+    saved.current[end] = "reprocessed"
     parent, why = start(end + timedelta(days=7))
     assert parent is None and "changed since" in why
