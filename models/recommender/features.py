@@ -37,6 +37,14 @@ def word_ids(names: np.ndarray) -> np.ndarray:
     return out
 
 
+def ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every index of the ranges [lo, hi) laid end to end, with the range each belongs to."""
+    counts = hi - lo
+    owner = np.repeat(np.arange(len(lo)), counts)
+    starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+    return owner, np.arange(int(counts.sum())) + starts
+
+
 def _log(x) -> np.ndarray:
     return np.log1p(np.maximum(x, 0)).astype(np.float32)
 
@@ -133,11 +141,18 @@ class RecFeatures:
         lo, hi = self._order_range(np.asarray(customers), t)
         return np.where(hi > lo, self.order_day[np.maximum(hi - 1, 0)], -1)
 
-    def bought_on(self, customer: int, day: int) -> np.ndarray:
-        """Item rows the customer bought on that day."""
-        lo = np.searchsorted(self.ev_key, customer * self.span + day, side="left")
-        hi = np.searchsorted(self.ev_key, customer * self.span + day, side="right")
-        return np.unique(self.ev_item[lo:hi])
+    def bought_in(self, customers: np.ndarray, after: np.ndarray, until: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct item rows each customer bought in days (after, until], as (position in
+        ``customers``, item row) pairs sorted by both; one vector pass for any number of
+        customers."""
+        customers = np.asarray(customers)
+        base = customers * self.span
+        lo = np.searchsorted(self.ev_key, base + np.asarray(after), side="right")
+        hi = np.searchsorted(self.ev_key, base + np.asarray(until), side="right")
+        owner, at = ranges(lo, np.maximum(hi, lo))
+        key = np.unique(owner * self.n_items + self.ev_item[at])
+        return key // self.n_items, key % self.n_items
 
     def bought_between(self, customer: int, after: int, until: int) -> np.ndarray:
         """Item rows the customer bought in days (after, until]."""
@@ -153,11 +168,8 @@ class RecFeatures:
         t = np.broadcast_to(np.asarray(t), customers.shape)
         lo = np.searchsorted(self.ev_key, customers * self.span, side="left")
         hi = np.searchsorted(self.ev_key, customers * self.span + t, side="right")
-        counts = hi - lo
-        rows = np.repeat(np.arange(len(customers)), counts)
-        at = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]) if counts.sum() else \
-            np.zeros(0, np.int64)
-        w = self.ev_orders[at] * np.exp(-(np.repeat(t, counts) - self.ev_day[at]) / RECENCY_DAYS)
+        rows, at = ranges(lo, hi)
+        w = self.ev_orders[at] * np.exp(-(t[rows] - self.ev_day[at]) / RECENCY_DAYS)
         totals = np.bincount(rows, weights=w, minlength=len(customers))
         return rows, self.ev_item[at], (w / np.maximum(totals[rows], 1e-12)).astype(np.float32)
 

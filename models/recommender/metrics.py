@@ -29,11 +29,12 @@ def top_k(scores: np.ndarray, k: int = K) -> tuple[np.ndarray, np.ndarray]:
     # negate and use a stable sort over the partitioned candidates for deterministic ties
     part = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < scores.shape[1] else \
         np.tile(np.arange(scores.shape[1]), (len(scores), 1))
-    # argpartition may cut through a tie at the k-th score: take every column tied with it
-    kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
-    candidates = scores >= kth
-    order = np.empty((len(scores), k), np.int64)
-    for r in range(len(scores)):
+    best = np.take_along_axis(scores, part, axis=1)
+    order = np.take_along_axis(part, np.lexsort((part, -best), axis=1), axis=1)
+    # argpartition may cut through a tie at the k-th score: in those (rare) rows take every
+    # column tied with it, so the lower column index wins
+    candidates = scores >= best.min(axis=1, keepdims=True)
+    for r in np.flatnonzero(candidates.sum(axis=1) > k):
         cols = np.flatnonzero(candidates[r])
         order[r] = cols[np.lexsort((cols, -scores[r, cols]))][:k]
     return order, np.take_along_axis(scores, order, axis=1)

@@ -37,6 +37,8 @@ def recommend(trained: TrainedRecommender, history: ShopHistory,
     sampler = Sampler(history, cfg, np.random.default_rng(cfg.seed))
     t = history.items.days - 1
     items = history.sellable()
+    column_of = np.full(len(history.items.item_ids), -1)
+    column_of[items] = np.arange(len(items))
     with torch.no_grad():
         content = all_content(model, fx)
         v, b = model.items(torch.from_numpy(fx.items(items, np.full(len(items), t))),
@@ -54,13 +56,14 @@ def recommend(trained: TrainedRecommender, history: ShopHistory,
                 personal = {n: p.expand(len(chunk), *p.shape) for n, p in shared.items()}
             scores = (u + personal["shift"]) @ v.T + b[None, :]
             # repeat signals: only pairs bought before differ from a never-bought pair
-            rows, cols, _ = history.events(chunk, items)
-            pairs = np.unique(np.stack([rows, cols], axis=1), axis=0)
-            if len(pairs):
-                r = model.repeat(torch.from_numpy(fx.pairs(chunk[pairs[:, 0]], items[pairs[:, 1]],
-                                                           np.full(len(pairs), t))))
-                lift = ((r - never_bought) * personal["repeat"][pairs[:, 0]]).sum(-1)
-                scores[pairs[:, 0], pairs[:, 1]] += lift
+            rows, bought = fx.bought_in(chunk, np.full(len(chunk), -1), np.full(len(chunk), t))
+            cols = column_of[bought]
+            rows, cols = rows[cols >= 0], cols[cols >= 0]
+            if len(rows):
+                r = model.repeat(torch.from_numpy(fx.pairs(chunk[rows], items[cols],
+                                                           np.full(len(rows), t))))
+                lift = ((r - never_bought) * personal["repeat"][rows]).sum(-1)
+                scores[rows, cols] += lift
             return scores.double().numpy()
 
         return rank_blocks(history.purchases.customer_ids[customers], history.items.item_ids[items],

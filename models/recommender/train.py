@@ -66,43 +66,89 @@ class Sampler:
         return self._pool[t]
 
     def candidates(self, fx: RecFeatures, customers: np.ndarray, cutoffs: np.ndarray,
-                   pool_days: np.ndarray, positives: list[np.ndarray],
+                   pool_days: np.ndarray, positives: tuple[np.ndarray, np.ndarray],
                    per_customer_seed: bool = False) -> CandidateSets:
         """Positives (at most ``positives``, sampled) and negatives per task: up to a third
         from the customer's own earlier items that they did not buy again (without them the
         model never learns which past items come back), the rest half uniform over the
         sellable items and half by recent popularity. Each negative carries the log of its
         expected draws, which the loss subtracts (logQ correction), so the sampled softmax
-        estimates the softmax over the whole catalogue whatever the mixture. With
-        ``per_customer_seed`` each
-        customer's sample comes from a generator seeded by the seed, the day and the customer
-        id, so a customer's list does not depend on who else is scored in the same call."""
+        estimates the softmax over the whole catalogue whatever the mixture.
+
+        ``positives`` are distinct (task, item row) pairs sorted by task. All tasks are drawn
+        in a few vector operations. With ``per_customer_seed`` every draw is a hash of the
+        seed, the day, the customer id and the slot, so a customer's sample does not depend on
+        who else is scored in the same call; otherwise the draws come from the sampler's
+        generator."""
         p_max, n_neg = self.cfg.positives, self.cfg.negatives
-        k = p_max + n_neg
-        items = np.zeros((len(customers), k), np.int64)
-        positive = np.zeros((len(customers), k), np.float32)
-        mask = np.zeros((len(customers), k), np.float32)
-        log_expected = np.zeros((len(customers), k), np.float32)
-        ids = self.history.purchases.customer_ids
-        for b, pos in enumerate(positives):
-            c = int(customers[b])
-            rng = self.rng if not per_customer_seed else np.random.default_rng(
-                [self.cfg.seed, int(pool_days[b]), zlib.crc32(str(ids[c]).encode())])
-            if len(pos) > p_max:
-                pos = rng.choice(pos, p_max, replace=False)
-            own_pool = np.setdiff1d(fx.bought_between(c, -1, int(cutoffs[b])), pos)
-            own = rng.choice(own_pool, min(len(own_pool), n_neg // 3), replace=False)
-            rows, weights, popularity = self.pool(int(pool_days[b]))
-            rest = n_neg - len(own)
-            n_uniform, n_popular = rest - rest // 2, rest // 2
-            neg = np.concatenate([own, rng.choice(rows, n_uniform), rng.choice(rows, n_popular, p=weights)])
-            neg = neg[~np.isin(neg, pos)]
-            expected = (n_uniform / len(rows) + n_popular * popularity[neg]
-                        + np.isin(neg, own_pool) * len(own) / max(len(own_pool), 1))
-            items[b, :len(pos)], positive[b, :len(pos)], mask[b, :len(pos)] = pos, 1.0, 1.0
-            slots = slice(p_max, p_max + len(neg))
-            items[b, slots], mask[b, slots] = neg, 1.0
-            log_expected[b, slots] = np.log(np.maximum(expected, 1e-12))
+        n_tasks, n_items = len(customers), fx.n_items
+        if per_customer_seed:
+            ids = self.history.purchases.customer_ids[customers]
+            customer_hash = np.array([zlib.crc32(str(c).encode()) for c in ids], np.uint64)
+
+            def draw(task: np.ndarray, key: np.ndarray, salt: int) -> np.ndarray:
+                return hashed_uniform(self.cfg.seed, pool_days[task], customer_hash[task],
+                                      salt, key)
+        else:
+            def draw(task: np.ndarray, key: np.ndarray, salt: int) -> np.ndarray:
+                return self.rng.random(len(task))
+
+        # positives: a random p_max of them where there are more
+        pos_task, pos_item = _first_per_task(*positives, draw(*positives, 1), p_max)
+        pos_rank = _rank_in_task(pos_task)
+        pos_keys = pos_task * n_items + pos_item
+        # the own pool: items bought up to the cutoff, less the positives
+        own_task, own_item = fx.bought_in(customers, np.full(n_tasks, -1), cutoffs)
+        keep = ~np.isin(own_task * n_items + own_item, pos_keys)
+        own_task, own_item = own_task[keep], own_item[keep]
+        own_keys = own_task * n_items + own_item
+        pool_size = np.bincount(own_task, minlength=n_tasks)
+        n_own = np.minimum(pool_size, n_neg // 3)
+        chosen_task, chosen_item = _first_per_task(own_task, own_item, draw(own_task, own_item, 2),
+                                                   n_neg // 3)
+        negatives = np.zeros((n_tasks, n_neg), np.int64)
+        negatives[chosen_task, _rank_in_task(chosen_task)] = chosen_item
+        # the rest: half uniform over the sellable items, half by recent popularity
+        rest = n_neg - n_own
+        n_uniform, n_popular = rest - rest // 2, rest // 2
+        slot = np.arange(n_neg)[None, :]
+        is_uniform = (slot >= n_own[:, None]) & (slot < (n_own + n_uniform)[:, None])
+        is_popular = slot >= (n_own + n_uniform)[:, None]
+        task_of_slot = np.repeat(np.arange(n_tasks), n_neg)
+        u = draw(task_of_slot, np.tile(np.arange(n_neg), n_tasks), 3).reshape(n_tasks, n_neg)
+        expected = np.zeros((n_tasks, n_neg))
+        drawn = np.ones((n_tasks, n_neg), bool)
+        for day in np.unique(pool_days):
+            at = np.flatnonzero(pool_days == day)
+            rows, weights, popularity = self.pool(int(day))
+            if not len(rows):  # nothing sellable that day: only own items
+                drawn[at] = ~(is_uniform[at] | is_popular[at])
+                continue
+            uniform = rows[np.minimum((u[at] * len(rows)).astype(np.int64), len(rows) - 1)]
+            cdf = np.cumsum(weights)
+            popular = rows[np.minimum(np.searchsorted(cdf, u[at] * cdf[-1], side="right"),
+                                      len(rows) - 1)]
+            negatives[at] = np.where(is_uniform[at], uniform,
+                                     np.where(is_popular[at], popular, negatives[at]))
+            expected[at] = (n_uniform[at, None] / len(rows)
+                            + n_popular[at, None] * popularity[negatives[at]])
+        neg_keys = np.arange(n_tasks)[:, None] * n_items + negatives
+        expected += np.isin(neg_keys, own_keys) * (n_own / np.maximum(pool_size, 1))[:, None]
+        # a drawn negative that is a positive is dropped; the kept ones move to the front
+        kept = drawn & ~np.isin(neg_keys, pos_keys)
+        order = np.argsort(~kept, axis=1, kind="stable")
+        kept = np.take_along_axis(kept, order, axis=1)
+
+        items = np.zeros((n_tasks, p_max + n_neg), np.int64)
+        positive = np.zeros(items.shape, np.float32)
+        mask = np.zeros(items.shape, np.float32)
+        log_expected = np.zeros(items.shape, np.float32)
+        items[pos_task, pos_rank], positive[pos_task, pos_rank] = pos_item, 1.0
+        mask[pos_task, pos_rank] = 1.0
+        items[:, p_max:] = np.where(kept, np.take_along_axis(negatives, order, axis=1), 0)
+        mask[:, p_max:] = kept
+        log_expected[:, p_max:] = np.where(
+            kept, np.log(np.maximum(np.take_along_axis(expected, order, axis=1), 1e-12)), 0.0)
         return CandidateSets(customers, cutoffs, items, positive, mask, log_expected)
 
     def support(self, fx: RecFeatures, customers: np.ndarray, t: np.ndarray,
@@ -110,10 +156,40 @@ class Sampler:
         """Each customer's latest order up to t, as seen the day before it."""
         t = np.broadcast_to(np.asarray(t), np.shape(customers))
         last = fx.last_order_day(customers, t)
-        positives = [fx.bought_on(int(c), int(d)) if d >= 0 else np.zeros(0, np.int64)
-                     for c, d in zip(customers, last)]
+        # a customer without an order up to t (last = -1) gets the empty range (-1, -1]
+        positives = fx.bought_in(customers, np.where(last >= 0, last - 1, -1), last)
         return self.candidates(fx, customers, np.maximum(last - 1, 0), t, positives,
                                per_customer_seed)
+
+
+def hashed_uniform(*parts) -> np.ndarray:
+    """Uniform draws in [0, 1), one per element of the broadcast integer parts: a splitmix64
+    hash of them, so a draw depends only on its own key (a counter-based generator)."""
+    h = np.zeros(np.broadcast_shapes(*(np.shape(p) for p in parts)), np.uint64)
+    for part in parts:
+        h = h + np.asarray(part).astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        h = h ^ (h >> np.uint64(31))
+    return (h >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+
+
+def _rank_in_task(task: np.ndarray) -> np.ndarray:
+    """0, 1, 2, ... within each run of equal values of a sorted task array."""
+    if not len(task):
+        return np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, task[1:] != task[:-1]])
+    return np.arange(len(task)) - np.repeat(starts, np.diff(np.r_[starts, len(task)]))
+
+
+def _first_per_task(task: np.ndarray, item: np.ndarray, u: np.ndarray, most: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """A uniformly random ``most`` of each task's items (all where it has fewer): the ones
+    with the smallest draws ``u``; returned sorted by task."""
+    order = np.lexsort((u, task))
+    task, item = task[order], item[order]
+    first = _rank_in_task(task) < most
+    return task[first], item[first]
 
 
 def task_tensors(model: Recommender, fx: RecFeatures, sets: CandidateSets,
@@ -175,8 +251,10 @@ def batch_losses(model: Recommender, fx: RecFeatures, sampler: Sampler,
     customers = np.array([c for c, _, _ in tasks])
     origins = np.array([t for _, t, _ in tasks])
     content = all_content(model, fx)
+    positives = (np.repeat(np.arange(len(tasks)), [len(p) for _, _, p in tasks]),
+                 np.concatenate([p for _, _, p in tasks]))
     query = task_tensors(model, fx, sampler.candidates(fx, customers, origins, origins,
-                                                       [p for _, _, p in tasks]), content)
+                                                       positives), content)
     support = task_tensors(model, fx, sampler.support(fx, customers, origins), content)
     # the customer vector of the support is the one before its order; the inner loop adapts
     # the personal parameters on it, the query scores with the customer vector at t

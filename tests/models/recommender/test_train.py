@@ -1,0 +1,62 @@
+"""The candidate sampler of meta-training and prediction: what a support or query set may
+contain, the logQ weights it carries, and draws that depend on their own key only."""
+from datetime import timedelta
+
+import numpy as np
+
+from models.recommender.features import RecFeatures
+from models.recommender.predict import recommend
+from models.recommender.train import Sampler, hashed_uniform, training_tasks
+
+
+def _setup(shop, trained):
+    history = shop.until(shop.run_date - timedelta(days=20))
+    fx = RecFeatures(history, trained.categories, trained.stores, trained.items)
+    return history, fx
+
+
+def test_hashed_draws_are_uniform_and_depend_only_on_their_key():
+    keys = np.arange(200_000)
+    u = hashed_uniform(7, 3, keys)
+    assert 0 <= u.min() and u.max() < 1
+    # ten equal bins each hold a tenth, within 2% of it
+    np.testing.assert_allclose(np.bincount((u * 10).astype(int)) / len(u), 0.1, rtol=0.02)
+    np.testing.assert_array_equal(hashed_uniform(7, 3, keys[::-1]), u[::-1])
+    assert not np.array_equal(hashed_uniform(8, 3, keys), u)
+    assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 0.01
+
+
+def test_query_sets_hold_the_positives_and_negatives_drawn_as_configured(shop, trained):
+    history, fx = _setup(shop, trained)
+    cfg = trained.config
+    tasks = training_tasks(history, fx, cfg)[:64]
+    positives = (np.repeat(np.arange(len(tasks)), [len(p) for _, _, p in tasks]),
+                 np.concatenate([p for _, _, p in tasks]))
+    origins = np.array([t for _, t, _ in tasks])
+    customers = np.array([c for c, _, _ in tasks])
+    sets = Sampler(history, cfg, np.random.default_rng(0)).candidates(
+        fx, customers, origins, origins, positives)
+    for b, (c, t, bought) in enumerate(tasks):
+        pos = sets.items[b, :cfg.positives][sets.mask[b, :cfg.positives] > 0]
+        neg = sets.items[b, cfg.positives:][sets.mask[b, cfg.positives:] > 0]
+        assert len(pos) == min(len(bought), cfg.positives) and set(pos) <= set(bought)
+        assert (sets.positive[b, :cfg.positives] == sets.mask[b, :cfg.positives]).all()
+        assert not set(neg) & set(pos), "a positive was also drawn as a negative"
+        # kept negatives come first, padding after them
+        assert (np.diff(sets.mask[b, cfg.positives:]) <= 0).all()
+        own = fx.bought_between(c, -1, t)
+        assert np.isin(neg, own).sum() >= min(len(np.setdiff1d(own, pos)), cfg.negatives // 3)
+        sellable = set(np.flatnonzero(history.items.sellable(t))) | set(own)
+        assert set(neg) <= sellable
+        assert np.isfinite(sets.log_expected[b]).all() and (sets.log_expected[b, :cfg.positives] == 0).all()
+
+
+def test_a_customers_list_does_not_depend_on_who_else_is_scored(shop, trained):
+    history, _ = _setup(shop, trained)
+    everyone = recommend(trained, history)
+    some = history.customers()[::-3]  # a third of them, in another order
+    alone = recommend(trained, history, some)
+    at = {c: i for i, c in enumerate(everyone.customer_ids)}
+    rows = [at[c] for c in alone.customer_ids]
+    np.testing.assert_array_equal(alone.item_ids, everyone.item_ids[rows])
+    np.testing.assert_allclose(alone.scores, everyone.scores[rows], rtol=1e-5)
