@@ -3,12 +3,18 @@ date of counts that must be zero (or positive), and the rows themselves. The gat
 turns them into verdicts; the pipeline decides what a failed verdict stops."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import duckdb
 import pandas as pd
 
+from checks.config import PredictionThresholds
 from domain.rules import HORIZON_DAYS, LIST_LENGTH, SELLABLE_WINDOW_DAYS
+
+# Every run date from $start to $end, as a CTE named ``days``.
+DAYS_CTE = """days AS (SELECT CAST(d AS DATE) AS run_date
+              FROM range(CAST($start AS DATE), CAST($end AS DATE) + 1, INTERVAL 1 DAY) t(d))"""
 
 # The items sellable at each run date of a ``days(run_date)`` CTE (docs/evaluation.md: sold in
 # the ``$window`` days up to D, or a launched catalogue item), as a CTE named ``sellable``.
@@ -21,8 +27,7 @@ SELLABLE_BY_DAY_CTE = """sellable AS (
 
 
 FEATURE_DAY_SQL = """
-WITH days AS (SELECT CAST(d AS DATE) AS run_date
-              FROM range(CAST($start AS DATE), CAST($end AS DATE) + 1, INTERVAL 1 DAY) t(d)),
+WITH {days},
 counts AS (SELECT * FROM marts.daily_line_counts WHERE order_date BETWEEN $start AND $end),
 facts AS (SELECT order_date, sum(units) AS units, count(*) FILTER (WHERE item_id IS NULL) AS null_keys,
                  count(*) FILTER (WHERE units < 0) AS negative
@@ -52,13 +57,10 @@ LEFT JOIN ops.day_volumes v ON v.run_date = days.run_date
 LEFT JOIN facts ON facts.order_date = days.run_date
 LEFT JOIN pairs ON pairs.order_date = days.run_date
 ORDER BY days.run_date
-"""
-
-
+""".replace("{days}", DAYS_CTE)
 
 FORECAST_DAY_SQL = """
-WITH days AS (SELECT CAST(d AS DATE) AS run_date
-              FROM range(CAST($start AS DATE), CAST($end AS DATE) + 1, INTERVAL 1 DAY) t(d)),
+WITH {days},
 {sellable},
 stored AS (
     SELECT run_date, item_id, count(DISTINCT target_date) AS targets
@@ -74,12 +76,11 @@ SELECT days.run_date,
        count(stored_item) AS forecast_items
 FROM days LEFT JOIN joined USING (run_date)
 GROUP BY days.run_date ORDER BY days.run_date
-""".replace("{sellable}", SELLABLE_BY_DAY_CTE)
+""".replace("{days}", DAYS_CTE).replace("{sellable}", SELLABLE_BY_DAY_CTE)
 
 
 RECOMMENDATION_DAY_SQL = """
-WITH days AS (SELECT CAST(d AS DATE) AS run_date
-              FROM range(CAST($start AS DATE), CAST($end AS DATE) + 1, INTERVAL 1 DAY) t(d)),
+WITH {days},
 {sellable},
 sellable_counts AS (SELECT run_date, count(*) AS sellable_items FROM sellable GROUP BY ALL),
 first_orders AS (SELECT customer_id, min(order_date) AS first_order
@@ -109,7 +110,61 @@ SELECT days.run_date,
        count(listed) AS lists
 FROM days LEFT JOIN sellable_counts sc USING (run_date) LEFT JOIN joined USING (run_date)
 GROUP BY days.run_date, sc.sellable_items ORDER BY days.run_date
-""".replace("{sellable}", SELLABLE_BY_DAY_CTE)
+""".replace("{days}", DAYS_CTE).replace("{sellable}", SELLABLE_BY_DAY_CTE)
+
+
+@dataclass(frozen=True)
+class RowRules:
+    """Row-level rules of a stored table, counted per run date inside DuckDB: a predicate
+    counts the rows it holds for and names one of them (the smallest ``key``, in the column
+    ``<rule>__example``); an aggregate is any count over a day's rows. Every count must be 0;
+    the gate's suite is built from the same names. Counting in SQL reads millions of rows in a
+    second or two where a pandas frame of them took most of the gate's time."""
+    table: str
+    key: str
+    predicates: dict[str, str]
+    aggregates: dict[str, str]
+
+    @property
+    def names(self) -> list[str]:
+        return [*self.predicates, *self.aggregates]
+
+    def sql(self) -> str:
+        counts = [f"count(*) FILTER (WHERE {p}) AS {n}, min({self.key}) FILTER (WHERE {p}) "
+                  f"AS {n}__example" for n, p in self.predicates.items()]
+        counts += [f"{expression} AS {n}" for n, expression in self.aggregates.items()]
+        columns = [f"coalesce({n}, 0) AS {n}" for n in self.names]
+        columns += [f"{n}__example" for n in self.predicates]
+        return (f"WITH {DAYS_CTE}, per_day AS (SELECT run_date, {', '.join(counts)} "
+                f"FROM {self.table} WHERE run_date BETWEEN $start AND $end GROUP BY run_date) "
+                f"SELECT days.run_date, {', '.join(columns)} "
+                "FROM days LEFT JOIN per_day USING (run_date) ORDER BY days.run_date")
+
+
+QUANTITIES = ("mean", "p10", "p50", "p90")
+FORECAST_ROWS = RowRules(
+    table="predictions.forecasts", key="item_id",
+    predicates={
+        "rows_with_null_keys": "item_id IS NULL OR target_date IS NULL OR model_version IS NULL",
+        **{f"{q}_missing": f"{q} IS NULL OR isnan({q})" for q in QUANTITIES},
+        **{f"{q}_out_of_range": f"NOT isnan({q}) AND NOT {q} BETWEEN 0 AND $max_daily_units"
+           for q in QUANTITIES},
+        "p10_above_p50": "p10 > p50",
+        "p50_above_p90": "p50 > p90",
+        "target_outside_horizon": "NOT target_date - run_date BETWEEN 1 AND $horizon",
+    },
+    aggregates={"repeated_item_targets": "count(*) - count(DISTINCT (item_id, target_date))"})
+RECOMMENDATION_ROWS = RowRules(
+    table="predictions.recommendations", key="customer_id",
+    predicates={
+        "rows_with_null_keys": "customer_id IS NULL OR item_id IS NULL OR model_version IS NULL "
+                               "OR segment IS NULL",
+        "score_missing": "score IS NULL OR isnan(score)",
+        "rank_out_of_range": "rank IS NULL OR NOT rank BETWEEN 1 AND $list_length",
+        "segment_unknown": "segment NOT IN ('cold', 'warm')",
+    },
+    aggregates={"repeated_customer_ranks": "count(*) - count(DISTINCT (customer_id, rank))",
+                "repeated_customer_items": "count(*) - count(DISTINCT (customer_id, item_id))"})
 
 
 def _dates(frame: pd.DataFrame) -> pd.DataFrame:
@@ -132,21 +187,20 @@ def feature_frames(con: duckdb.DuckDBPyConnection, start: date, end: date) -> di
             "customer_features": customers.assign(run_date=end)}
 
 
-def prediction_frames(con: duckdb.DuckDBPyConnection, start: date, end: date) -> dict[str, pd.DataFrame]:
-    """What each predictions suite validates for the run dates start..end."""
+def prediction_frames(con: duckdb.DuckDBPyConnection, start: date, end: date,
+                      thresholds: PredictionThresholds) -> dict[str, pd.DataFrame]:
+    """What each predictions suite validates for the run dates start..end: one row per run
+    date each (the rows themselves are counted in DuckDB, see ``RowRules``)."""
+    window = {"start": start, "end": end}
     frames = {
         "forecasts_day": con.execute(FORECAST_DAY_SQL, {
-            "start": start, "end": end, "horizon": HORIZON_DAYS,
-            "window": SELLABLE_WINDOW_DAYS}).df(),
-        "forecasts": con.execute(
-            "SELECT run_date, item_id, target_date, mean, p10, p50, p90, model_version, "
-            "target_date - run_date AS days_ahead FROM predictions.forecasts "
-            "WHERE run_date BETWEEN ? AND ?", [start, end]).df(),
+            **window, "horizon": HORIZON_DAYS, "window": SELLABLE_WINDOW_DAYS}).df(),
+        "forecasts": con.execute(FORECAST_ROWS.sql(), {
+            **window, "horizon": HORIZON_DAYS,
+            "max_daily_units": thresholds.max_daily_units}).df(),
         "recommendations_day": con.execute(RECOMMENDATION_DAY_SQL, {
-            "start": start, "end": end, "per_customer": LIST_LENGTH,
-            "window": SELLABLE_WINDOW_DAYS}).df(),
-        "recommendations": con.execute(
-            "SELECT run_date, customer_id, rank, item_id, score, model_version, segment "
-            "FROM predictions.recommendations WHERE run_date BETWEEN ? AND ?", [start, end]).df(),
+            **window, "per_customer": LIST_LENGTH, "window": SELLABLE_WINDOW_DAYS}).df(),
+        "recommendations": con.execute(RECOMMENDATION_ROWS.sql(), {
+            **window, "list_length": LIST_LENGTH}).df(),
     }
     return {name: _dates(frame) for name, frame in frames.items()}

@@ -6,13 +6,16 @@ Suites (built from configs/quality.yaml, versioned with the code):
                     median of trading days, share without customer against its trailing level,
                     duplicate deliveries
   features_day, item_features, customer_features   the marts of a run date
-  forecasts         the forecast rows: no NaN, non-negative, p10 <= p50 <= p90, D+1..D+28
+  forecasts         one row per run date of forecast rows breaking a row rule (no NaN,
+                    non-negative, p10 <= p50 <= p90, D+1..D+28, one row per item and day)
   forecasts_day     one row per run date: every sellable item forecast, 28 days each
-  recommendations   the list rows: keys and scores present, ranks 1..20, one item per rank
+  recommendations   one row per run date of list rows breaking a row rule (keys and scores
+                    present, ranks 1..20, one item per rank)
   recommendations_day   one row per run date: every customer with an order has a list of
                     distinct sellable items, 20 whenever 20 are sellable
 The gate only returns a verdict; the flow decides what to do with it. Validation runs on pandas
-frames (the GX SQL data source on DuckDB fails, see docs/stack.md). Data Docs are written under
+frames (the GX SQL data source on DuckDB fails, see docs/stack.md); the predictions' rows, millions
+a month, are counted in DuckDB first (checks/frames.py, decision 0009). Data Docs are written under
 ``<data_dir>/quality/data_docs``.
 """
 from __future__ import annotations
@@ -28,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from checks.config import QualityConfig
+from checks.frames import FORECAST_ROWS, RECOMMENDATION_ROWS
 from checks.raw_metrics import BatchMetrics
-from domain.rules import HORIZON_DAYS, LIST_LENGTH
 from sources.landing import ORDER_LINE_SCHEMA
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -171,19 +174,8 @@ class Gate:
         ]
 
     def _forecast_expectations(self, gx) -> list:
-        e = gx.expectations
-        q = self.quality.predictions
-        out = [e.ExpectColumnValuesToNotBeNull(column=c)
-               for c in ("item_id", "target_date", "mean", "p10", "p50", "p90", "model_version")]
-        out += [e.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=q.max_daily_units)
-                for c in ("mean", "p10", "p50", "p90")]
-        out += [
-            e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="p50", column_B="p10", or_equal=True),
-            e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="p90", column_B="p50", or_equal=True),
-            e.ExpectColumnValuesToBeBetween(column="days_ahead", min_value=1, max_value=HORIZON_DAYS),
-            e.ExpectCompoundColumnsToBeUnique(column_list=["run_date", "item_id", "target_date"]),
-        ]
-        return out
+        """One row per run date: no forecast row breaks a row rule (checks/frames.py)."""
+        return _all_zero(gx, FORECAST_ROWS.names)
 
     def _forecast_day_expectations(self, gx) -> list:
         """One row per run date: the forecast covers exactly the sellable items, each with
@@ -198,29 +190,16 @@ class Gate:
         ]
 
     def _recommendation_expectations(self, gx) -> list:
-        e = gx.expectations
-        return [
-            *(e.ExpectColumnValuesToNotBeNull(column=c)
-              for c in ("customer_id", "item_id", "score", "model_version", "segment")),
-            e.ExpectColumnValuesToBeBetween(column="rank", min_value=1,
-                                            max_value=LIST_LENGTH),
-            e.ExpectColumnValuesToBeInSet(column="segment", value_set=["cold", "warm"]),
-            e.ExpectCompoundColumnsToBeUnique(column_list=["run_date", "customer_id", "rank"]),
-            e.ExpectCompoundColumnsToBeUnique(column_list=["run_date", "customer_id", "item_id"]),
-        ]
+        """One row per run date: no list row breaks a row rule (checks/frames.py)."""
+        return _all_zero(gx, RECOMMENDATION_ROWS.names)
 
     def _recommendation_day_expectations(self, gx) -> list:
         """One row per run date: a list for every customer with an order up to D and for no
         one else; distinct sellable items; full length (20, or every sellable item). A shop
         without customer ids has no lists, which is not a defect."""
-        e = gx.expectations
-        zero = dict(min_value=0, max_value=0)
-        return [
-            *(e.ExpectColumnValuesToBeBetween(column=c, **zero)
-              for c in ("customers_without_list", "lists_for_unknown_customers",
-                        "lists_with_repeated_items", "lists_with_items_not_sellable",
-                        "short_lists", "lists_with_gaps_in_ranks")),
-        ]
+        return _all_zero(gx, ["customers_without_list", "lists_for_unknown_customers",
+                              "lists_with_repeated_items", "lists_with_items_not_sellable",
+                              "short_lists", "lists_with_gaps_in_ranks"])
 
     def check_raw(self, days: list[tuple[date, pd.DataFrame, BatchMetrics]],
                   build_docs: bool = True) -> list[Verdict]:
@@ -276,6 +255,11 @@ class Gate:
             self._pending_docs = []
 
 
+def _all_zero(gx, columns: list[str]) -> list:
+    return [gx.expectations.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=0)
+            for c in columns]
+
+
 def _failures_by_day(suite: str, r, frame: pd.DataFrame, first: date) -> dict[date, str]:
     """Attribute a failed expectation to the days whose rows broke it (a table-level
     expectation, such as the column set, to the first day)."""
@@ -288,17 +272,26 @@ def _failures_by_day(suite: str, r, frame: pd.DataFrame, first: date) -> dict[da
         column = list(cfg.kwargs["column_list"])
         where = f"{suite}.{cfg.type}({', '.join(column)})"
     else:
-        where = (f"{suite}.{cfg.type}({column or ''} in [{cfg.kwargs.get('min_value')}, "
-                 f"{cfg.kwargs.get('max_value')}])")
+        low, high = (_number(cfg.kwargs.get(k)) for k in ("min_value", "max_value"))
+        where = f"{suite}.{cfg.type}({column or ''} in [{low}, {high}])"
     index = res.get("unexpected_index_list")
     if not index or column is None or not isinstance(index[0], (int, np.integer)):
         return {first: f"{where}: observed {res.get('observed_value')}"}
     bad = frame.loc[index]
+    if isinstance(column, str) and frame["run_date"].is_unique:  # a suite of one row per day
+        example = f"{column}__example"
+        return {_as_date(row["run_date"]): f"{where}: {row[column]:g}" + (
+                    f" (e.g. {row[example]})" if example in frame and pd.notna(row[example]) else "")
+                for _, row in bad.iterrows()}
     out = {}
     for day, rows in bad.groupby(bad["run_date"].map(_as_date)):
         examples = rows[column].head(3).to_numpy().tolist()
         out[day] = f"{where}: {len(rows)} unexpected value(s), e.g. {examples}"
     return out
+
+
+def _number(value) -> str:
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 
 def _as_date(value) -> date:

@@ -191,7 +191,7 @@ def check_predictions(ctx: RunContext, window: Window) -> Window:
     for i in range(0, len(window.days), DAYS_PER_BATCH):
         days = window.days[i:i + DAYS_PER_BATCH]
         with db.reader(ctx.settings) as con:
-            frames = prediction_frames(con, days[0], days[-1])
+            frames = prediction_frames(con, days[0], days[-1], ctx.quality.predictions)
         verdicts += ctx.gate.validate(list(days), frames)
         if not all(v.passed for v in verdicts):
             break

@@ -32,11 +32,11 @@ def forecast_warehouse(tmp_path_factory):
 
 @pytest.mark.parametrize("defect, sql, expectation", [
     ("NaN mean", "UPDATE predictions.forecasts SET mean = 'NaN' WHERE item_id = '10001'",
-     "expect_column_values_to_not_be_null(mean"),
+     "forecasts.expect_column_values_to_be_between(mean_missing in [0, 0]): 28 (e.g. 10001)"),
     ("negative p10", "UPDATE predictions.forecasts SET p10 = -1 WHERE item_id = '10001'",
-     "expect_column_values_to_be_between(p10"),
+     "p10_out_of_range"),
     ("crossed quantiles", "UPDATE predictions.forecasts SET p50 = p90 + 1 WHERE item_id = '10001'",
-     "expect_column_pair_values_a_to_be_greater_than_b(p90 >= p50)"),
+     "p50_above_p90"),
     ("a sellable item missing", "DELETE FROM predictions.forecasts WHERE item_id = '10002'",
      "sellable_items_missing"),
     ("a short horizon", "DELETE FROM predictions.forecasts WHERE item_id = '10001' "
@@ -52,9 +52,13 @@ def forecast_warehouse(tmp_path_factory):
     ("a short list", "DELETE FROM predictions.recommendations WHERE customer_id = '7' AND rank = 2",
      "short_lists"),
     ("NaN score", "UPDATE predictions.recommendations SET score = 'NaN' WHERE customer_id = '8'",
-     "expect_column_values_to_not_be_null(score"),
+     "score_missing in [0, 0]): 2 (e.g. 8)"),
     ("rank past 20", "UPDATE predictions.recommendations SET rank = 21 WHERE customer_id = '8' "
-     "AND rank = 2", "expect_column_values_to_be_between(rank"),
+     "AND rank = 2", "rank_out_of_range"),
+    ("a repeated rank", "UPDATE predictions.recommendations SET rank = 1 WHERE customer_id = '8' "
+     "AND rank = 2", "repeated_customer_ranks"),
+    ("a repeated forecast day", "UPDATE predictions.forecasts SET target_date = target_date - 1 "
+     "WHERE item_id = '10001' AND target_date = run_date + 2", "repeated_item_targets"),
 ])
 def test_predictions_gate(forecast_warehouse, defect, sql, expectation):
     settings, ctx = forecast_warehouse
