@@ -53,4 +53,6 @@ def _summary_markdown(outcome: RunOutcome, start: date, end: date) -> str:
     if outcome.stop:
         lines += [f"- stopped at {outcome.stop.run_date} ({outcome.failed_stage}): {outcome.stop.error}",
                   f"- waiting: {len(outcome.waiting)} day(s)"]
+    lines += ["", "| stage | seconds |", "|---|---:|",
+              *(f"| {name} | {seconds:.1f} |" for name, seconds in outcome.stage_seconds.items())]
     return "\n".join(lines)

@@ -41,10 +41,12 @@ class LiveProgress:
                                  MofNCompleteColumn(), TextColumn("days"), TimeRemainingColumn(),
                                  console=console, transient=False)
         self.task = None
+        self.runs: dict[int, object] = {}  # the RunOutcome of every run seen, for its stage times
 
     def __call__(self, ctx, stage, window, outcome) -> None:
         from pipeline.definition import STAGE_NAMES
 
+        self.runs[id(outcome)] = outcome
         if self.task is None:
             self.task = self.progress.add_task("", total=len(outcome.todo))
         following = STAGE_NAMES[min(STAGE_NAMES.index(stage.name) + 1, len(STAGE_NAMES) - 1)]
@@ -220,12 +222,16 @@ def demo(daily_days: Annotated[int, typer.Option(help="days run by the daily flo
     from flows.daily import daily as daily_flow
 
     t0 = time.perf_counter()
-    with LiveProgress():
+    with LiveProgress() as history_run:
         backfill_flow(start=shop.start_date, end=daily_days_[0] - timedelta(days=1), force=False)
-    console.print(f"history built in {time.perf_counter() - t0:.0f}s")
-    with LiveProgress():
+    built = time.perf_counter() - t0
+    console.print(f"history built in {built:.0f}s")
+    t0 = time.perf_counter()
+    with LiveProgress() as daily_runs:
         for d in daily_days_:
             daily_flow(run_date=d)
+    runs = {"backfill": (history_run, built), f"{daily_days} daily runs": (daily_runs,
+                                                                           time.perf_counter() - t0)}
     published = settings.published_dir
     console.print()
     console.print("Demo complete.")
@@ -242,6 +248,27 @@ def demo(daily_days: Annotated[int, typer.Option(help="days run by the daily flo
         ("day ledger", "shopcast status"),
     ):
         console.print(f"  {label + ':':<20}{where}", markup=False, soft_wrap=True)
+    print_stage_times(runs)
+
+
+def print_stage_times(runs: dict[str, tuple["LiveProgress", float]]) -> None:
+    """One line per stage: its wall time in each run, summed over the run's windows."""
+    from pipeline.definition import STAGE_NAMES
+
+    console.print()
+    console.print(f"  {'stage':<14}" + "".join(f"{name:>20}" for name in runs), markup=False)
+    totals = {name: {} for name in runs}
+    for name, (progress, _) in runs.items():
+        for outcome in progress.runs.values():
+            for stage, seconds in outcome.stage_seconds.items():
+                totals[name][stage] = totals[name].get(stage, 0.0) + seconds
+    for stage in STAGE_NAMES:
+        console.print(f"  {stage:<14}" + "".join(f"{totals[n].get(stage, 0.0):>19.1f}s"
+                                                 for n in runs), markup=False)
+    console.print(f"  {'outside stages':<14}" + "".join(
+        f"{wall - sum(totals[n].values()):>19.1f}s" for n, (_, wall) in runs.items()), markup=False)
+    console.print(f"  {'total':<14}" + "".join(f"{wall:>19.1f}s" for _, wall in runs.values()),
+                  markup=False)
 
 
 def main(argv: list[str] | None = None) -> None:

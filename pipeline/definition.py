@@ -5,6 +5,7 @@ Every entry point runs this list: the Prefect flows (flows/), the command line, 
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -68,6 +69,7 @@ class RunOutcome:
     stop: Stop | None = None
     failed_stage: str | None = None
     windows: list[Window] = field(default_factory=list)  # each window as the last stage left it
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # wall time, summed over windows
 
     @property
     def waiting(self) -> list[date]:
@@ -83,11 +85,14 @@ def run_window(ctx: RunContext, window: Window, outcome: RunOutcome,
     for stage in pipeline:
         if not window.days:
             break
+        started = time.perf_counter()
         try:
             after = call(stage, ctx, window)
         except Exception as exc:  # noqa: BLE001 - any failure of a stage fails its day
             run_date = getattr(exc, "run_date", None) or window.start
             after = window.stopped_at(run_date, exc, not_ready=isinstance(exc, DayNotReady))
+        outcome.stage_seconds[stage.name] = (outcome.stage_seconds.get(stage.name, 0.0)
+                                             + time.perf_counter() - started)
         if after.stop is not None and outcome.stop is None:
             outcome.stop, outcome.failed_stage = after.stop, stage.name
             if not after.stop.not_ready:

@@ -93,3 +93,18 @@ def test_windows_are_immutable_between_stages():
     window = Window(tuple(DAYS))
     stopped = window.stopped_at(DAYS[1], DayFailed("x"))
     assert window.days == tuple(DAYS) and stopped.days == (DAYS[0],)
+
+
+def test_each_stage_that_ran_has_its_wall_time_summed_over_the_windows(ctx):
+    import time
+
+    def slow(ctx, window):
+        time.sleep(0.05)
+        return window
+
+    pipeline = (Stage("slow", slow, DayState.ingested), _recorder("quick", [], stop_at=DAYS[3]),
+                _recorder("last", [], reaches=DayState.complete))
+    outcome = run_windows(ctx, RunOutcome([DAYS[0], DAYS[2], DAYS[3]]), pipeline)
+    assert list(outcome.stage_seconds) == ["slow", "quick", "last"]
+    assert outcome.stage_seconds["slow"] >= 0.1  # two windows of 0.05 s each
+    assert outcome.stage_seconds["quick"] < outcome.stage_seconds["slow"]
