@@ -73,9 +73,10 @@ class ShopHistory:
         are hashed as strings: index arrays depend on which later customers the load saw)."""
         h = hashlib.sha256(self.items.checksum().encode())
         p = self.purchases
-        for ids in (p.customer_ids[p.customer], p.item_ids[p.item],
-                    p.customer_ids[p.order_customer], p.order_store):
-            h.update("\x1f".join(ids.astype(str)).encode())
+        store_codes, stores = pd.factorize(p.order_store, sort=True)
+        for ids, codes in ((p.customer_ids, p.customer), (p.item_ids, p.item),
+                           (p.customer_ids, p.order_customer), (np.asarray(stores), store_codes)):
+            _hash_ids(h, ids, codes)
         for arr in (p.day, p.orders, p.order_day, p.order_count):
             h.update(np.ascontiguousarray(arr).tobytes())
         return h.hexdigest()
@@ -141,38 +142,53 @@ class ShopHistory:
         np.maximum.at(last, (rows, cols), self.purchases.day[at].astype(np.float64))
         return self.column - last
 
+def _hash_ids(h, ids: np.ndarray, codes: np.ndarray) -> None:
+    """Hash the ids the rows name, as strings: which ids occur (sorted ids, so in their order)
+    and each row's rank among them, the same whichever other ids the load saw, at the cost of
+    one pass over the codes rather than a string per row."""
+    present = np.zeros(len(ids), bool)
+    present[codes] = True
+    h.update("\x1f".join(np.asarray(ids)[present].astype(str)).encode())
+    h.update((np.cumsum(present) - 1)[codes].astype(np.int64).tobytes())
+
+
 def purchases_from_frames(lines: pd.DataFrame, orders: pd.DataFrame,
                           start: date | None = None) -> Purchases:
     """lines: (order_date, customer_id, item_id, orders); orders: (order_date, customer_id,
-    orders[, store]) as in the marts."""
-    lines, orders = lines.copy(), orders.copy()
-    for frame in (lines, orders):
-        frame["order_date"] = pd.to_datetime(frame["order_date"]).dt.date
-    # a canonical order: a warehouse returns rows in whatever order its scan produced (a
-    # rerun that rewrote a day reorders them), and the checksum of what a model saw must not
-    # depend on that
-    lines = lines.sort_values(["customer_id", "item_id", "order_date"], kind="stable")
-    orders = orders.sort_values(["customer_id", "order_date"], kind="stable")
-    start = start or min(orders["order_date"])
-    customer_ids = np.array(sorted(set(orders["customer_id"]) | set(lines["customer_id"])),
-                            dtype=object)
-    item_ids = np.array(sorted(set(lines["item_id"])), dtype=object)
-    c_pos = {c: i for i, c in enumerate(customer_ids)}
-    i_pos = {c: i for i, c in enumerate(item_ids)}
-
-    def column(dates) -> np.ndarray:
-        return np.array([(d - start).days for d in dates], dtype=np.int64)
-
+    orders[, store]) as in the marts. Vector operations throughout: a year of a large shop is
+    tens of millions of lines."""
+    if start is None:
+        start = pd.to_datetime(orders["order_date"]).min().date()
+    customer_ids = _sorted_ids(orders["customer_id"], lines["customer_id"])
+    item_ids = _sorted_ids(lines["item_id"])
+    customers, items = pd.Index(customer_ids), pd.Index(item_ids)
+    line_customer = customers.get_indexer(lines["customer_id"]).astype(np.int64)
+    line_item = items.get_indexer(lines["item_id"]).astype(np.int64)
+    line_day = _days_since(lines["order_date"], start)
+    order_customer = customers.get_indexer(orders["customer_id"]).astype(np.int64)
+    order_day = _days_since(orders["order_date"], start)
+    # a canonical order (ids are ranks of sorted ids, so this is the order of the ids): a
+    # warehouse returns rows in whatever order its scan produced (a rerun that rewrote a day
+    # reorders them), and the checksum of what a model saw must not depend on that
+    by_line = np.lexsort((line_day, line_item, line_customer))
+    by_order = np.lexsort((order_day, order_customer))
     store = orders["store"].fillna("") if "store" in orders else pd.Series("", index=orders.index)
     return Purchases(
         start=start, customer_ids=customer_ids, item_ids=item_ids,
-        customer=lines["customer_id"].map(c_pos).to_numpy(np.int64),
-        item=lines["item_id"].map(i_pos).to_numpy(np.int64),
-        day=column(lines["order_date"]), orders=lines["orders"].to_numpy(np.float32),
-        order_customer=orders["customer_id"].map(c_pos).to_numpy(np.int64),
-        order_day=column(orders["order_date"]),
-        order_count=orders["orders"].to_numpy(np.float32),
-        order_store=store.to_numpy(object))
+        customer=line_customer[by_line], item=line_item[by_line], day=line_day[by_line],
+        orders=lines["orders"].to_numpy(np.float32)[by_line],
+        order_customer=order_customer[by_order], order_day=order_day[by_order],
+        order_count=orders["orders"].to_numpy(np.float32)[by_order],
+        order_store=store.to_numpy(object)[by_order])
+
+
+def _sorted_ids(*columns: pd.Series) -> np.ndarray:
+    return np.array(sorted(pd.unique(pd.concat(columns, ignore_index=True))), dtype=object)
+
+
+def _days_since(dates: pd.Series, start: date) -> np.ndarray:
+    days = pd.to_datetime(dates).to_numpy().astype("datetime64[D]")
+    return (days - np.datetime64(start, "D")).astype(np.int64)
 
 
 def history_from_frames(lines: pd.DataFrame, orders: pd.DataFrame, daily: pd.DataFrame,
