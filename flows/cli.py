@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -41,12 +41,10 @@ class LiveProgress:
                                  MofNCompleteColumn(), TextColumn("days"), TimeRemainingColumn(),
                                  console=console, transient=False)
         self.task = None
-        self.runs: dict[int, object] = {}  # the RunOutcome of every run seen, for its stage times
 
     def __call__(self, ctx, stage, window, outcome) -> None:
         from pipeline.definition import STAGE_NAMES
 
-        self.runs[id(outcome)] = outcome
         if self.task is None:
             self.task = self.progress.add_task("", total=len(outcome.todo))
         following = STAGE_NAMES[min(STAGE_NAMES.index(stage.name) + 1, len(STAGE_NAMES) - 1)]
@@ -221,17 +219,13 @@ def demo(daily_days: Annotated[int, typer.Option(help="days run by the daily flo
     from flows.backfill import backfill as backfill_flow
     from flows.daily import daily as daily_flow
 
-    t0 = time.perf_counter()
-    with LiveProgress() as history_run:
+    runs: dict[str, StageTimes] = {}
+    with StageTimes.of(runs, "backfill"), LiveProgress():
         backfill_flow(start=shop.start_date, end=daily_days_[0] - timedelta(days=1), force=False)
-    built = time.perf_counter() - t0
-    console.print(f"history built in {built:.0f}s")
-    t0 = time.perf_counter()
-    with LiveProgress() as daily_runs:
+    console.print(f"history built in {runs['backfill'].wall:.0f}s")
+    with StageTimes.of(runs, f"{daily_days} daily runs"), LiveProgress():
         for d in daily_days_:
             daily_flow(run_date=d)
-    runs = {"backfill": (history_run, built), f"{daily_days} daily runs": (daily_runs,
-                                                                           time.perf_counter() - t0)}
     published = settings.published_dir
     console.print()
     console.print("Demo complete.")
@@ -248,27 +242,69 @@ def demo(daily_days: Annotated[int, typer.Option(help="days run by the daily flo
         ("day ledger", "shopcast status"),
     ):
         console.print(f"  {label + ':':<20}{where}", markup=False, soft_wrap=True)
-    print_stage_times(runs)
+    print_stage_times(runs, settings.models_dir)
 
 
-def print_stage_times(runs: dict[str, tuple["LiveProgress", float]]) -> None:
-    """One line per stage: its wall time in each run, summed over the run's windows."""
+class StageTimes:
+    """The wall time of every stage over the flow runs made inside ``with``, from their
+    RunOutcome (an observer of each run), and the run's own wall time."""
+
+    def __init__(self):
+        self.outcomes: dict[int, object] = {}  # id -> RunOutcome: each flow run once
+        self.wall = 0.0
+
+    @classmethod
+    def of(cls, runs: dict, name: str) -> "StageTimes":
+        runs[name] = cls()
+        return runs[name]
+
+    def __call__(self, ctx, stage, window, outcome) -> None:
+        self.outcomes[id(outcome)] = outcome
+
+    def seconds(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for outcome in self.outcomes.values():
+            for stage, seconds in outcome.stage_seconds.items():
+                out[stage] = out.get(stage, 0.0) + seconds
+        return out
+
+    def __enter__(self):
+        from flows import tasks
+
+        self.began, self._started = datetime.now(timezone.utc), time.perf_counter()
+        tasks.LOCAL_OBSERVERS.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        from flows import tasks
+
+        tasks.LOCAL_OBSERVERS.remove(self)
+        self.wall = time.perf_counter() - self._started
+        self.ended = datetime.now(timezone.utc)
+
+
+def print_stage_times(runs: dict[str, StageTimes], models_dir: Path) -> None:
+    """One line per stage with its wall time in each run, then the time outside the stages
+    (Prefect, start-up) and the meta-training inside the model stages."""
+    from models.registry import saved_since
     from pipeline.definition import STAGE_NAMES
 
+    def row(label: str, cells) -> None:
+        console.print(f"  {label:<16}" + "".join(f"{c:>22}" for c in cells), markup=False)
+
+    seconds = {name: run.seconds() for name, run in runs.items()}
     console.print()
-    console.print(f"  {'stage':<14}" + "".join(f"{name:>20}" for name in runs), markup=False)
-    totals = {name: {} for name in runs}
-    for name, (progress, _) in runs.items():
-        for outcome in progress.runs.values():
-            for stage, seconds in outcome.stage_seconds.items():
-                totals[name][stage] = totals[name].get(stage, 0.0) + seconds
+    row("seconds", runs)
     for stage in STAGE_NAMES:
-        console.print(f"  {stage:<14}" + "".join(f"{totals[n].get(stage, 0.0):>19.1f}s"
-                                                 for n in runs), markup=False)
-    console.print(f"  {'outside stages':<14}" + "".join(
-        f"{wall - sum(totals[n].values()):>19.1f}s" for n, (_, wall) in runs.items()), markup=False)
-    console.print(f"  {'total':<14}" + "".join(f"{wall:>19.1f}s" for _, wall in runs.values()),
-                  markup=False)
+        row(stage, (f"{seconds[n].get(stage, 0.0):.1f}" for n in runs))
+    row("outside stages", (f"{run.wall - sum(seconds[n].values()):.1f}" for n, run in runs.items()))
+    row("total", (f"{run.wall:.1f}" for run in runs.values()))
+    trained = {n: [c for c in saved_since(models_dir, run.began) if c.saved_at <= run.ended]
+               for n, run in runs.items()}
+    row("meta-training", (f"{sum(c.training_seconds for c in trained[n]):.1f} "
+                          f"({len(trained[n])} models)" for n in runs))
+    row("  warm-started", (f"{sum(c.warm_started for c in trained[n])} of {len(trained[n])}"
+                           for n in runs))
 
 
 def main(argv: list[str] | None = None) -> None:

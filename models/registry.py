@@ -115,6 +115,9 @@ class Candidate:
     train_end: date
     data_checksum: str
     config: dict
+    saved_at: datetime
+    training_seconds: float      # the outer loop's wall time
+    warm_started: bool
 
 
 def candidates(models_dir: Path, kind: str) -> list[Candidate]:
@@ -122,8 +125,16 @@ def candidates(models_dir: Path, kind: str) -> list[Candidate]:
     for card_path in sorted((models_dir / kind).glob(f"*/{CARD}")):
         card = json.loads(card_path.read_text())
         out.append(Candidate(card_path.parent, date.fromisoformat(card["train_end"]),
-                             card["data_checksum"], card["config"]))
+                             card["data_checksum"], card["config"],
+                             datetime.fromisoformat(card["saved_at"]),
+                             float(card["metrics"].get("seconds", 0.0)),
+                             card.get("started_from") is not None))
     return out
+
+
+def saved_since(models_dir: Path, when: datetime) -> list[Candidate]:
+    """Every model of either kind saved at ``when`` or later (what a run trained)."""
+    return [c for kind in KINDS for c in candidates(models_dir, kind) if c.saved_at >= when]
 
 
 def trained_by(models_dir: Path, run_date: date, config: ForecasterConfig | RecommenderConfig

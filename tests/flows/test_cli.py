@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import LiveProgress, app
+from flows.cli import LiveProgress, StageTimes, app, print_stage_times
 from pipeline.context import Window
 from pipeline.definition import STAGES, RunOutcome
 
@@ -45,6 +45,36 @@ def test_live_progress_counts_days_done_of_the_total():
             progress(None, stage, Window(days), outcome)
     task = progress.progress.tasks[0]
     assert (task.completed, task.total) == (3, 3)
+
+
+def test_the_demo_prints_one_line_per_stage_and_the_training_it_did(tmp_path, capsys):
+    from flows import tasks
+    from models import registry
+    from models.forecaster.config import ForecasterConfig
+    from models.forecaster.network import Forecaster
+    from models.forecaster.train import TrainedForecaster
+
+    config = ForecasterConfig(hidden=8, embedding=4)
+    untrained = TrainedForecaster(model=Forecaster(2, config.hidden, config.embedding),
+                                  config=config, categories=["a", "b"],
+                                  train_start="2025-01-01", train_end="2025-03-01",
+                                  data_checksum="x", metrics={"seconds": 12.5})
+
+    runs: dict = {}
+    with StageTimes.of(runs, "backfill") as times:
+        assert times in tasks.LOCAL_OBSERVERS
+        first, second = RunOutcome([]), RunOutcome([])
+        first.stage_seconds, second.stage_seconds = {"ingest": 1.5, "publish": 2.0}, {"ingest": 1.0}
+        for outcome in (first, second, first):
+            times(None, STAGES[0], Window(()), outcome)
+        registry.save(untrained, tmp_path)
+    assert times not in tasks.LOCAL_OBSERVERS
+    print_stage_times(runs, tmp_path)
+    lines = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()
+             if line.strip()}
+    assert lines["ingest"] == ["2.5"] and lines["publish"] == ["2.0"] and lines["gate"] == ["0.0"]
+    assert set(lines) >= {s.name for s in STAGES} | {"outside", "total", "meta-training"}
+    assert lines["meta-training"] == ["12.5", "(1", "models)"]
 
 
 def test_the_pipeline_logs_at_info_under_the_flows():
