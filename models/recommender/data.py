@@ -121,13 +121,25 @@ class ShopHistory:
         p = self.purchases
         col_of = np.full(len(self.items.item_ids), -1, np.int64)
         col_of[item_rows] = np.arange(len(item_rows))
-        row_of = np.full(len(p.customer_ids), -1, np.int64)
-        row_of[customers] = np.arange(len(customers))
-        event_rows = self.item_rows_of_purchases[p.item]
-        cols = np.where(event_rows >= 0, col_of[event_rows], -1)
-        rows = row_of[p.customer]
-        keep = np.flatnonzero((cols >= 0) & (rows >= 0))
-        return rows[keep], cols[keep], keep
+        # only the given customers' events are read: a block of customers costs its own
+        # events, not a pass over every purchase
+        customers = np.asarray(customers)
+        by_customer, sorted_customer = self._events_by_customer
+        rows, at = ranges(np.searchsorted(sorted_customer, customers, side="left"),
+                          np.searchsorted(sorted_customer, customers, side="right"))
+        events = by_customer[at]
+        item_rows_of_events = self.item_rows_of_purchases[p.item[events]]
+        cols = np.where(item_rows_of_events >= 0, col_of[item_rows_of_events], -1)
+        keep = np.flatnonzero(cols >= 0)
+        order = keep[np.argsort(events[keep], kind="stable")]  # in the purchases' order
+        return rows[order], cols[order], events[order]
+
+    @cached_property
+    def _events_by_customer(self) -> tuple[np.ndarray, np.ndarray]:
+        """Event indices ordered by customer (stable), and their customers."""
+        p = self.purchases
+        order = np.argsort(p.customer, kind="stable")
+        return order, p.customer[order]
 
     def matrix(self, customers: np.ndarray, item_rows: np.ndarray) -> sparse.csr_matrix:
         """Customers x items: the orders that held the item up to D."""
@@ -141,6 +153,14 @@ class ShopHistory:
         last = np.full((len(customers), len(item_rows)), -np.inf)
         np.maximum.at(last, (rows, cols), self.purchases.day[at].astype(np.float64))
         return self.column - last
+
+def ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every index of the ranges [lo, hi) laid end to end, with the range each belongs to."""
+    counts = hi - lo
+    owner = np.repeat(np.arange(len(lo)), counts)
+    starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+    return owner, np.arange(int(counts.sum())) + starts
+
 
 def _hash_ids(h, ids: np.ndarray, codes: np.ndarray) -> None:
     """Hash the ids the rows name, as strings: which ids occur (sorted ids, so in their order)

@@ -20,7 +20,7 @@ import zlib
 import numpy as np
 
 from domain.rules import COLD_CUSTOMER_MAX_ORDERS, COLD_ITEM_DAYS
-from models.recommender.data import ShopHistory
+from models.recommender.data import ShopHistory, ranges
 
 VOCABULARY = 8192        # hashed word buckets (0 is padding)
 WORDS_PER_ITEM = 8
@@ -35,14 +35,6 @@ def word_ids(names: np.ndarray) -> np.ndarray:
         words = re.findall(r"[a-z0-9]+", str(name).lower())[:WORDS_PER_ITEM]
         out[r, :len(words)] = [1 + zlib.crc32(w.encode()) % (VOCABULARY - 1) for w in words]
     return out
-
-
-def ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every index of the ranges [lo, hi) laid end to end, with the range each belongs to."""
-    counts = hi - lo
-    owner = np.repeat(np.arange(len(lo)), counts)
-    starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
-    return owner, np.arange(int(counts.sum())) + starts
 
 
 def _log(x) -> np.ndarray:
