@@ -18,6 +18,7 @@ import re
 import zlib
 
 import numpy as np
+import pandas as pd
 
 from domain.rules import COLD_CUSTOMER_MAX_ORDERS, COLD_ITEM_DAYS
 from models.recommender.data import ShopHistory, ranges
@@ -35,6 +36,10 @@ def word_ids(names: np.ndarray) -> np.ndarray:
         words = re.findall(r"[a-z0-9]+", str(name).lower())[:WORDS_PER_ITEM]
         out[r, :len(words)] = [1 + zlib.crc32(w.encode()) % (VOCABULARY - 1) for w in words]
     return out
+
+
+def _rows_in(vocabulary: list[str], values: np.ndarray) -> np.ndarray:
+    return pd.Index(vocabulary).get_indexer(pd.Index(values)).astype(np.int64) + 1
 
 
 def _log(x) -> np.ndarray:
@@ -57,12 +62,10 @@ class RecFeatures:
         self.cum_revenue = np.hstack([zero, np.cumsum(items.revenue, axis=1, dtype=np.float64)])
         self.first_sale = items.first_sale()
         self.words = word_ids(items.item_name)
-        known = {item: i + 1 for i, item in enumerate(known_items)}  # 0: not seen in training
-        self.item_index = np.array([known.get(i, 0) for i in items.item_ids], np.int64)
-        cat = {c: i + 1 for i, c in enumerate(categories)}
-        self.category = np.array([cat.get(c, 0) for c in items.category], np.int64)
-        store = {s: i + 1 for i, s in enumerate(stores)}
-        self.store_of_order = np.array([store.get(s, 0) for s in p.order_store], np.int64)
+        # embedding rows: 1 + the position in the training vocabulary, 0 for a value it lacks
+        self.item_index = _rows_in(known_items, items.item_ids)
+        self.category = _rows_in(categories, items.category)
+        self.store_of_order = _rows_in(stores, p.order_store)
 
         # purchase events with an item row, keyed (customer, item, day) and (customer, day)
         rows = history.item_rows_of_purchases[p.item]
