@@ -201,7 +201,7 @@ def serve(cron: Annotated[str, typer.Option(help="when the daily flow runs")] = 
 
 
 @app.command()
-def demo(daily_days: Annotated[int, typer.Option(help="days run by the daily flow at the end")] = 3
+def demo(daily_days: Annotated[int, typer.Option(help="days run by the daily flow at the end")] = 2
          ) -> None:
     """End to end on the synthetic shop: generate, backfill, run the last days daily.
 
