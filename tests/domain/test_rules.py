@@ -1,13 +1,14 @@
 """One definition of the domain rules, and every consumer sees it: the models and metrics, dbt
 (as vars, with no copy in the project) and the predictions gate."""
 import re
+from datetime import date, timedelta
 
-import great_expectations as gx
+import duckdb
 import pytest
 import yaml
 
-from checks.config import PredictionThresholds, QualityConfig
-from checks.gate import Gate
+from checks.config import PredictionThresholds
+from checks.frames import prediction_frames
 from domain.paths import REPO_ROOT
 from domain.rules import RULES
 from models.forecaster import metrics as forecast_metrics
@@ -52,9 +53,33 @@ def test_quality_thresholds_hold_no_copy_of_the_rules():
         PredictionThresholds(horizon_days=14)  # an old threshold file fails loudly
 
 
-def test_the_predictions_gate_derives_horizon_and_list_length_from_the_rules(tmp_path):
-    gate = Gate(tmp_path, QualityConfig())
-    bounds = {(e.column, e.max_value) for e in [*gate._forecast_expectations(gx),
-                                                *gate._recommendation_expectations(gx)]
-              if getattr(e, "column", None) in ("days_ahead", "rank")}
-    assert bounds == {("days_ahead", RULES.horizon_days), ("rank", RULES.list_length)}
+def test_the_predictions_gate_derives_horizon_and_list_length_from_the_rules():
+    """A forecast one day past the horizon and a list one rank past its length are counted as
+    rule-breaking rows; the last day and the last rank are not."""
+    d = date(2025, 3, 1)
+    con = duckdb.connect()
+    for ddl in ("CREATE SCHEMA predictions", "CREATE SCHEMA marts", "CREATE SCHEMA staging",
+                "CREATE TABLE marts.fct_item_daily_demand (order_date DATE, item_id VARCHAR, "
+                "units DOUBLE)",
+                "CREATE TABLE staging.stg_catalogue (item_id VARCHAR, launch_date DATE)",
+                "CREATE TABLE marts.fct_customer_daily (order_date DATE, customer_id VARCHAR)",
+                "CREATE TABLE predictions.forecasts (run_date DATE, item_id VARCHAR, "
+                "target_date DATE, mean DOUBLE, p10 DOUBLE, p50 DOUBLE, p90 DOUBLE, "
+                "model_version VARCHAR)",
+                "CREATE TABLE predictions.recommendations (run_date DATE, customer_id VARCHAR, "
+                "rank INTEGER, item_id VARCHAR, score DOUBLE, model_version VARCHAR, "
+                "segment VARCHAR)"):
+        con.execute(ddl)
+    con.execute("INSERT INTO predictions.forecasts SELECT ?, 'a', CAST(? AS DATE) + CAST(i AS INTEGER), 1, 0, 1, 2, 'm' "
+                "FROM range(1, ? + 2) t(i)", [d, d, RULES.horizon_days])
+    con.execute("INSERT INTO predictions.recommendations SELECT ?, 'c', i, 'i' || i, 1.0, 'm', "
+                "'warm' FROM range(1, ? + 2) t(i)", [d, RULES.list_length])
+    frames = prediction_frames(con, d, d, PredictionThresholds())
+    assert frames["forecasts"]["target_outside_horizon"].tolist() == [1]
+    assert frames["recommendations"]["rank_out_of_range"].tolist() == [1]
+    con.execute("DELETE FROM predictions.forecasts WHERE target_date > ?",
+                [d + timedelta(days=RULES.horizon_days)])
+    con.execute("DELETE FROM predictions.recommendations WHERE rank > ?", [RULES.list_length])
+    frames = prediction_frames(con, d, d, PredictionThresholds())
+    assert frames["forecasts"]["target_outside_horizon"].tolist() == [0]
+    assert frames["recommendations"]["rank_out_of_range"].tolist() == [0]
