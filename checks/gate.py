@@ -280,7 +280,7 @@ def _failures_by_day(suite: str, r, frame: pd.DataFrame, first: date) -> dict[da
     bad = frame.loc[index]
     if isinstance(column, str) and frame["run_date"].is_unique:  # a suite of one row per day
         example = f"{column}__example"
-        return {_as_date(row["run_date"]): f"{where}: {row[column]:g}" + (
+        return {_as_date(row["run_date"]): f"{where}: {_number(row[column])}" + (
                     f" (e.g. {row[example]})" if example in frame and pd.notna(row[example]) else "")
                 for _, row in bad.iterrows()}
     out = {}
