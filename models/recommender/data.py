@@ -154,6 +154,7 @@ class ShopHistory:
         np.maximum.at(last, (rows, cols), self.purchases.day[at].astype(np.float64))
         return self.column - last
 
+
 def ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every index of the ranges [lo, hi) laid end to end, with the range each belongs to."""
     counts = hi - lo
