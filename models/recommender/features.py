@@ -149,12 +149,6 @@ class RecFeatures:
         key = np.unique(owner * self.n_items + self.ev_item[at])
         return key // self.n_items, key % self.n_items
 
-    def bought_between(self, customer: int, after: int, until: int) -> np.ndarray:
-        """Item rows the customer bought in days (after, until]."""
-        lo = np.searchsorted(self.ev_key, customer * self.span + after, side="right")
-        hi = np.searchsorted(self.ev_key, customer * self.span + until, side="right")
-        return np.unique(self.ev_item[lo:hi])
-
     def profile(self, customers: np.ndarray, t: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Sparse (row, item, weight) triples: each customer's purchases up to t weighted by

@@ -232,13 +232,14 @@ def training_tasks(history: ShopHistory, fx: RecFeatures, cfg: RecommenderConfig
         if t < 1:
             break
         sellable = history.items.sellable(t)
-        known = np.flatnonzero(fx.last_order_day(np.arange(len(history.purchases.customer_ids)),
-                                                 np.full(len(history.purchases.customer_ids), t)) >= 0)
-        for c in known:
-            bought = fx.bought_between(int(c), t, t + cfg.window_days)
-            bought = bought[sellable[bought]]
-            if len(bought):
-                tasks.append((int(c), t, bought))
+        everyone = np.arange(len(history.purchases.customer_ids))
+        known = np.flatnonzero(fx.last_order_day(everyone, np.full(len(everyone), t)) >= 0)
+        owner, bought = fx.bought_in(known, np.full(len(known), t),
+                                     np.full(len(known), t + cfg.window_days))
+        owner, bought = owner[sellable[bought]], bought[sellable[bought]]
+        bounds = np.searchsorted(owner, np.arange(len(known) + 1))
+        tasks += [(int(known[k]), t, bought[bounds[k]:bounds[k + 1]])
+                  for k in np.flatnonzero(np.diff(bounds))]
     if not tasks:
         raise ValueError(f"no training task up to {history.run_date}: no customer with an order "
                          f"before and after an origin {cfg.window_days} days before the end")

@@ -44,7 +44,7 @@ def test_query_sets_hold_the_positives_and_negatives_drawn_as_configured(shop, t
         assert not set(neg) & set(pos), "a positive was also drawn as a negative"
         # kept negatives come first, padding after them
         assert (np.diff(sets.mask[b, cfg.positives:]) <= 0).all()
-        own = fx.bought_between(c, -1, t)
+        own = fx.bought_in(np.array([c]), np.array([-1]), np.array([t]))[1]
         assert np.isin(neg, own).sum() >= min(len(np.setdiff1d(own, pos)), cfg.negatives // 3)
         sellable = set(np.flatnonzero(history.items.sellable(t))) | set(own)
         assert set(neg) <= sellable
