@@ -69,8 +69,11 @@ class DemandPanel:
         recent = self.units[:, max(0, column - SELLABLE_WINDOW_DAYS + 1): column + 1] > 0
         return recent.any(axis=1) | ((self.launch != NEVER) & (self.launch <= column))
 
-    def checksum(self) -> str:
-        """Fingerprint of the data a model saw: ids, units, revenue and catalogue."""
+    def checksum(self, through: date | None = None) -> str:
+        """Fingerprint of the data a model saw up to ``through`` (default the panel's end): ids,
+        units, revenue and catalogue."""
+        if through is not None:
+            return self.until(through).checksum()
         h = hashlib.sha256()
         h.update(self.start.isoformat().encode())
         for arr in (self.item_ids.astype(str), self.category.astype(str)):

@@ -86,7 +86,7 @@ def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date]
             return predictor.train(history, cfg, log_line, start_from)
 
         model, trained = models.model_for(
-            predictor.end(history), lambda end: history.until(end).checksum(), train)
+            predictor.end(history), history.checksum, train)
         return predictor.predict(model, history), model.version, trained
 
     def days():

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cached_property
 
+import duckdb
 import numpy as np
 import pandas as pd
 from scipy import sparse
@@ -35,6 +36,10 @@ class Purchases:
     order_day: np.ndarray       # (O,) int64
     order_count: np.ndarray     # (O,) float32
     order_store: np.ndarray     # (O,) str: the store (country) of that day's orders
+    # (days, 4) uint64 per day column: lines, a hash of them, order rows, a hash of them
+    # (wrapped sums of one hash per row of ids as strings and values, computed where the rows
+    # are read): the fingerprint of any prefix of days costs nothing
+    day_fingerprints: np.ndarray
 
     def until_column(self, column: int) -> Purchases:
         keep, keep_orders = self.day <= column, self.order_day <= column
@@ -43,7 +48,8 @@ class Purchases:
                        order_customer=self.order_customer[keep_orders],
                        order_day=self.order_day[keep_orders],
                        order_count=self.order_count[keep_orders],
-                       order_store=self.order_store[keep_orders])
+                       order_store=self.order_store[keep_orders],
+                       day_fingerprints=self.day_fingerprints[:column + 1])
 
     def orders_per_customer(self) -> np.ndarray:
         return np.bincount(self.order_customer, weights=self.order_count,
@@ -68,22 +74,23 @@ class ShopHistory:
     def column(self) -> int:
         return (self.run_date - self.purchases.start).days
 
-    def checksum(self) -> str:
-        """Fingerprint of the data up to D, the same however far the history was loaded (ids
-        are hashed as strings: index arrays depend on which later customers the load saw)."""
-        h = hashlib.sha256(self.items.checksum().encode())
-        p = self.purchases
-        store_codes, stores = pd.factorize(p.order_store, sort=True)
-        for ids, codes in ((p.customer_ids, p.customer), (p.item_ids, p.item),
-                           (p.customer_ids, p.order_customer), (np.asarray(stores), store_codes)):
-            _hash_ids(h, ids, codes)
-        for arr in (p.day, p.orders, p.order_day, p.order_count):
-            h.update(np.ascontiguousarray(arr).tobytes())
+    def checksum(self, through: date | None = None) -> str:
+        """Fingerprint of the data up to ``through`` (default D), the same however far the
+        history was loaded and whatever order its rows came in (the per-day fingerprints of
+        the purchases: a daily run checks a year of a large shop's rows in no time)."""
+        through = self.run_date if through is None else through
+        if through > self.run_date:
+            raise ValueError(f"{through} is after the history's end {self.run_date}")
+        column = (through - self.purchases.start).days
+        h = hashlib.sha256(self.items.until(through).checksum().encode())
+        h.update(np.ascontiguousarray(self.purchases.day_fingerprints[:column + 1]).tobytes())
         return h.hexdigest()
 
     def until(self, d: date) -> ShopHistory:
         if d > self.run_date:
             raise ValueError(f"{d} is after the history's end {self.run_date}")
+        if d == self.run_date:
+            return self
         return ShopHistory(d, self.purchases.until_column((d - self.purchases.start).days),
                            self.items.until(d))
 
@@ -163,53 +170,97 @@ def ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, np.arange(int(counts.sum())) + starts
 
 
-def _hash_ids(h, ids: np.ndarray, codes: np.ndarray) -> None:
-    """Hash the ids the rows name, as strings: which ids occur (sorted ids, so in their order)
-    and each row's rank among them, the same whichever other ids the load saw, at the cost of
-    one pass over the codes rather than a string per row."""
-    present = np.zeros(len(ids), bool)
-    present[codes] = True
-    h.update("\x1f".join(np.asarray(ids)[present].astype(str)).encode())
-    h.update((np.cumsum(present) - 1)[codes].astype(np.int64).tobytes())
-
-
 def purchases_from_frames(lines: pd.DataFrame, orders: pd.DataFrame,
                           start: date | None = None) -> Purchases:
     """lines: (order_date, customer_id, item_id, orders); orders: (order_date, customer_id,
-    orders[, store]) as in the marts. Vector operations throughout: a year of a large shop is
-    tens of millions of lines."""
+    orders[, store]) as in the marts. Encoded by the same SQL as a warehouse load, on an
+    in-memory DuckDB."""
     if start is None:
         start = pd.to_datetime(orders["order_date"]).min().date()
-    customer_ids = _sorted_ids(orders["customer_id"], lines["customer_id"])
-    item_ids = _sorted_ids(lines["item_id"])
-    customers, items = pd.Index(customer_ids), pd.Index(item_ids)
-    line_customer = customers.get_indexer(lines["customer_id"]).astype(np.int64)
-    line_item = items.get_indexer(lines["item_id"]).astype(np.int64)
-    line_day = _days_since(lines["order_date"], start)
-    order_customer = customers.get_indexer(orders["customer_id"]).astype(np.int64)
-    order_day = _days_since(orders["order_date"], start)
-    # a canonical order (ids are ranks of sorted ids, so this is the order of the ids): a
-    # warehouse returns rows in whatever order its scan produced (a rerun that rewrote a day
-    # reorders them), and the checksum of what a model saw must not depend on that
-    by_line = np.lexsort((line_day, line_item, line_customer))
-    by_order = np.lexsort((order_day, order_customer))
-    store = orders["store"].fillna("") if "store" in orders else pd.Series("", index=orders.index)
+    if "store" not in orders:
+        orders = orders.assign(store="")
+    con = duckdb.connect()
+    try:
+        con.register("frame_lines", lines[["order_date", "customer_id", "item_id", "orders"]])
+        con.register("frame_orders", orders[["order_date", "customer_id", "orders", "store"]])
+        return _encode_purchases(con, "SELECT * FROM frame_lines", "SELECT * FROM frame_orders",
+                                 [], start)
+    finally:
+        con.close()
+
+
+def _encode_purchases(con, lines_sql: str, orders_sql: str, params: list, start: date
+                      ) -> Purchases:
+    """Purchases from two queries (their ``?`` take ``params``), encoded in DuckDB: ids become
+    ranks of the sorted ids and dates days since start, and the rows come back as numeric
+    columns in a canonical order (customer, item, day), whatever order the scan produced (a
+    rerun that rewrote a day reorders it; the checksum of what a model saw must not depend on
+    that). A year of a large shop is tens of millions of lines: no Python object per row."""
+    day0 = f"DATE '{start.isoformat()}'"
+
+    def ids(view: str, column: str, *queries: str) -> np.ndarray:
+        """The distinct ids of the queries, sorted; kept in the temporary table ``view`` with
+        their rank (code) for the joins below."""
+        union = " UNION ".join(f"SELECT {column} FROM ({q})" for q in queries)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT {column}, "
+                    f"CAST(row_number() OVER (ORDER BY {column}) - 1 AS BIGINT) AS code "
+                    f"FROM (SELECT DISTINCT {column} FROM ({union}))", params * len(queries))
+        found = con.execute(f"SELECT {column} FROM {view} ORDER BY code").fetchnumpy()[column]
+        return np.asarray(found, dtype=object)
+
+    views = ("customer_codes", "item_codes")  # temporary tables: a read-only connection will do
+    try:
+        customer_ids = ids(views[0], "customer_id", orders_sql, lines_sql)
+        item_ids = ids(views[1], "item_id", lines_sql)
+        events = con.execute(f"""
+            SELECT c.code AS customer, i.code AS item,
+                   CAST(CAST(l.order_date AS DATE) - {day0} AS BIGINT) AS day,
+                   CAST(l.orders AS FLOAT) AS orders
+            FROM ({lines_sql}) AS l
+            JOIN customer_codes AS c USING (customer_id)
+            JOIN item_codes AS i USING (item_id)
+            ORDER BY customer, item, day, orders""", params).fetchnumpy()
+        days = con.execute(f"""
+            SELECT c.code AS customer, CAST(CAST(o.order_date AS DATE) - {day0} AS BIGINT) AS day,
+                   CAST(o.orders AS FLOAT) AS orders, coalesce(o.store, '') AS store
+            FROM ({orders_sql}) AS o
+            JOIN customer_codes AS c USING (customer_id)
+            ORDER BY customer, day, orders, store""", params).fetchnumpy()
+        fingerprints = [con.execute(f"""
+            SELECT CAST(CAST(order_date AS DATE) - {day0} AS BIGINT) AS day, count(*) AS n,
+                   CAST(sum(hash({columns})) % 18446744073709551616 AS UBIGINT) AS h
+            FROM ({sql}) GROUP BY 1""", params).fetchnumpy() for sql, columns in (
+            (lines_sql, "CAST(customer_id AS VARCHAR), CAST(item_id AS VARCHAR), "
+                        "CAST(orders AS FLOAT)"),
+            (orders_sql, "CAST(customer_id AS VARCHAR), CAST(orders AS FLOAT), "
+                         "coalesce(CAST(store AS VARCHAR), '')"))]
+    finally:
+        for view in views:
+            con.execute(f"DROP TABLE IF EXISTS {view}")
     return Purchases(
         start=start, customer_ids=customer_ids, item_ids=item_ids,
-        customer=line_customer[by_line], item=line_item[by_line], day=line_day[by_line],
-        orders=lines["orders"].to_numpy(np.float32)[by_line],
-        order_customer=order_customer[by_order], order_day=order_day[by_order],
-        order_count=orders["orders"].to_numpy(np.float32)[by_order],
-        order_store=store.to_numpy(object)[by_order])
+        customer=_numbers(events["customer"], np.int64), item=_numbers(events["item"], np.int64),
+        day=_numbers(events["day"], np.int64), orders=_numbers(events["orders"], np.float32),
+        order_customer=_numbers(days["customer"], np.int64),
+        order_day=_numbers(days["day"], np.int64),
+        order_count=_numbers(days["orders"], np.float32),
+        order_store=np.asarray(days["store"], dtype=object),
+        day_fingerprints=_by_day(fingerprints))
 
 
-def _sorted_ids(*columns: pd.Series) -> np.ndarray:
-    return np.array(sorted(pd.unique(pd.concat(columns, ignore_index=True))), dtype=object)
+def _by_day(fingerprints: list[dict]) -> np.ndarray:
+    """(days, 2 x len(fingerprints)) uint64: rows and hash per day column, 0 on a day without."""
+    span = 1 + max((int(f["day"].max()) for f in fingerprints if len(f["day"])), default=-1)
+    out = np.zeros((span, 2 * len(fingerprints)), np.uint64)
+    for at, f in enumerate(fingerprints):
+        day = _numbers(f["day"], np.int64)
+        out[day, 2 * at] = _numbers(f["n"], np.uint64)
+        out[day, 2 * at + 1] = _numbers(f["h"], np.uint64)
+    return out
 
 
-def _days_since(dates: pd.Series, start: date) -> np.ndarray:
-    days = pd.to_datetime(dates).to_numpy().astype("datetime64[D]")
-    return (days - np.datetime64(start, "D")).astype(np.int64)
+def _numbers(column, dtype) -> np.ndarray:
+    return np.ascontiguousarray(np.ma.getdata(column), dtype=dtype)
 
 
 def history_from_frames(lines: pd.DataFrame, orders: pd.DataFrame, daily: pd.DataFrame,
@@ -227,15 +278,15 @@ def history_from_frames(lines: pd.DataFrame, orders: pd.DataFrame, daily: pd.Dat
 def load_history(con, end: date) -> ShopHistory:
     """Everything up to ``end`` from the warehouse (a read-only connection is enough)."""
     items = load_panel(con, end)
-    lines = con.execute(
-        "SELECT order_date, customer_id, item_id, orders FROM marts.fct_customer_item_daily "
-        "WHERE order_date <= ? AND order_date >= ?", [end, items.start]).df()
-    orders = con.execute(
-        "SELECT order_date, customer_id, orders, store FROM marts.fct_customer_daily "
-        "WHERE order_date <= ? AND order_date >= ?", [end, items.start]).df()
-    if orders.empty:
+    window = "WHERE order_date <= ? AND order_date >= ?"
+    if not con.execute(f"SELECT count(*) FROM marts.fct_customer_daily {window}",
+                       [end, items.start]).fetchone()[0]:
         raise ValueError(f"no customer orders in the warehouse up to {end}")
-    purchases = purchases_from_frames(lines, orders, start=items.start)
+    purchases = _encode_purchases(
+        con,
+        f"SELECT order_date, customer_id, item_id, orders FROM marts.fct_customer_item_daily {window}",
+        f"SELECT order_date, customer_id, orders, store FROM marts.fct_customer_daily {window}",
+        [end, items.start], items.start)
     return ShopHistory(end, purchases, items)
 
 

@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from models.recommender.data import history_from_frames, window_purchases
@@ -105,3 +106,20 @@ def test_the_checksum_does_not_depend_on_the_order_rows_arrive_in():
     changed = lines.copy()
     changed.loc[0, "orders"] += 1
     assert history_from_frames(changed, orders, daily, catalogue).checksum() != one.checksum()
+
+
+def test_the_checksum_through_a_day_sees_every_change_up_to_it_and_none_after():
+    from tests.models.recommender.conftest import tiny_shop_frames
+
+    lines, orders, daily, catalogue = tiny_shop_frames()
+    one = history_from_frames(lines, orders, daily, catalogue)
+    through = one.run_date - timedelta(days=30)
+    assert one.checksum(through) == one.until(through).checksum()
+    dates = pd.to_datetime(lines["order_date"]).dt.date
+    early, late = lines.index[dates <= through][0], lines.index[dates > through][0]
+    for changed_lines, changed_orders, seen in (
+            (lines.assign(orders=lines["orders"].where(lines.index != early, 7)), orders, True),
+            (lines.assign(orders=lines["orders"].where(lines.index != late, 7)), orders, False),
+            (lines, orders.assign(store=orders["store"].where(orders.index != 0, "XX")), True)):
+        other = history_from_frames(changed_lines, changed_orders, daily, catalogue)
+        assert (other.checksum(through) != one.checksum(through)) == seen
