@@ -315,7 +315,7 @@ def inner_loop_speed(data_dir: Path, origin: date, cfg: RecommenderConfig, repea
 
     history = _history(data_dir, origin)
     categories = sorted(set(history.items.category))
-    stores = sorted(set(history.purchases.order_store) - {""})
+    stores = history.purchases.stores()
     items = list(history.items.item_ids)
     fx = RecFeatures(history, categories, stores, items)
     tasks = training_tasks(history, fx, cfg)

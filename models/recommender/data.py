@@ -35,7 +35,9 @@ class Purchases:
     order_customer: np.ndarray  # (O,) int64: a customer's orders per day ...
     order_day: np.ndarray       # (O,) int64
     order_count: np.ndarray     # (O,) float32
-    order_store: np.ndarray     # (O,) str: the store (country) of that day's orders
+    order_store: np.ndarray     # (O,) int64 index into store_ids: the store (country) of
+                                # that day's orders
+    store_ids: np.ndarray       # (S,) str, sorted ("" for orders without a store)
     # (days, 4) uint64 per day column: lines, a hash of them, order rows, a hash of them
     # (wrapped sums of one hash per row of ids as strings and values, computed where the rows
     # are read): the fingerprint of any prefix of days costs nothing
@@ -59,8 +61,14 @@ class Purchases:
         """Each customer's store on their latest order day ("" for customers without orders)."""
         store = np.full(len(self.customer_ids), "", dtype=object)
         order = np.lexsort((self.order_day, self.order_customer))
-        store[self.order_customer[order]] = self.order_store[order]  # the last write wins
+        # the last write wins
+        store[self.order_customer[order]] = self.store_ids[self.order_store[order]]
         return store
+
+    def stores(self) -> list[str]:
+        """The stores of the orders kept (up to D after ``until``), without the empty one."""
+        seen = np.bincount(self.order_store, minlength=len(self.store_ids)) > 0
+        return [str(s) for s in self.store_ids[seen] if s != ""]
 
 
 @dataclass(frozen=True)
@@ -208,10 +216,13 @@ def _encode_purchases(con, lines_sql: str, orders_sql: str, params: list, start:
         found = con.execute(f"SELECT {column} FROM {view} ORDER BY code").fetchnumpy()[column]
         return np.asarray(found, dtype=object)
 
-    views = ("customer_codes", "item_codes")  # temporary tables: a read-only connection will do
+    # temporary tables: a read-only connection will do
+    views = ("customer_codes", "item_codes", "store_codes")
     try:
         customer_ids = ids(views[0], "customer_id", orders_sql, lines_sql)
         item_ids = ids(views[1], "item_id", lines_sql)
+        store_ids = ids(views[2], "store",
+                        f"SELECT coalesce(store, '') AS store FROM ({orders_sql})")
         events = con.execute(f"""
             SELECT c.code AS customer, i.code AS item,
                    CAST(CAST(l.order_date AS DATE) - {day0} AS BIGINT) AS day,
@@ -222,9 +233,10 @@ def _encode_purchases(con, lines_sql: str, orders_sql: str, params: list, start:
             ORDER BY customer, item, day, orders""", params).fetchnumpy()
         days = con.execute(f"""
             SELECT c.code AS customer, CAST(CAST(o.order_date AS DATE) - {day0} AS BIGINT) AS day,
-                   CAST(o.orders AS FLOAT) AS orders, coalesce(o.store, '') AS store
+                   CAST(o.orders AS FLOAT) AS orders, s.code AS store
             FROM ({orders_sql}) AS o
             JOIN customer_codes AS c USING (customer_id)
+            JOIN store_codes AS s ON s.store = coalesce(o.store, '')
             ORDER BY customer, day, orders, store""", params).fetchnumpy()
         fingerprints = [con.execute(f"""
             SELECT CAST(CAST(order_date AS DATE) - {day0} AS BIGINT) AS day, count(*) AS n,
@@ -244,7 +256,7 @@ def _encode_purchases(con, lines_sql: str, orders_sql: str, params: list, start:
         order_customer=_numbers(days["customer"], np.int64),
         order_day=_numbers(days["day"], np.int64),
         order_count=_numbers(days["orders"], np.float32),
-        order_store=np.asarray(days["store"], dtype=object),
+        order_store=_numbers(days["store"], np.int64), store_ids=store_ids,
         day_fingerprints=_by_day(fingerprints))
 
 

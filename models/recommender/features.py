@@ -65,17 +65,25 @@ class RecFeatures:
         # embedding rows: 1 + the position in the training vocabulary, 0 for a value it lacks
         self.item_index = _rows_in(known_items, items.item_ids)
         self.category = _rows_in(categories, items.category)
-        self.store_of_order = _rows_in(stores, p.order_store)
+        self.store_of_order = _rows_in(stores, p.store_ids)[p.order_store]
 
-        # purchase events with an item row, keyed (customer, item, day) and (customer, day)
+        # purchase events with an item row, keyed (customer, item, day) and (customer, day);
+        # a year of a large shop is tens of millions of events: copies and sorts only where
+        # needed
         rows = history.item_rows_of_purchases[p.item]
-        keep = rows >= 0
         self.n_items, span = len(items.item_ids), self.days + 1
-        c, i, d, n = p.customer[keep], rows[keep], p.day[keep], p.orders[keep].astype(np.float64)
+        c, i, d, n = p.customer, rows, p.day, p.orders.astype(np.float64)
+        if (rows < 0).any():
+            keep = rows >= 0
+            c, i, d, n = c[keep], i[keep], d[keep], n[keep]
         pair_key = (c * self.n_items + i) * span + d
-        order = np.argsort(pair_key, kind="stable")
-        self.pair_key, self.pair_day = pair_key[order], d[order]
-        self.pair_cum = np.concatenate([[0.0], np.cumsum(n[order])])
+        if (pair_key[1:] >= pair_key[:-1]).all():  # as loaded: by (customer, item, day)
+            self.pair_key, self.pair_day = pair_key, d
+            self.pair_cum = np.concatenate([[0.0], np.cumsum(n)])
+        else:
+            order = np.argsort(pair_key, kind="stable")
+            self.pair_key, self.pair_day = pair_key[order], d[order]
+            self.pair_cum = np.concatenate([[0.0], np.cumsum(n[order])])
         cust_key = c * span + d
         order = np.argsort(cust_key, kind="stable")
         self.ev_key, self.ev_item, self.ev_day = cust_key[order], i[order], d[order]
@@ -140,14 +148,34 @@ class RecFeatures:
                   ) -> tuple[np.ndarray, np.ndarray]:
         """The distinct item rows each customer bought in days (after, until], as (position in
         ``customers``, item row) pairs sorted by both; one vector pass for any number of
-        customers."""
+        customers. Short windows sort their own events; long ones read the customers' events
+        ordered by (customer, item, day), which give each pair once, at its first day inside
+        the window, without a sort."""
         customers = np.asarray(customers)
+        after = np.broadcast_to(np.asarray(after), customers.shape)
+        until = np.broadcast_to(np.asarray(until), customers.shape)
+        # the events inside the windows (ordered by customer and day), or every event of the
+        # customers (ordered by customer, item and day), whichever is fewer: the same pairs
         base = customers * self.span
-        lo = np.searchsorted(self.ev_key, base + np.asarray(after), side="right")
-        hi = np.searchsorted(self.ev_key, base + np.asarray(until), side="right")
-        owner, at = ranges(lo, np.maximum(hi, lo))
-        key = np.unique(owner * self.n_items + self.ev_item[at])
-        return key // self.n_items, key % self.n_items
+        w_lo = np.searchsorted(self.ev_key, base + after, side="right")
+        w_hi = np.maximum(np.searchsorted(self.ev_key, base + until, side="right"), w_lo)
+        per_customer = self.n_items * self.span
+        lo = np.searchsorted(self.pair_key, customers * per_customer, side="left")
+        hi = np.searchsorted(self.pair_key, (customers + 1) * per_customer, side="left")
+        if (w_hi - w_lo).sum() * 8 < (hi - lo).sum():  # a sort costs about a log factor more
+            owner, at = ranges(w_lo, w_hi)
+            key = np.unique(owner * self.n_items + self.ev_item[at])
+            return key // self.n_items, key % self.n_items
+        owner, at = ranges(lo, hi)
+        day = self.pair_day[at]
+        inside = (day > after[owner]) & (day <= until[owner])
+        # days ascend within a pair: an event is the pair's first inside the window when the
+        # event before it belongs to another pair or falls before the window
+        before = np.maximum(at - 1, 0)
+        pair = self.pair_key[at] // self.span
+        first = inside & ((at == 0) | (self.pair_key[before] // self.span != pair)
+                          | (self.pair_day[before] <= after[owner]))
+        return owner[first], pair[first] % self.n_items
 
     def profile(self, customers: np.ndarray, t: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

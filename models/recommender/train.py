@@ -11,6 +11,7 @@ network without the inner loop (the ablation).
 from __future__ import annotations
 
 import time
+import warnings
 import zlib
 from dataclasses import dataclass
 
@@ -99,7 +100,8 @@ class Sampler:
         pos_keys = pos_task * n_items + pos_item
         # the own pool: items bought up to the cutoff, less the positives
         own_task, own_item = fx.bought_in(customers, np.full(n_tasks, -1), cutoffs)
-        keep = ~np.isin(own_task * n_items + own_item, pos_keys)
+        pos_keys = np.sort(pos_keys)
+        keep = ~_member(own_task * n_items + own_item, pos_keys)
         own_task, own_item = own_task[keep], own_item[keep]
         own_keys = own_task * n_items + own_item
         pool_size = np.bincount(own_task, minlength=n_tasks)
@@ -133,9 +135,9 @@ class Sampler:
             expected[at] = (n_uniform[at, None] / len(rows)
                             + n_popular[at, None] * popularity[negatives[at]])
         neg_keys = np.arange(n_tasks)[:, None] * n_items + negatives
-        expected += np.isin(neg_keys, own_keys) * (n_own / np.maximum(pool_size, 1))[:, None]
+        expected += _member(neg_keys, own_keys) * (n_own / np.maximum(pool_size, 1))[:, None]
         # a drawn negative that is a positive is dropped; the kept ones move to the front
-        kept = drawn & ~np.isin(neg_keys, pos_keys)
+        kept = drawn & ~_member(neg_keys, pos_keys)
         order = np.argsort(~kept, axis=1, kind="stable")
         kept = np.take_along_axis(kept, order, axis=1)
 
@@ -172,6 +174,15 @@ def hashed_uniform(*parts) -> np.ndarray:
         h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         h = h ^ (h >> np.uint64(31))
     return (h >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+
+
+def _member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """``np.isin`` for keys already sorted: a binary search per value, no hash table of a
+    block's keys."""
+    if not len(sorted_keys):
+        return np.zeros(np.shape(values), bool)
+    at = np.minimum(np.searchsorted(sorted_keys, values), len(sorted_keys) - 1)
+    return sorted_keys[at] == values
 
 
 def _rank_in_task(task: np.ndarray) -> np.ndarray:
@@ -212,8 +223,15 @@ def customer_vectors(model: Recommender, fx: RecFeatures, customers: np.ndarray,
                      content: torch.Tensor) -> torch.Tensor:
     x, store = fx.customers(customers, t)
     rows, items, weights = fx.profile(customers, t)
-    profile = torch.zeros(len(customers), content.shape[1]).index_add_(
-        0, torch.from_numpy(rows), torch.from_numpy(weights)[:, None] * content[torch.from_numpy(items)])
+    # the weighted mix of the items bought, as one sparse (customers x items) product rather
+    # than a row of content per event; profile rows come sorted, so they index a CSR matrix
+    starts = np.r_[0, np.cumsum(np.bincount(rows, minlength=len(customers)))]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta")
+        mix = torch.sparse_csr_tensor(torch.from_numpy(starts), torch.from_numpy(items),
+                                      torch.from_numpy(weights), (len(customers), content.shape[0]),
+                                      check_invariants=False)  # valid by construction
+    profile = torch.sparse.mm(mix, content)
     return model.customers(torch.from_numpy(x), torch.from_numpy(store), profile)
 
 
@@ -269,7 +287,7 @@ def meta_train(history: ShopHistory, cfg: RecommenderConfig, log=print,
     earlier day) for ``warm_start_fraction`` of the steps when given (models/warm.py)."""
     rng = seed_everything(cfg.seed)
     categories = sorted(set(history.items.category))
-    stores = sorted(set(history.purchases.order_store) - {""})
+    stores = history.purchases.stores()
     items = list(history.items.item_ids)
     fx = RecFeatures(history, categories, stores, items)
     tasks = training_tasks(history, fx, cfg)

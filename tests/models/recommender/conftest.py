@@ -81,7 +81,7 @@ def with_big_orders_after(shop, d):
         order_customer=np.r_[p.order_customer, np.arange(n)],
         order_day=np.r_[p.order_day, np.full(n, after)],
         order_count=np.r_[p.order_count, np.full(n, 50.0, np.float32)],
-        order_store=np.r_[p.order_store, np.full(n, "DE", object)])
+        order_store=np.r_[p.order_store, np.full(n, list(p.store_ids).index("DE"))])
     orders = shop.items.orders.copy()
     orders[shop.item_rows_of_purchases[item], after] += 50.0 * n
     return replace(shop, purchases=purchases, items=replace(shop.items, orders=orders))

@@ -108,7 +108,7 @@ def _with_fresh_orders(history, c: int, i: int, orders: float = 5.0):
         day=np.r_[p.day, history.column], orders=np.r_[p.orders, np.float32(orders)],
         order_customer=np.r_[p.order_customer, c], order_day=np.r_[p.order_day, history.column],
         order_count=np.r_[p.order_count, np.float32(orders)],
-        order_store=np.append(p.order_store, "DE")))
+        order_store=np.append(p.order_store, list(p.store_ids).index("DE"))))
 
 
 def test_direction_an_item_just_ordered_enters_the_list(shop, trained):
