@@ -49,13 +49,14 @@ since as (
 base as (
     {% if is_incremental() %}
     select customer_id, first_order_date, last_order_date, frequency as orders, units,
-           monetary as revenue, store, category_units
+           monetary as revenue, store, category_units, category_mix, categories
     from {{ this }}
     where as_of_date = (select as_of_date from previous)
     {% else %}
     select null::varchar as customer_id, null::date as first_order_date, null::date as last_order_date,
            null::bigint as orders, null::bigint as units, null::double as revenue,
-           null::varchar as store, null::map(varchar, bigint) as category_units
+           null::varchar as store, null::map(varchar, bigint) as category_units,
+           null::map(varchar, double) as category_mix, null::bigint as categories
     where false
     {% endif %}
 ),
@@ -75,11 +76,12 @@ delta as (
 ),
 
 category_units as (
+    -- only customers who bought since the base snapshot: the others' mix has not changed
     select customer_id, category, cast(sum(units) as bigint) as units
     from (
         select customer_id, unnest(map_keys(category_units)) as category,
                unnest(map_values(category_units)) as units
-        from base
+        from base semi join delta using (customer_id)
         union all
         select customer_id, category, units
         from {{ ref('fct_customer_item_daily') }}
@@ -98,6 +100,10 @@ category_mix as (
         count(*) as categories
     from (select *, sum(units) over (partition by customer_id) as total from category_units)
     group by customer_id
+    union all by name
+    select customer_id, category_units, category_mix, categories
+    from base anti join delta using (customer_id)
+    where categories > 0
 ),
 
 recent as (

@@ -3,12 +3,15 @@
 -- sales are absent and mean zero demand). Demand follows docs/evaluation.md: units on product lines
 -- that are not cancellations and have a positive price; exact repeated lines are kept.
 
+-- the promo flag compares a day's price with the prior 28 days': a first build aggregates
+-- them from raw lines too, an incremental one reads them back from the days built already
+{% set lead_days = 0 if is_incremental() else 28 %}
+
 with window_lines as (
-    -- 28 days before the window too: the promo flag compares with the prior 28 days' price
     select *
     from {{ ref('stg_order_lines_classified') }}
     where is_product
-      and order_date between {{ start_date() }} - 28 and {{ end_date() }}
+      and order_date between {{ start_date() }} - {{ lead_days }} and {{ end_date() }}
 ),
 
 daily as (
@@ -32,6 +35,13 @@ priced as (
         *,
         case when units > 0 then revenue / units end as mean_price
     from daily
+    {% if is_incremental() %}
+    -- days without a row had no price: the median skips them either way
+    union all by name
+    select order_date, item_id, mean_price
+    from {{ this }}
+    where order_date between {{ start_date() }} - 28 and {{ start_date() }} - 1
+    {% endif %}
 ),
 
 with_reference as (
