@@ -97,10 +97,9 @@ class Sampler:
         # positives: a random p_max of them where there are more
         pos_task, pos_item = _first_per_task(*positives, draw(*positives, 1), p_max)
         pos_rank = _rank_in_task(pos_task)
-        pos_keys = pos_task * n_items + pos_item
+        pos_keys = np.sort(pos_task * n_items + pos_item)
         # the own pool: items bought up to the cutoff, less the positives
         own_task, own_item = fx.bought_in(customers, np.full(n_tasks, -1), cutoffs)
-        pos_keys = np.sort(pos_keys)
         keep = ~_member(own_task * n_items + own_item, pos_keys)
         own_task, own_item = own_task[keep], own_item[keep]
         own_keys = own_task * n_items + own_item
