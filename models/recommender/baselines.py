@@ -14,7 +14,7 @@ import numpy as np
 from scipy import sparse
 
 from models.recommender.data import ShopHistory
-from models.recommender.metrics import K, Recommendations, rank_blocks
+from models.recommender.metrics import K, Recommendations, rank_blocks, top_k_own_plus_shared
 
 # a baseline prepares what it needs of the history once, then scores blocks of customers
 ScoreBlock = Callable[[np.ndarray], np.ndarray]
@@ -47,6 +47,23 @@ def reorder_scores(history: ShopHistory, customers: np.ndarray, items: np.ndarra
     """Orders that held the item x exp(-days since the latest of them / 60): 0 if never bought."""
     decay = np.exp(-history.days_since_bought(customers, items) / REORDER_HALF_LIFE_DAYS)
     return history.matrix(customers, items).toarray() * decay
+
+
+def own_scores(history: ShopHistory, customers: np.ndarray, items: np.ndarray, recency: bool
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The nonzero entries of ``reorder_scores`` (``recency``) or of the order counts, as
+    (row, column, score) sorted by row and column: a customer owns a few of thousands of items."""
+    rows, cols, at = history.events(customers, items)
+    key = rows * len(items) + cols
+    order = np.argsort(key, kind="stable")
+    key, at = key[order], at[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, int)
+    score = np.add.reduceat(history.purchases.orders[at].astype(np.float64), starts) \
+        if len(key) else np.zeros(0)
+    if recency and len(key):
+        last = np.maximum.reduceat(history.purchases.day[at].astype(np.float64), starts)
+        score = score * np.exp(-(history.column - last) / REORDER_HALF_LIFE_DAYS)
+    return key[starts] // len(items), key[starts] % len(items), score
 
 
 def recency_reorders(history: ShopHistory, items: np.ndarray) -> ScoreBlock:
@@ -92,6 +109,9 @@ BASELINES: dict[str, Scorer] = {
     "ease": ease,
 }
 FALLBACK = "recency-reorders"  # published before a learned model has enough history
+# scorers that are sparse own scores plus fill_scores, ranked without a dense block (the
+# fallback is published for every customer of a new shop): whether the own part decays
+OWN_PLUS_FILL: dict[Scorer, bool] = {recency_reorders: True, own_frequency: False}
 
 
 def recommend(history: ShopHistory, scorer: Scorer, customers: np.ndarray | None = None,
@@ -99,6 +119,16 @@ def recommend(history: ShopHistory, scorer: Scorer, customers: np.ndarray | None
     """Top-k sellable items for each customer (default: every customer with an order up to D)."""
     customers = history.customers() if customers is None else np.asarray(customers)
     items = history.sellable()
+    if scorer in OWN_PLUS_FILL:  # a customer's own items plus the shared fill: no dense block
+        fill, recency = fill_scores(history, items), OWN_PLUS_FILL[scorer]
+
+        def ranked(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return top_k_own_plus_shared(*own_scores(history, chunk, items, recency), fill,
+                                         len(chunk), k)
+
+        return rank_blocks(history.purchases.customer_ids[customers], history.items.item_ids[items],
+                           (ranked(customers[at:at + CHUNK])
+                            for at in range(0, len(customers), CHUNK)), k, ranked=True)
     score_block = scorer(history, items)
     return rank_blocks(history.purchases.customer_ids[customers], history.items.item_ids[items],
                        (score_block(customers[at:at + CHUNK])

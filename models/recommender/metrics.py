@@ -40,12 +40,37 @@ def top_k(scores: np.ndarray, k: int = K) -> tuple[np.ndarray, np.ndarray]:
     return order, np.take_along_axis(scores, order, axis=1)
 
 
-def rank_blocks(customer_ids: np.ndarray, item_ids: np.ndarray, blocks: Iterable[np.ndarray],
-                k: int = K) -> Recommendations:
-    """Lists from score blocks (rows: the customers in order, in blocks; columns: item_ids)."""
+def top_k_own_plus_shared(rows: np.ndarray, cols: np.ndarray, own: np.ndarray,
+                          shared: np.ndarray, n_rows: int, k: int = K
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """``top_k`` of the scores ``shared[col]`` plus, on the (row, col) entries given (sorted by
+    row, distinct), ``own``: the same lists and scores, without the dense block. Only a row's
+    own columns and the k + (most own columns of a row) best shared columns can make a list."""
+    n = len(shared)
+    k = min(k, n)
+    most_own = int(np.bincount(rows, minlength=n_rows).max()) if len(rows) else 0
+    by_shared = np.lexsort((np.arange(n), -shared))[:min(n, k + most_own)]
+    width = len(by_shared) + most_own
+    cand = np.full((n_rows, width), n, np.int64)  # n: an empty slot, after every column
+    score = np.full((n_rows, width), -np.inf)
+    cand[:, :len(by_shared)], score[:, :len(by_shared)] = by_shared, shared[by_shared]
+    # a shared column the row owns is scored in the row's own slots instead
+    owned = np.isin(np.arange(n_rows)[:, None] * n + by_shared[None, :], rows * n + cols)
+    score[:, :len(by_shared)][owned] = -np.inf
+    starts = np.searchsorted(rows, np.arange(n_rows))
+    slot = len(by_shared) + np.arange(len(rows)) - starts[rows]
+    cand[rows, slot], score[rows, slot] = cols, own + shared[cols]
+    order = np.lexsort((cand, -score), axis=1)[:, :k]  # ties: the lower column, as top_k
+    return np.take_along_axis(cand, order, axis=1), np.take_along_axis(score, order, axis=1)
+
+
+def rank_blocks(customer_ids: np.ndarray, item_ids: np.ndarray, blocks: Iterable,
+                k: int = K, ranked: bool = False) -> Recommendations:
+    """Lists from score blocks (rows: the customers in order, in blocks; columns: item_ids), or
+    with ``ranked`` from blocks already ranked as (columns, scores)."""
     ids, scores = [], []
     for block in blocks:
-        cols, best = top_k(block, k)
+        cols, best = block if ranked else top_k(block, k)
         ids.append(item_ids[cols])
         scores.append(best)
     width = min(k, len(item_ids))

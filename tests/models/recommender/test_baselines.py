@@ -77,3 +77,19 @@ def test_reorder_baselines_beat_popularity_on_a_shop_of_reorderers(shop):
     shares = repeat_shares(results)
     assert 0 < shares["warm"] < 1
     assert split.loc["own-frequency", "from repeats warm"] <= shares["warm"]
+
+
+@pytest.mark.parametrize("name", ["recency-reorders", "own-frequency"])
+def test_own_plus_fill_baselines_rank_as_the_dense_scores_do(shop, name):
+    # the sparse ranking must give the lists and scores of top_k over the dense block,
+    # ties included (many items share a popularity)
+    from models.recommender.metrics import top_k
+
+    scorer = baselines.BASELINES[name]
+    assert scorer in baselines.OWN_PLUS_FILL
+    rows, items = shop.customers(), shop.sellable()
+    for k in (20, 3, len(items) + 5):
+        recs = baselines.recommend(shop, scorer, rows, k=k)
+        cols, best = top_k(scorer(shop, items)(rows), k)
+        np.testing.assert_array_equal(recs.item_ids, shop.items.item_ids[items][cols])
+        np.testing.assert_array_equal(recs.scores, best)
