@@ -45,8 +45,10 @@ def own_frequency(history: ShopHistory, items: np.ndarray) -> ScoreBlock:
 def reorder_scores(history: ShopHistory, customers: np.ndarray, items: np.ndarray
                    ) -> np.ndarray:
     """Orders that held the item x exp(-days since the latest of them / 60): 0 if never bought."""
-    decay = np.exp(-history.days_since_bought(customers, items) / REORDER_HALF_LIFE_DAYS)
-    return history.matrix(customers, items).toarray() * decay
+    rows, cols, score = own_scores(history, customers, items, recency=True)
+    dense = np.zeros((len(customers), len(items)))
+    dense[rows, cols] = score
+    return dense
 
 
 def own_scores(history: ShopHistory, customers: np.ndarray, items: np.ndarray, recency: bool

@@ -178,6 +178,15 @@ def ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, np.arange(int(counts.sum())) + starts
 
 
+def in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """``np.isin`` for keys already sorted: a binary search per value, no hash table of the
+    keys (blocks of customers test hundreds of thousands of keys)."""
+    if not len(sorted_keys):
+        return np.zeros(np.shape(values), bool)
+    at = np.minimum(np.searchsorted(sorted_keys, values), len(sorted_keys) - 1)
+    return sorted_keys[at] == values
+
+
 def purchases_from_frames(lines: pd.DataFrame, orders: pd.DataFrame,
                           start: date | None = None) -> Purchases:
     """lines: (order_date, customer_id, item_id, orders); orders: (order_date, customer_id,

@@ -11,6 +11,7 @@ import numpy as np
 
 from domain.rules import LIST_LENGTH as K
 from domain.rules import RECOMMENDATION_WINDOW_DAYS as WINDOW_DAYS  # noqa: F401 (the harness reads it here)
+from models.recommender.data import in_sorted
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def top_k_own_plus_shared(rows: np.ndarray, cols: np.ndarray, own: np.ndarray,
     score = np.full((n_rows, width), -np.inf)
     cand[:, :len(by_shared)], score[:, :len(by_shared)] = by_shared, shared[by_shared]
     # a shared column the row owns is scored in the row's own slots instead
-    owned = np.isin(np.arange(n_rows)[:, None] * n + by_shared[None, :], rows * n + cols)
+    owned = in_sorted(np.arange(n_rows)[:, None] * n + by_shared[None, :], rows * n + cols)
     score[:, :len(by_shared)][owned] = -np.inf
     starts = np.searchsorted(rows, np.arange(n_rows))
     slot = len(by_shared) + np.arange(len(rows)) - starts[rows]

@@ -21,7 +21,7 @@ import torch
 from models.artifact import TrainedModel
 from models.meta import outer_loop, seed_everything, task_losses
 from models.recommender.config import RecommenderConfig
-from models.recommender.data import ShopHistory
+from models.recommender.data import ShopHistory, in_sorted
 from models.recommender.features import RecFeatures
 from models.recommender.network import Recommender, ranking_loss
 from models.warm import warm_start
@@ -100,7 +100,7 @@ class Sampler:
         pos_keys = np.sort(pos_task * n_items + pos_item)
         # the own pool: items bought up to the cutoff, less the positives
         own_task, own_item = fx.bought_in(customers, np.full(n_tasks, -1), cutoffs)
-        keep = ~_member(own_task * n_items + own_item, pos_keys)
+        keep = ~in_sorted(own_task * n_items + own_item, pos_keys)
         own_task, own_item = own_task[keep], own_item[keep]
         own_keys = own_task * n_items + own_item
         pool_size = np.bincount(own_task, minlength=n_tasks)
@@ -134,9 +134,9 @@ class Sampler:
             expected[at] = (n_uniform[at, None] / len(rows)
                             + n_popular[at, None] * popularity[negatives[at]])
         neg_keys = np.arange(n_tasks)[:, None] * n_items + negatives
-        expected += _member(neg_keys, own_keys) * (n_own / np.maximum(pool_size, 1))[:, None]
+        expected += in_sorted(neg_keys, own_keys) * (n_own / np.maximum(pool_size, 1))[:, None]
         # a drawn negative that is a positive is dropped; the kept ones move to the front
-        kept = drawn & ~_member(neg_keys, pos_keys)
+        kept = drawn & ~in_sorted(neg_keys, pos_keys)
         order = np.argsort(~kept, axis=1, kind="stable")
         kept = np.take_along_axis(kept, order, axis=1)
 
@@ -173,15 +173,6 @@ def hashed_uniform(*parts) -> np.ndarray:
         h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         h = h ^ (h >> np.uint64(31))
     return (h >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
-
-
-def _member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
-    """``np.isin`` for keys already sorted: a binary search per value, no hash table of a
-    block's keys."""
-    if not len(sorted_keys):
-        return np.zeros(np.shape(values), bool)
-    at = np.minimum(np.searchsorted(sorted_keys, values), len(sorted_keys) - 1)
-    return sorted_keys[at] == values
 
 
 def _rank_in_task(task: np.ndarray) -> np.ndarray:

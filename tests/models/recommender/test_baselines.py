@@ -88,6 +88,15 @@ def test_own_plus_fill_baselines_rank_as_the_dense_scores_do(shop, name):
     scorer = baselines.BASELINES[name]
     assert scorer in baselines.OWN_PLUS_FILL
     rows, items = shop.customers(), shop.sellable()
+    # the sparse own scores are the definition: counts x exp(-days since the latest / 60)
+    counts = shop.matrix(rows, items).toarray()
+    expected = counts * (np.exp(-shop.days_since_bought(rows, items) / 60.0)
+                         if name == "recency-reorders" else 1.0)
+    r, c, own = baselines.own_scores(shop, rows, items, recency=name == "recency-reorders")
+    got = np.zeros_like(expected)
+    got[r, c] = own
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert (counts[r, c] > 0).all() and len(r) == (counts > 0).sum()
     for k in (20, 3, len(items) + 5):
         recs = baselines.recommend(shop, scorer, rows, k=k)
         cols, best = top_k(scorer(shop, items)(rows), k)
