@@ -1,9 +1,11 @@
 """The forecast and recommend stages: one loop serves both models.
 
-For each run date D of the window, in order: the history known at D (``until(D)``), the
-point-in-time model (trained on the warehouse's data up to D at the latest, its data checksum
-compared; trained again when its window ends more than ``retrain_every_days`` before D), and
-its predictions, stored in the warehouse a month of days per transaction. Before the warehouse
+For each run date D of the window, in order: the point-in-time model (trained on the
+warehouse's data up to D at the latest, its data checksum compared; trained again on the
+history known at D, ``until(D)``, when its window ends more than ``retrain_every_days`` before
+D), and its predictions from the history known at D, stored in the warehouse a month of days
+per transaction. The days one model serves are predicted in one batch (each at its own cutoff:
+the same rows as day by day, tested). Before the warehouse
 holds ``min_history_days`` days the model's best simple baseline (docs/evaluation.md) is
 published instead, named in ``model_version``.
 """
@@ -23,13 +25,13 @@ from models import registry
 from models.config import MetaLearnerConfig
 from models.forecaster import baselines as forecast_baselines
 from models.forecaster.metrics import Forecast
-from models.forecaster.predict import forecast
+from models.forecaster.predict import forecast_days
 from models.forecaster.train import meta_train as train_forecaster
 from models.panel import DemandPanel, load_panel
 from models.recommender import baselines as recommend_baselines
 from models.recommender.data import ShopHistory, load_history
 from models.recommender.metrics import Recommendations
-from models.recommender.predict import recommend
+from models.recommender.predict import recommend_days
 from models.recommender.train import meta_train as train_recommender
 from models.warm import warm_steps
 from pipeline.context import RunContext, Window, log
@@ -59,7 +61,7 @@ class Predictor:
     baseline: Callable[[Any], Any]
     baseline_version: str
     train: Callable[[Any, MetaLearnerConfig, Callable, Any], Any]  # (..., start_from)
-    predict: Callable[[Any, Any], Any]                   # (model, history) -> predictions
+    predict: Callable[[Any, Any, list[date]], list]     # (model, history, days) -> per day
     rows: Callable[[Any, Any, str], pa.Table]            # (history, predictions, version)
     entities: Callable[[Any], int]
 
@@ -67,38 +69,56 @@ class Predictor:
 def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date],
                  log_line: Callable[[str], None] = log.info,
                  per_transaction: int = 31) -> list[DayPrediction]:
-    """Predict each run date in order; its rows replace D's in ``predictor.table``."""
+    """Predict each run date in order; its rows replace D's in ``predictor.table``. Consecutive
+    days served by the same model are predicted in one batch (``predictor.predict``)."""
     with db.reader(settings) as con:
         full = predictor.load(con, max(run_dates))
+    last = max(run_dates)
     cfg = predictor.config(settings)
     models = registry.PointInTime(settings.models_dir, cfg)
     results = []
 
-    def one(history) -> tuple[Any, str, bool]:
-        if predictor.history_days(history) < cfg.min_history_days:
-            return predictor.baseline(history), predictor.baseline_version, False
+    def model_of(run_date: date) -> tuple[Any, str, bool]:
+        """(the point-in-time model, or None for the baseline; its version; trained now)"""
+        if predictor.history_days(full) - (last - run_date).days < cfg.min_history_days:
+            return None, predictor.baseline_version, False
 
         def train(start_from, why: str):
             how = (f"{why}, {warm_steps(cfg.outer_steps, cfg.warm_start_fraction)} steps"
                    if start_from is not None else f"from scratch: {why}")
-            log_line(f"meta-training the {predictor.name} model on data up to "
-                     f"{predictor.end(history)} ({how})")
-            return predictor.train(history, cfg, log_line, start_from)
+            log_line(f"meta-training the {predictor.name} model on data up to {run_date} ({how})")
+            return predictor.train(full.until(run_date), cfg, log_line, start_from)
 
-        model, trained = models.model_for(
-            predictor.end(history), history.checksum, train)
-        return predictor.predict(model, history), model.version, trained
+        # the checksum of the data up to a day is the same in the full load and in a cut of it
+        model, trained = models.model_for(run_date, full.checksum, train)
+        return model, model.version, trained
+
+    def batch(group: list[tuple[date, str, bool, Any, float]]):
+        started = time.perf_counter()
+        dates, model = [g[0] for g in group], group[0][3]
+        predictions = ([predictor.baseline(full.until(d)) for d in dates] if model is None
+                       else predictor.predict(model, full, dates))
+        share = (time.perf_counter() - started) / len(group)
+        batched = f", one batch of {len(group)} days" if len(group) > 1 else ""
+        for (run_date, version, trained, _, choosing), day in zip(group, predictions):
+            results.append(DayPrediction(run_date, version, predictor.entities(day), trained,
+                                         choosing + share))
+            log_line(f"{run_date} {predictor.name}: {results[-1].entities:,} with {version}"
+                     f"{', meta-trained now' if trained else ''}{batched} "
+                     f"({results[-1].seconds:.1f}s)")
+            yield run_date, predictor.rows(full.until(run_date), day, version)
 
     def days():
+        group: list[tuple[date, str, bool, Any, float]] = []
         for run_date in sorted(run_dates):
             started = time.perf_counter()
-            history = full.until(run_date)
-            predictions, version, trained = one(history)
-            results.append(DayPrediction(run_date, version, predictor.entities(predictions),
-                                         trained, time.perf_counter() - started))
-            log_line(f"{run_date} {predictor.name}: {results[-1].entities:,} with {version}"
-                     f"{', meta-trained now' if trained else ''} ({results[-1].seconds:.1f}s)")
-            yield run_date, predictor.rows(history, predictions, version)
+            model, version, trained = model_of(run_date)
+            if group and version != group[0][1]:
+                yield from batch(group)
+                group = []
+            group.append((run_date, version, trained, model, time.perf_counter() - started))
+        if group:
+            yield from batch(group)
 
     db.replace_days(settings, predictor.table, days(), per_transaction)
     return results
@@ -130,7 +150,7 @@ FORECASTER = Predictor(
     load=load_panel, history_days=lambda h: h.days, end=lambda h: h.end,
     baseline=forecast_baselines.ses, baseline_version=f"baseline-{forecast_baselines.FALLBACK}",
     train=lambda h, cfg, log_line, start: train_forecaster(h, cfg, log=log_line, start_from=start),
-    predict=forecast, rows=forecast_table, entities=lambda f: len(f.item_ids))
+    predict=forecast_days, rows=forecast_table, entities=lambda f: len(f.item_ids))
 
 
 # -- the recommender --------------------------------------------------------------------------
@@ -157,7 +177,7 @@ RECOMMENDER = Predictor(
         h, recommend_baselines.BASELINES[recommend_baselines.FALLBACK]),
     baseline_version=f"baseline-{recommend_baselines.FALLBACK}",
     train=lambda h, cfg, log_line, start: train_recommender(h, cfg, log=log_line, start_from=start),
-    predict=recommend, rows=recommendation_table, entities=lambda r: len(r.customer_ids))
+    predict=recommend_days, rows=recommendation_table, entities=lambda r: len(r.customer_ids))
 
 
 # -- the stages -------------------------------------------------------------------------------

@@ -63,16 +63,16 @@ class FeatureBuilder:
                                             np.minimum(self.first, panel.launch)))
         lookup = {c: i + 1 for i, c in enumerate(categories)}  # 0: a category not seen in training
         self.category = np.array([lookup.get(c, 0) for c in panel.category], dtype=np.int64)
-        fallback_price = np.nanmedian(np.where(units.sum(1) > 0, panel.revenue.sum(1)
-                                               / np.maximum(units.sum(1), 1e-9), np.nan)) if n else 1.0
-        self.fallback_price = np.where(np.isfinite(panel.list_price), panel.list_price,
-                                       fallback_price if np.isfinite(fallback_price) else 1.0)
+        self.list_price = panel.list_price
         self.dow0 = panel.start.weekday()
-        self._origin_cache: dict[int, tuple[float, float]] = {}
+        self._origin_cache: dict[int, tuple[float, float, float]] = {}
 
     # -- per-origin population statistics (of items alive at that origin) --------------------
-    def _origin_stats(self, t: int) -> tuple[float, float]:
-        """The prior level of a young item and the mean 28-day revenue of sellable items at t."""
+    def _origin_stats(self, t: int) -> tuple[float, float, float]:
+        """The prior level of a young item, the mean 28-day revenue of sellable items and the
+        median unit price of items sold by t (the price of an unlisted item without recent
+        sales). All from columns up to t: a panel that runs past t gives the same samples at t
+        as one cut at t, which lets the days that share a model be forecast in one batch."""
         if t not in self._origin_cache:
             h = t - self.first
             has = (self.first != NEVER) & (h >= 0)
@@ -86,13 +86,21 @@ class FeatureBuilder:
             sellable = self.panel.sellable(t)
             revenue = self.cum_revenue[sellable, t + 1] - self.cum_revenue[sellable, max(t - 27, 0)]
             mean_revenue = float(revenue.mean()) if len(revenue) and revenue.mean() > 0 else 1.0
-            self._origin_cache[t] = (max(prior, SCALE_FLOOR), mean_revenue)
+            units_by_t, revenue_by_t = self.cum_units[:, t + 1], self.cum_revenue[:, t + 1]
+            sold = units_by_t > 0
+            price = float(np.median(revenue_by_t[sold] / units_by_t[sold])) if sold.any() else 1.0
+            self._origin_cache[t] = (max(prior, SCALE_FLOOR), mean_revenue, price)
         return self._origin_cache[t]
+
+    def _stats_at(self, origins: np.ndarray) -> np.ndarray:
+        """(len(origins), 3) ``_origin_stats`` of each origin."""
+        distinct, position = np.unique(origins, return_inverse=True)
+        return np.array([self._origin_stats(int(t)) for t in distinct]).reshape(-1, 3)[position]
 
     def task_weights(self, items: np.ndarray, origins: np.ndarray, revenue_share: float) -> np.ndarray:
         """Outer-loss weight per task: a mix of its revenue (as WRMSSE weighs) and uniform."""
         revenue = self.cum_revenue[items, origins + 1] - self.cum_revenue[items, np.maximum(origins - 27, 0)]
-        mean = np.array([self._origin_stats(int(t))[1] for t in origins])
+        mean = self._stats_at(origins)[:, 1]
         return revenue_share * revenue / mean + (1 - revenue_share)
 
     # -- samples ---------------------------------------------------------------------------------
@@ -109,7 +117,7 @@ class FeatureBuilder:
         span = np.clip(h + 1, 0, LAGS)
         level = np.where(span > 0, (self.cum_units[items, t + 1]
                                     - self.cum_units[items, t + 1 - span]) / np.maximum(span, 1), 0.0)
-        stats = np.array([self._origin_stats(int(o)) for o in t]).reshape(-1, 2)
+        stats = self._stats_at(t)
         prior = stats[:, 0]
         scale = np.maximum((span * level + PRIOR_WEIGHT_DAYS * prior) / (span + PRIOR_WEIGHT_DAYS),
                            SCALE_FLOOR)
@@ -133,7 +141,9 @@ class FeatureBuilder:
 
         units90, revenue90 = window_sum(self.cum_units, 90), window_sum(self.cum_revenue, 90)
         units7, revenue7 = window_sum(self.cum_units, 7), window_sum(self.cum_revenue, 7)
-        price90 = np.where(units90 > 0, revenue90 / np.maximum(units90, 1e-9), self.fallback_price[items])
+        price90 = np.where(units90 > 0, revenue90 / np.maximum(units90, 1e-9),
+                           np.where(np.isfinite(self.list_price[items]), self.list_price[items],
+                                    stats[:, 2]))
         change7 = np.where((units7 > 0) & (units90 > 0),
                            np.log(np.maximum(revenue7 / np.maximum(units7, 1e-9), 1e-6)
                                   / np.maximum(price90, 1e-6)), 0.0)

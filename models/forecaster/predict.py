@@ -4,6 +4,7 @@ read, which is what makes a forecast for D reproducible in any later backfill.
 """
 from __future__ import annotations
 
+from datetime import date
 from functools import partial
 
 import numpy as np
@@ -27,18 +28,43 @@ def forecast(trained: TrainedForecaster, history: DemandPanel, rows: np.ndarray 
     adaptation: ``model`` adapts as the model was meta-trained (none for a pooled model),
     ``none`` uses the shared head, ``finetune`` takes the same number of plain SGD steps at
     ``finetune_lr`` (the pooled + fine-tuning ablation)."""
-    cfg, model = trained.config, trained.model
     t = history.days - 1
-    rows = np.flatnonzero(history.sellable(t)) if rows is None else np.asarray(rows)
+    rows = np.flatnonzero(history.sellable(t)) if rows is None else np.asarray(rows, np.int64)
     fb = FeatureBuilder(history, trained.categories)
+    mean, quantiles = _forecast_at(trained, fb, rows, np.full(len(rows), t), adaptation, finetune_lr)
+    return Forecast(history.item_ids[rows], mean, quantiles)
+
+
+def forecast_days(trained: TrainedForecaster, panel: DemandPanel, days: list[date]
+                  ) -> list[Forecast]:
+    """``forecast(trained, panel.until(D))`` for each D of ``days`` in one batch: samples at
+    origin D read only columns up to D (models/forecaster/features.py), so one feature index
+    over the panel serves every day, and the items of all days are adapted together."""
+    fb = FeatureBuilder(panel, trained.categories)
+    columns = [panel.column(d) for d in days]
+    rows = [np.flatnonzero(panel.sellable(c)) for c in columns]
+    origins = np.concatenate([np.full(len(r), c) for r, c in zip(rows, columns)]).astype(np.int64)
+    mean, quantiles = _forecast_at(trained, fb, np.concatenate(rows).astype(np.int64), origins,
+                                   "model", 0.05)
+    bounds = np.cumsum([0] + [len(r) for r in rows])
+    return [Forecast(panel.item_ids[r], mean[a:b], quantiles[a:b])
+            for r, a, b in zip(rows, bounds[:-1], bounds[1:])]
+
+
+def _forecast_at(trained: TrainedForecaster, fb: FeatureBuilder, rows: np.ndarray,
+                 origins: np.ndarray, adaptation: str, finetune_lr: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(mean (n, 28), integer quantiles (n, 28, 3)) of item rows at their origins."""
+    cfg, model = trained.config, trained.model
     loss_fn = partial(loss, huber_delta=cfg.huber_delta, quantile_weight=cfg.quantile_weight)
     means, quantiles = [], []
     with torch.no_grad():
         head = model.head_params()
         lrs = adaptation_rates(adaptation, cfg.mode, head, model.inner_lrs, finetune_lr)
         for at in range(0, len(rows), CHUNK):
-            chunk = rows[at:at + CHUNK]
-            query, support = fb.tasks(chunk, np.full(len(chunk), t), t, cfg.support_origins,
+            chunk, at_origin = rows[at:at + CHUNK], origins[at:at + CHUNK]
+            # support targets are masked after each sample's own origin
+            query, support = fb.tasks(chunk, at_origin, at_origin, cfg.support_origins,
                                       cfg.support_every_days)
             h_query, h_support = model.embed(query), model.embed(support)
             if lrs is None:
@@ -50,9 +76,8 @@ def forecast(trained: TrainedForecaster, history: DemandPanel, rows: np.ndarray 
             means.append(mean.double().numpy())
             quantiles.append(q.double().numpy())
     if not means:
-        return Forecast(history.item_ids[rows], np.zeros((0, 28)), np.zeros((0, 28, 3)))
-    return Forecast(history.item_ids[rows], np.concatenate(means),
-                    integer_quantiles(np.concatenate(quantiles)))
+        return np.zeros((0, 28)), np.zeros((0, 28, 3))
+    return np.concatenate(means), integer_quantiles(np.concatenate(quantiles))
 
 
 def integer_quantiles(q: np.ndarray) -> np.ndarray:

@@ -53,8 +53,10 @@ class Purchases:
                        order_store=self.order_store[keep_orders],
                        day_fingerprints=self.day_fingerprints[:column + 1])
 
-    def orders_per_customer(self) -> np.ndarray:
-        return np.bincount(self.order_customer, weights=self.order_count,
+    def orders_per_customer(self, through: int | None = None) -> np.ndarray:
+        """Orders of each customer up to day column ``through`` (default: all loaded)."""
+        keep = slice(None) if through is None else self.order_day <= through
+        return np.bincount(self.order_customer[keep], weights=self.order_count[keep],
                            minlength=len(self.customer_ids))
 
     def latest_store(self) -> np.ndarray:
@@ -102,9 +104,10 @@ class ShopHistory:
         return ShopHistory(d, self.purchases.until_column((d - self.purchases.start).days),
                            self.items.until(d))
 
-    def customers(self) -> np.ndarray:
-        """Rows (into purchases.customer_ids) of customers with at least one order up to D."""
-        return np.flatnonzero(self.purchases.orders_per_customer() > 0)
+    def customers(self, through: int | None = None) -> np.ndarray:
+        """Rows (into purchases.customer_ids) of customers with at least one order up to D
+        (or up to day column ``through``)."""
+        return np.flatnonzero(self.purchases.orders_per_customer(through) > 0)
 
     def segments(self, rows: np.ndarray) -> np.ndarray:
         orders = self.purchases.orders_per_customer()[rows]

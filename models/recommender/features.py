@@ -62,6 +62,8 @@ class RecFeatures:
         self.cum_revenue = np.hstack([zero, np.cumsum(items.revenue, axis=1, dtype=np.float64)])
         self.first_sale = items.first_sale()
         self.words = word_ids(items.item_name)
+        # a stable key per item row (its id's hash), for draws that must not depend on row numbers
+        self.item_key = np.array([zlib.crc32(str(i).encode()) for i in items.item_ids], np.uint64)
         # embedding rows: 1 + the position in the training vocabulary, 0 for a value it lacks
         self.item_index = _rows_in(known_items, items.item_ids)
         self.category = _rows_in(categories, items.category)

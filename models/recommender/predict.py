@@ -4,6 +4,8 @@ whole sellable catalogue at D and keep the top 20. The history passed in must en
 """
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import torch
 
@@ -31,41 +33,69 @@ def recommend(trained: TrainedRecommender, history: ShopHistory,
     adaptation: ``model`` adapts as the model was trained (none for a pooled model), ``none``
     uses the shared personal parameters, ``finetune`` takes the same number of plain SGD steps
     at ``finetune_lr`` (the pooled + fine-tuning ablation)."""
-    cfg, model = trained.config, trained.model
-    customers = history.customers() if customers is None else np.asarray(customers)
-    fx = RecFeatures(history, trained.categories, trained.stores, trained.items)
-    sampler = Sampler(history, cfg, np.random.default_rng(cfg.seed))
-    t = history.items.days - 1
-    items = history.sellable()
-    column_of = np.full(len(history.items.item_ids), -1)
-    column_of[items] = np.arange(len(items))
-    with torch.no_grad():
-        content = all_content(model, fx)
-        v, b = model.items(torch.from_numpy(fx.items(items, np.full(len(items), t))),
-                           content[torch.from_numpy(items)])
-        never_bought = model.repeat(torch.zeros(1, PAIR_FEATURES))[0]
-        shared = model.personal_params()
-        lrs = adaptation_rates(adaptation, cfg.mode, shared, model.inner_lrs, finetune_lr)
+    return Scorer(trained, history, adaptation, finetune_lr).at(history.items.days - 1, customers, k)
 
-        def block(chunk: np.ndarray) -> np.ndarray:
-            u = customer_vectors(model, fx, chunk, np.full(len(chunk), t), content)
-            if lrs is not None:
-                support = task_tensors(model, fx, sampler.support(fx, chunk, t, True), content)
-                personal = adapt_each(shared, lrs, support, ranking_loss, cfg.inner_steps)
-            else:
-                personal = {n: p.expand(len(chunk), *p.shape) for n, p in shared.items()}
-            scores = (u + personal["shift"]) @ v.T + b[None, :]
-            # repeat signals: only pairs bought before differ from a never-bought pair
-            rows, bought = fx.bought_in(chunk, np.full(len(chunk), -1), np.full(len(chunk), t))
-            cols = column_of[bought]
-            rows, cols = rows[cols >= 0], cols[cols >= 0]
-            if len(rows):
-                r = model.repeat(torch.from_numpy(fx.pairs(chunk[rows], items[cols],
-                                                           np.full(len(rows), t))))
-                lift = ((r - never_bought) * personal["repeat"][rows]).sum(-1)
-                scores[rows, cols] += lift
-            return scores.double().numpy()
 
-        return rank_blocks(history.purchases.customer_ids[customers], history.items.item_ids[items],
-                           (block(customers[at:at + CHUNK])
-                            for at in range(0, len(customers), CHUNK)), k)
+def recommend_days(trained: TrainedRecommender, history: ShopHistory, days: list[date]
+                   ) -> list[Recommendations]:
+    """``recommend(trained, history.until(D))`` for each D of ``days``: the features read only
+    data up to each cutoff (models/recommender/features.py), so the event index and the item
+    content are built once for the days that share a model; each day is then scored at its
+    own cutoff."""
+    scorer = Scorer(trained, history)
+    return [scorer.at(history.items.column(d)) for d in days]
+
+
+class Scorer:
+    """A trained recommender over one history, scoring the customers of any cutoff in it."""
+
+    def __init__(self, trained: TrainedRecommender, history: ShopHistory,
+                 adaptation: str = "model", finetune_lr: float = 0.1):
+        self.trained, self.history = trained, history
+        cfg, model = trained.config, trained.model
+        self.fx = RecFeatures(history, trained.categories, trained.stores, trained.items)
+        # support draws hash (seed, day, customer, slot): they do not depend on the generator
+        self.sampler = Sampler(history, cfg, np.random.default_rng(cfg.seed))
+        with torch.no_grad():
+            self.content = all_content(model, self.fx)
+            self.never_bought = model.repeat(torch.zeros(1, PAIR_FEATURES))[0]
+            self.shared = model.personal_params()
+            self.lrs = adaptation_rates(adaptation, cfg.mode, self.shared, model.inner_lrs,
+                                        finetune_lr)
+
+    def at(self, t: int, customers: np.ndarray | None = None, k: int = K) -> Recommendations:
+        """Top-k items sellable at cutoff t for customers (default: those with an order by t)."""
+        cfg, model, fx, history = self.trained.config, self.trained.model, self.fx, self.history
+        customers = history.customers(t) if customers is None else np.asarray(customers)
+        items = np.flatnonzero(history.items.sellable(t))
+        column_of = np.full(len(history.items.item_ids), -1)
+        column_of[items] = np.arange(len(items))
+        content, lrs, shared = self.content, self.lrs, self.shared
+        with torch.no_grad():
+            v, b = model.items(torch.from_numpy(fx.items(items, np.full(len(items), t))),
+                               content[torch.from_numpy(items)])
+
+            def block(chunk: np.ndarray) -> np.ndarray:
+                u = customer_vectors(model, fx, chunk, np.full(len(chunk), t), content)
+                if lrs is not None:
+                    support = task_tensors(model, fx, self.sampler.support(fx, chunk, t, True),
+                                           content)
+                    personal = adapt_each(shared, lrs, support, ranking_loss, cfg.inner_steps)
+                else:
+                    personal = {n: p.expand(len(chunk), *p.shape) for n, p in shared.items()}
+                scores = (u + personal["shift"]) @ v.T + b[None, :]
+                # repeat signals: only pairs bought before differ from a never-bought pair
+                rows, bought = fx.bought_in(chunk, np.full(len(chunk), -1), np.full(len(chunk), t))
+                cols = column_of[bought]
+                rows, cols = rows[cols >= 0], cols[cols >= 0]
+                if len(rows):
+                    r = model.repeat(torch.from_numpy(fx.pairs(chunk[rows], items[cols],
+                                                               np.full(len(rows), t))))
+                    lift = ((r - self.never_bought) * personal["repeat"][rows]).sum(-1)
+                    scores[rows, cols] += lift
+                return scores.double().numpy()
+
+            return rank_blocks(history.purchases.customer_ids[customers],
+                               history.items.item_ids[items],
+                               (block(customers[at:at + CHUNK])
+                                for at in range(0, len(customers), CHUNK)), k)

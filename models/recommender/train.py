@@ -78,9 +78,9 @@ class Sampler:
 
         ``positives`` are distinct (task, item row) pairs sorted by task. All tasks are drawn
         in a few vector operations. With ``per_customer_seed`` every draw is a hash of the
-        seed, the day, the customer id and the slot, so a customer's sample does not depend on
-        who else is scored in the same call; otherwise the draws come from the sampler's
-        generator."""
+        seed, the day, the customer id and the item id (or the slot), so a customer's sample
+        depends neither on who else is scored in the same call nor on how far past the cutoff
+        the history was loaded; otherwise the draws come from the sampler's generator."""
         p_max, n_neg = self.cfg.positives, self.cfg.negatives
         n_tasks, n_items = len(customers), fx.n_items
         if per_customer_seed:
@@ -95,7 +95,8 @@ class Sampler:
                 return self.rng.random(len(task))
 
         # positives: a random p_max of them where there are more
-        pos_task, pos_item = _first_per_task(*positives, draw(*positives, 1), p_max)
+        pos_task, pos_item = _first_per_task(
+            *positives, draw(positives[0], fx.item_key[positives[1]], 1), p_max)
         pos_rank = _rank_in_task(pos_task)
         pos_keys = np.sort(pos_task * n_items + pos_item)
         # the own pool: items bought up to the cutoff, less the positives
@@ -105,7 +106,7 @@ class Sampler:
         own_keys = own_task * n_items + own_item
         pool_size = np.bincount(own_task, minlength=n_tasks)
         n_own = np.minimum(pool_size, n_neg // 3)
-        chosen_task, chosen_item = _first_per_task(own_task, own_item, draw(own_task, own_item, 2),
+        chosen_task, chosen_item = _first_per_task(own_task, own_item, draw(own_task, fx.item_key[own_item], 2),
                                                    n_neg // 3)
         negatives = np.zeros((n_tasks, n_neg), np.int64)
         negatives[chosen_task, _rank_in_task(chosen_task)] = chosen_item

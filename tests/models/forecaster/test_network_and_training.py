@@ -1,7 +1,7 @@
 """Model-behaviour tests of the forecaster on a tiny panel: contract, no leakage, adaptation,
 determinism, batching, direction and a minimum quality."""
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import partial
 
 import numpy as np
@@ -125,3 +125,34 @@ def test_minimum_quality_against_the_best_simple_baseline(panel, trained):
     best_cold = min(s["cold"]["wrmsse"] for s in simple.values())
     assert model["all"]["wrmsse"] < 1.08 * best_all, (model["all"]["wrmsse"], best_all)
     assert model["cold"]["wrmsse"] < 0.95 * best_cold, (model["cold"]["wrmsse"], best_cold)
+
+
+def test_days_sharing_a_model_are_forecast_in_one_batch_as_day_by_day(panel, trained):
+    """One batch over a panel that runs past every day gives each day the forecast of the panel
+    cut at that day: items launched later are in the panel but not in the earlier days."""
+    from models.forecaster.predict import forecast_days
+
+    end = date.fromisoformat(trained.train_end)
+    days = [end, end + timedelta(days=3), end + timedelta(days=27)]
+    assert panel.until(days[0]).item_ids.size < panel.item_ids.size  # the cut drops items
+    for d, batched in zip(days, forecast_days(trained, panel, days)):
+        alone = forecast(trained, panel.until(d))
+        assert list(batched.item_ids) == list(alone.item_ids)
+        np.testing.assert_allclose(batched.mean, alone.mean, rtol=1e-6, atol=1e-9)
+        np.testing.assert_array_equal(batched.quantiles, alone.quantiles)
+
+
+def test_samples_at_an_origin_are_the_same_in_a_panel_that_runs_past_it(panel, trained):
+    """Every input of a task at origin t (query and support, prices of items without recent
+    sales included) comes from columns up to t: what lets one batch serve several days."""
+    rising = np.linspace(1.0, 3.0, panel.days, dtype=np.float32)  # prices rise over the panel
+    panel = replace(panel, revenue=panel.revenue * rising[None, :])
+    d = panel.end - timedelta(days=20)
+    cut, t = panel.until(d), panel.column(d)
+    rows = np.flatnonzero(np.isin(panel.item_ids, cut.item_ids))
+    assert len(rows) < len(panel.item_ids)
+    for a, b in zip(FeatureBuilder(panel, trained.categories).tasks(rows, np.full(len(rows), t), t),
+                    FeatureBuilder(cut, trained.categories).tasks(np.arange(len(rows)),
+                                                                  np.full(len(rows), t), t)):
+        for name in ("x", "category", "scale", "norm", "y", "mask"):
+            torch.testing.assert_close(getattr(a, name), getattr(b, name), rtol=0, atol=0)

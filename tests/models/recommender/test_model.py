@@ -160,3 +160,25 @@ def test_registry_round_trip_gives_the_same_lists(tmp_path, shop, trained):
     a, b = recommend(trained, history), recommend(loaded, history)
     assert (a.item_ids == b.item_ids).all()
     np.testing.assert_array_equal(a.scores, b.scores)
+
+
+def test_days_sharing_a_model_are_scored_in_one_pass_as_day_by_day(tiny_config):
+    """The lists of each day from one history loaded past it equal those of the history cut at
+    the day, also where items unknown at the day sort before known ones (the rows shift)."""
+    from models.recommender.data import history_from_frames
+    from models.recommender.predict import recommend_days
+    from tests.models.recommender.conftest import DAYS, START, tiny_shop_frames
+
+    lines, orders, daily, catalogue = tiny_shop_frames()
+    late = {f"I{i:03d}": f"A{i:03d}" for i in range(42, 50)}  # launched late; now sort first
+    lines["item_id"], daily["item_id"] = lines["item_id"].replace(late), daily["item_id"].replace(late)
+    shop = history_from_frames(lines, orders, daily, catalogue, end=START + timedelta(days=DAYS - 1))
+    end = shop.run_date - timedelta(days=30)
+    model = meta_train(shop.until(end), tiny_config, log=None)
+    days = [end, end + timedelta(days=10), end + timedelta(days=25)]
+    assert shop.until(days[0]).items.item_ids[0] != shop.items.item_ids[0]  # rows do shift
+    for d, batched in zip(days, recommend_days(model, shop, days)):
+        alone = recommend(model, shop.until(d))
+        assert list(batched.customer_ids) == list(alone.customer_ids)
+        assert (batched.item_ids == alone.item_ids).all()
+        np.testing.assert_allclose(batched.scores, alone.scores, rtol=1e-5, atol=1e-6)
