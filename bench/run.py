@@ -8,7 +8,10 @@
 5. the data-quality gate on a 1M-line day (bench/run.py --only gate): validation rows per second
    and the gate's share of that day's daily run;
 6. the forecaster and 7. the recommender (--only forecast / recommend): docs/evaluation.md's
-   comparisons on Online Retail and on a synthetic shop with its oracle, and their speed.
+   comparisons on Online Retail and on a synthetic shop with its oracle, and their speed;
+8. warm-started retraining against training from scratch (--only warm);
+9. a year of a shop with 20,000 slow-moving items (--only scale): each stage's cost and the
+   year's backfill projected from measured trainings and prediction days (bench/scale.py).
 Results go to BENCHMARKS.md (each section between its markers is replaced).
 """
 from __future__ import annotations
@@ -28,7 +31,7 @@ from domain.paths import REPO_ROOT
 from pipeline.definition import STAGE_NAMES
 
 START = date(2025, 1, 1)
-SECTIONS = ("foundation", "gate", "forecast", "recommend", "warm")
+SECTIONS = ("foundation", "gate", "forecast", "recommend", "warm", "scale")
 ONLINE_RETAIL = {"source": "online_retail", "start": "2010-12-01", "end": "2011-12-09",
                  "origins": ["2011-09-30", "2011-10-14", "2011-10-28", "2011-11-11"]}
 # a year of about 3,000 selling items, intermittent like a gift shop's (docs/evaluation.md, synthetic)
@@ -136,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     for section in args.only or SECTIONS:
         started = sum(r["seconds"] for r in RESULTS.values())
         report = {"foundation": foundation, "gate": gate, "forecast": forecast,
-                  "recommend": recommend, "warm": warm}[section](args)
+                  "recommend": recommend, "warm": warm, "scale": scale}[section](args)
         print(report)
         if args.out:
             write_section(args.out, section, report)
@@ -341,6 +344,13 @@ def warm(args) -> str:
 FORECAST_SHOP_NOTE_SHORT = ("the forecast benchmark's shop (365 days, {lines:,} lines, 6,000 "
                             "customers at the start and 15 joining a day, 8% guest lines, 30% of "
                             "lines to one of the item's 16 latest buyers).")
+
+
+def scale(args) -> str:
+    """A year of a shop with 20,000 slow-moving items (bench/scale.py)."""
+    from bench import scale as many_items
+
+    return many_items.section(args, child, window, HISTORY_STAGES, _machine(), markers("scale"))
 
 
 def _machine() -> str:
