@@ -5,7 +5,7 @@ A synthetic shop of about 20,000 items and 200 lines a day. The stages without m
 the whole year, as a backfill runs them. A backfill's model cost is its trainings plus its days
 of prediction, so those are measured as units and multiplied by how many a year takes: one
 training of each model from scratch at day 357 (the product's settings), the model stages of
-days 358..364 served by that model (one batch of 7 days, as a backfill predicts them), then day
+days 358..364 served by that model (predicted together, as a backfill predicts them), then day
 365 with warm starts on (`warm_start_fraction` 0.25), which trains from the day-357 model.
 Running the year's 35-40 trainings per model for real takes hours; the projection says what it
 assumes.
@@ -98,7 +98,7 @@ def render(args, gen: dict, stages: dict, measured: dict, gate_day_s: float, mac
                  f"{m['scratch_s']:.1f} ({m['scratch_step_s']:.1f}) | {m['peak']:.0f} |",
                  f"| {name}: one warm-started training (outer loop; whole step with its day) | "
                  f"{m['warm_s']:.1f} ({m['warm_step_s']:.1f}) | |",
-                 f"| {name}: prediction stage per day (7 days in one batch, stored) | "
+                 f"| {name}: prediction stage per day (7 days in one call, stored) | "
                  f"{m['day_s']:.2f} | |"]
     rows.append(f"| predictions gate per day (7 days in one run) | {gate_day_s:.2f} | |")
     stage_s = sum(r["seconds"] for r in stages.values()) + DAYS * gate_day_s

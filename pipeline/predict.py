@@ -4,8 +4,8 @@ For each run date D of the window, in order: the point-in-time model (trained on
 warehouse's data up to D at the latest, its data checksum compared; trained again on the
 history known at D, ``until(D)``, when its window ends more than ``retrain_every_days`` before
 D), and its predictions from the history known at D, stored in the warehouse a month of days
-per transaction. The days one model serves are predicted in one batch (each at its own cutoff:
-the same rows as day by day, tested). Before the warehouse
+per transaction. The days one model serves are predicted together, from one feature index over
+the history loaded once (each day at its own cutoff: the same rows as day by day, tested). Before the warehouse
 holds ``min_history_days`` days the model's best simple baseline (docs/evaluation.md) is
 published instead, named in ``model_version``.
 """
@@ -70,7 +70,7 @@ def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date]
                  log_line: Callable[[str], None] = log.info,
                  per_transaction: int = 31) -> list[DayPrediction]:
     """Predict each run date in order; its rows replace D's in ``predictor.table``. Consecutive
-    days served by the same model are predicted in one batch (``predictor.predict``)."""
+    days served by the same model are predicted in one call (``predictor.predict``)."""
     with db.reader(settings) as con:
         full = predictor.load(con, max(run_dates))
     last = max(run_dates)
@@ -99,7 +99,7 @@ def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date]
         predictions = ([predictor.baseline(full.until(d)) for d in dates] if model is None
                        else predictor.predict(model, full, dates))
         share = (time.perf_counter() - started) / len(group)
-        batched = f", one batch of {len(group)} days" if len(group) > 1 else ""
+        batched = f", predicted with {len(group) - 1} more days" if len(group) > 1 else ""
         for (run_date, version, trained, _, choosing), day in zip(group, predictions):
             results.append(DayPrediction(run_date, version, predictor.entities(day), trained,
                                          choosing + share))

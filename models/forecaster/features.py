@@ -72,7 +72,7 @@ class FeatureBuilder:
         """The prior level of a young item, the mean 28-day revenue of sellable items and the
         median unit price of items sold by t (the price of an unlisted item without recent
         sales). All from columns up to t: a panel that runs past t gives the same samples at t
-        as one cut at t, which lets the days that share a model be forecast in one batch."""
+        as one cut at t, which lets the days that share a model use one feature index."""
         if t not in self._origin_cache:
             h = t - self.first
             has = (self.first != NEVER) & (h >= 0)

@@ -38,18 +38,19 @@ def forecast(trained: TrainedForecaster, history: DemandPanel, rows: np.ndarray 
 
 def forecast_days(trained: TrainedForecaster, panel: DemandPanel, days: list[date]
                   ) -> list[Forecast]:
-    """``forecast(trained, panel.until(D))`` for each D of ``days`` in one batch: samples at
-    origin D read only columns up to D (models/forecaster/features.py), so one feature index
-    over the panel serves every day, and the items of all days are adapted together."""
+    """``forecast(trained, panel.until(D))`` for each D of ``days``: samples at origin D read
+    only columns up to D (models/forecaster/features.py), so one feature index over the panel
+    serves every day. Days are adapted one at a time: one pass over all their items was slower
+    (40 s against 31 s for 7 days of 20k items) and held 3.8 GB instead of 1.7 GB, its many
+    result arrays fragmenting the heap between the large temporaries."""
     fb = FeatureBuilder(panel, trained.categories)
-    columns = [panel.column(d) for d in days]
-    rows = [np.flatnonzero(panel.sellable(c)) for c in columns]
-    origins = np.concatenate([np.full(len(r), c) for r, c in zip(rows, columns)]).astype(np.int64)
-    mean, quantiles = _forecast_at(trained, fb, np.concatenate(rows).astype(np.int64), origins,
-                                   "model", 0.05)
-    bounds = np.cumsum([0] + [len(r) for r in rows])
-    return [Forecast(panel.item_ids[r], mean[a:b], quantiles[a:b])
-            for r, a, b in zip(rows, bounds[:-1], bounds[1:])]
+    out = []
+    for d in days:
+        column = panel.column(d)
+        rows = np.flatnonzero(panel.sellable(column))
+        mean, quantiles = _forecast_at(trained, fb, rows, np.full(len(rows), column), "model", 0.05)
+        out.append(Forecast(panel.item_ids[rows], mean, quantiles))
+    return out
 
 
 def _forecast_at(trained: TrainedForecaster, fb: FeatureBuilder, rows: np.ndarray,

@@ -127,8 +127,8 @@ def test_minimum_quality_against_the_best_simple_baseline(panel, trained):
     assert model["cold"]["wrmsse"] < 0.95 * best_cold, (model["cold"]["wrmsse"], best_cold)
 
 
-def test_days_sharing_a_model_are_forecast_in_one_batch_as_day_by_day(panel, trained):
-    """One batch over a panel that runs past every day gives each day the forecast of the panel
+def test_days_sharing_a_model_are_forecast_together_as_day_by_day(panel, trained):
+    """One feature index over a panel that runs past every day gives each day the forecast of the panel
     cut at that day: items launched later are in the panel but not in the earlier days."""
     from models.forecaster.predict import forecast_days
 
@@ -144,7 +144,7 @@ def test_days_sharing_a_model_are_forecast_in_one_batch_as_day_by_day(panel, tra
 
 def test_samples_at_an_origin_are_the_same_in_a_panel_that_runs_past_it(panel, trained):
     """Every input of a task at origin t (query and support, prices of items without recent
-    sales included) comes from columns up to t: what lets one batch serve several days."""
+    sales included) comes from columns up to t: what lets one feature index serve several days."""
     rising = np.linspace(1.0, 3.0, panel.days, dtype=np.float32)  # prices rise over the panel
     panel = replace(panel, revenue=panel.revenue * rising[None, :])
     d = panel.end - timedelta(days=20)
