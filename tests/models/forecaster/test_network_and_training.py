@@ -128,8 +128,8 @@ def test_minimum_quality_against_the_best_simple_baseline(panel, trained):
 
 
 def test_days_sharing_a_model_are_forecast_together_as_day_by_day(panel, trained):
-    """One feature index over a panel that runs past every day gives each day the forecast of the panel
-    cut at that day: items launched later are in the panel but not in the earlier days."""
+    """One feature index over a panel that runs past every day gives each day the forecast of
+    the panel cut at that day: items launched later are in the panel, not in earlier days."""
     from models.forecaster.predict import forecast_days
 
     end = date.fromisoformat(trained.train_end)
