@@ -49,8 +49,12 @@ class Forecaster(nn.Module):
 def decode(head: dict[str, torch.Tensor], h: torch.Tensor, scale: torch.Tensor
            ) -> tuple[torch.Tensor, torch.Tensor]:
     """Head parameters applied to embeddings: mean (..., 28) and quantiles (..., 28, 3), units."""
-    out = F.linear(h, head["weight"], head["bias"]).unflatten(-1, (HORIZON, OUTPUTS))
-    steps = F.softplus(out)
+    return decode_outputs(F.linear(h, head["weight"], head["bias"]), scale)
+
+
+def decode_outputs(out: torch.Tensor, scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The head's raw outputs (..., 28 * 4) as mean and quantiles in units."""
+    steps = F.softplus(out.unflatten(-1, (HORIZON, OUTPUTS)))
     s = scale[..., None]
     mean = steps[..., 0] * s
     quantiles = torch.cumsum(steps[..., 1:], dim=-1) * s[..., None]
@@ -75,12 +79,22 @@ def loss(head: dict[str, torch.Tensor], samples: tuple[torch.Tensor, Targets], h
     the mean (robust to a rare huge wholesale order) plus pinball loss on the quantiles; a mean
     over observed target days."""
     h, s = samples
-    mean, q = decode(head, h, s.scale)
+    return output_loss(F.linear(h, head["weight"], head["bias"]), s, huber_delta, quantile_weight)
+
+
+def output_loss(out: torch.Tensor, s: Targets, huber_delta: float, quantile_weight: float,
+                per_task: bool = False) -> torch.Tensor:
+    """``loss`` of the head's raw outputs (..., 28 * 4); with ``per_task`` the leading axis is
+    the task and one loss per task comes back."""
+    mean, q = decode_outputs(out, s.scale)
     norm = s.norm[..., None]
     err = (s.y - mean) / norm
     point = F.huber_loss(err, torch.zeros_like(err), reduction="none", delta=huber_delta)
-    levels = torch.tensor(QUANTILES, dtype=h.dtype)
+    levels = torch.tensor(QUANTILES, dtype=out.dtype)
     diff = (s.y[..., None] - q) / norm[..., None]
     pinball = torch.maximum(levels * diff, (levels - 1) * diff).sum(-1)
     per_day = point + quantile_weight * pinball
+    if per_task:
+        axes = tuple(range(1, per_day.dim()))
+        return (per_day * s.mask).sum(axes) / s.mask.sum(axes).clamp_min(1.0)
     return (per_day * s.mask).sum() / s.mask.sum().clamp_min(1.0)

@@ -156,3 +156,34 @@ def test_samples_at_an_origin_are_the_same_in_a_panel_that_runs_past_it(panel, t
                                                                   np.full(len(rows), t), t)):
         for name in ("x", "category", "scale", "norm", "y", "mask"):
             torch.testing.assert_close(getattr(a, name), getattr(b, name), rtol=0, atol=0)
+
+
+def test_adapted_outputs_without_per_item_heads_equal_the_generic_inner_loop(panel, trained):
+    """The forecast's closed form of the linear head's inner steps gives what torch.func's
+    vmapped ``adapt_each`` followed by ``decode`` gives, and differs from not adapting."""
+    from torch.func import vmap
+
+    from models.forecaster.network import decode, decode_outputs, output_loss
+    from models.forecaster.predict import adapted_outputs
+    from models.meta import adapt_each
+
+    cfg, model = trained.config, trained.model
+    fb = FeatureBuilder(panel, trained.categories)
+    t = panel.days - 1
+    rows = np.flatnonzero(panel.sellable(t))
+    query, support = fb.tasks(rows, np.full(len(rows), t), t, cfg.support_origins,
+                              cfg.support_every_days)
+    with torch.no_grad():
+        head, lrs = model.head_params(), model.inner_lrs()
+        h_query, h_support = model.embed(query), model.embed(support)
+        generic_loss = partial(loss, huber_delta=cfg.huber_delta, quantile_weight=cfg.quantile_weight)
+        adapted = adapt_each(head, lrs, (h_support, Targets.of(support)), generic_loss, cfg.inner_steps)
+        expected = vmap(decode)(adapted, h_query, query.scale)
+        out = adapted_outputs(head, lrs, h_support, Targets.of(support), h_query, cfg.inner_steps,
+                              partial(output_loss, huber_delta=cfg.huber_delta,
+                                      quantile_weight=cfg.quantile_weight, per_task=True))
+        got = decode_outputs(out, query.scale)
+        unadapted = decode(head, h_query, query.scale)
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    assert (unadapted[0] - expected[0]).abs().max() > 1e-3  # the inner steps do move the head
