@@ -259,12 +259,12 @@ def inner_loop_speed(data_dir: Path, origin: date, cfg: ForecasterConfig, tasks:
     pick = rng.choice(len(items), tasks, replace=False)
     model = Forecaster(len(categories), cfg.hidden, cfg.embedding, inner_lr=cfg.inner_lr)
     out = {"tasks": tasks, "inner_steps": cfg.inner_steps, "first_order": cfg.first_order}
-    for name, batched in (("vmap", True), ("loop", False)):
+    for name in ("closed_form", "vmap", "loop"):
         times = []
         for _ in range(repeats + 1):  # the first run warms up
             started = time.perf_counter()
             losses = batch_losses(model, fb, items[pick], origins[pick], panel.days - 1, cfg,
-                                  cfg.inner_steps, batched=batched)
+                                  cfg.inner_steps, inner=name)
             losses.mean().backward()
             model.zero_grad()
             times.append(time.perf_counter() - started)
@@ -386,7 +386,8 @@ def comparison_markdown(args, compared: dict, speed: dict, gen: dict, machine: s
         inner, train, daily = steps["inner_loop_speed"], steps["train_once"], steps["daily_forecast"]
         out += [
             f"| {dataset} | one meta-training step, {inner['tasks']} tasks, {inner['inner_steps']} "
-            f"inner steps | vmap s / per-task loop s | {inner['vmap_s']:.3f} / {inner['loop_s']:.3f} "
+            f"inner steps | closed form s; vmap s / per-task loop s | {inner['closed_form_s']:.3f}; "
+            f"{inner['vmap_s']:.3f} / {inner['loop_s']:.3f} "
             f"= **{inner['speedup']:.1f}x** (target 3x: {_verdict(inner['speedup'] >= 3)}) | "
             f"{inner['peak_rss_mb']:.0f} |",
             f"| {dataset} | meta-training on {train['days']} days, {train['series']:,} sellable "

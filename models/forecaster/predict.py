@@ -9,11 +9,10 @@ from functools import partial
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
 from models.forecaster.features import FeatureBuilder
 from models.forecaster.metrics import Forecast
-from models.forecaster.network import Targets, decode, decode_outputs, output_loss
+from models.forecaster.network import Targets, adapted_outputs, decode, decode_outputs, output_loss
 from models.forecaster.train import TrainedForecaster
 from models.meta import adaptation_rates
 from models.panel import DemandPanel
@@ -81,36 +80,6 @@ def _forecast_at(trained: TrainedForecaster, fb: FeatureBuilder, rows: np.ndarra
     if not means:
         return np.zeros((0, 28)), np.zeros((0, 28, 3))
     return np.concatenate(means), integer_quantiles(np.concatenate(quantiles))
-
-
-def adapted_outputs(head: dict[str, torch.Tensor], lrs: dict[str, torch.Tensor],
-                    h_support: torch.Tensor, support: Targets, h_query: torch.Tensor,
-                    steps: int, task_loss) -> torch.Tensor:
-    """The query outputs (tasks, 28 * 4) of the head after ``steps`` first-order inner steps on
-    each task's support, as ``models.meta.adapt_each`` then ``decode`` give them (tested), but
-    without a copy of the head per task.
-
-    The head is linear (out = W h + b), so a step's gradient is a sum of outer products
-    g_u h_u^T over the support samples u, and after any number of steps W_k = W - lr_W * sum_u
-    A_u h_u^T with A_u the sum of sample u's output gradients so far. An output of the adapted
-    head is then out(h) = W h + b - sum_u A_u * (lr_W @ (h_u * h)) - lr_b * sum_u A_u: per task
-    a few (support x support) products instead of 14,000 weights written per step, which is
-    what bounded a forecast day of a large catalogue (decision 0011)."""
-    weight, bias = head["weight"], head["bias"]
-    lr_weight, lr_bias = lrs["weight"], lrs["bias"]
-    base = F.linear(h_support, weight, bias)                       # (T, S, P)
-    # coupling[t, s, u] = lr_W @ (h_u * h_s): output s's change per unit of u's gradient
-    coupling = F.linear(h_support[:, :, None, :] * h_support[:, None, :, :], lr_weight)
-    summed = torch.zeros_like(base)                                # A: (T, S, P)
-    for _ in range(steps):
-        with torch.enable_grad():
-            out = (base - torch.einsum("tsup,tup->tsp", coupling, summed)
-                   - lr_bias * summed.sum(1, keepdim=True)).requires_grad_()
-            (g,) = torch.autograd.grad(task_loss(out, support).sum(), out)
-        summed = summed + g
-    query_coupling = F.linear(h_query[:, None, :] * h_support, lr_weight)  # (T, S, P)
-    return (F.linear(h_query, weight, bias) - torch.einsum("tup,tup->tp", query_coupling, summed)
-            - lr_bias * summed.sum(1))
 
 
 def integer_quantiles(q: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ from models.artifact import TrainedModel
 from models.forecaster.config import ForecasterConfig
 from models.forecaster.features import LAGS, FeatureBuilder
 from models.forecaster.metrics import HORIZON
-from models.forecaster.network import Forecaster, Targets, loss
+from models.forecaster.network import Forecaster, Targets, adapted_outputs, loss, output_loss
 from models.meta import outer_loop, seed_everything, task_losses
 from models.warm import warm_start
 from models.panel import DemandPanel
@@ -47,16 +47,31 @@ def training_tasks(panel: DemandPanel, every_days: int) -> tuple[np.ndarray, np.
 
 
 def batch_losses(model: Forecaster, fb: FeatureBuilder, items: np.ndarray, origins: np.ndarray,
-                 limit: int, cfg: ForecasterConfig, inner_steps: int, batched: bool = True
+                 limit: int, cfg: ForecasterConfig, inner_steps: int, inner: str = "closed_form"
                  ) -> torch.Tensor:
-    """Per-task query losses after the inner loop (no inner loop when ``inner_steps`` is 0)."""
+    """Per-task query losses after the inner loop (no inner loop when ``inner_steps`` is 0).
+
+    inner: ``closed_form`` takes the linear head's inner steps without a head per task
+    (``network.adapted_outputs``; the default, the fastest), ``vmap`` with torch.func over
+    per-task heads (``models.meta.task_losses``), ``loop`` a Python loop over tasks: the same
+    losses and gradients (tested)."""
     query, support = fb.tasks(items, origins, limit, cfg.support_origins, cfg.support_every_days)
-    # the query of one task is one sample: a leading axis of 1 inside the task
-    query_data = (model.embed(query)[:, None], Targets(*(t[:, None] for t in Targets.of(query))))
-    support_data = (model.embed(support), Targets.of(support))
+    h_query, h_support = model.embed(query), model.embed(support)
+    if inner == "closed_form":
+        task_loss = partial(output_loss, huber_delta=cfg.huber_delta,
+                            quantile_weight=cfg.quantile_weight, per_task=True)
+        out = adapted_outputs(model.head_params(), model.inner_lrs(), h_support,
+                              Targets.of(support), h_query, inner_steps, task_loss,
+                              create_graph=not cfg.first_order)
+        # the query of one task is one sample: a leading axis of 1 inside the task
+        return task_loss(out[:, None], Targets(*(t[:, None] for t in Targets.of(query))))
+    if inner not in ("vmap", "loop"):
+        raise ValueError(f"inner {inner!r}: one of closed_form, vmap, loop")
+    query_data = (h_query[:, None], Targets(*(t[:, None] for t in Targets.of(query))))
+    support_data = (h_support, Targets.of(support))
     loss_fn = partial(loss, huber_delta=cfg.huber_delta, quantile_weight=cfg.quantile_weight)
     return task_losses(model.head_params(), model.inner_lrs(), support_data, query_data, loss_fn,
-                       steps=inner_steps, first_order=cfg.first_order, batched=batched)
+                       steps=inner_steps, first_order=cfg.first_order, batched=inner == "vmap")
 
 
 def meta_train(panel: DemandPanel, cfg: ForecasterConfig, log=print,

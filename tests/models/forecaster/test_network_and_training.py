@@ -86,18 +86,33 @@ def test_adaptation_reduces_support_loss(panel, trained):
     assert (after < before).mean() > 0.8
 
 
-def test_vmapped_inner_loop_equals_the_per_task_loop(panel, trained):
+def test_the_three_inner_loops_give_the_same_losses_and_gradients(panel, trained):
+    """The closed form of the linear head's inner steps, torch.func's vmap over per-task heads
+    and a Python loop over tasks: the same task losses and the same outer gradient, second-order
+    and first-order."""
     history = panel.until(panel.end - timedelta(days=28))
     fb = FeatureBuilder(history, trained.categories)
     items, origins = training_tasks(history, 7)
     pick = np.random.default_rng(0).choice(len(items), 16, replace=False)
+    model = trained.model
     for first_order in (False, True):
         cfg = trained.config.model_copy(update={"first_order": first_order})
-        batched = batch_losses(trained.model, fb, items[pick], origins[pick], history.days - 1,
-                               cfg, cfg.inner_steps, batched=True)
-        looped = batch_losses(trained.model, fb, items[pick], origins[pick], history.days - 1,
-                              cfg, cfg.inner_steps, batched=False)
-        torch.testing.assert_close(batched, looped, rtol=1e-4, atol=1e-5)
+        results = {}
+        for inner in ("closed_form", "vmap", "loop"):
+            model.zero_grad()
+            losses = batch_losses(model, fb, items[pick], origins[pick], history.days - 1,
+                                  cfg, cfg.inner_steps, inner=inner)
+            losses.sum().backward()
+            results[inner] = (losses.detach(), {n: p.grad.clone() for n, p in model.named_parameters()
+                                                if p.grad is not None})
+        model.zero_grad()
+        for inner in ("vmap", "loop"):
+            torch.testing.assert_close(results["closed_form"][0], results[inner][0], rtol=1e-4, atol=1e-5)
+            assert results["closed_form"][1].keys() == results[inner][1].keys()
+            for name, grad in results[inner][1].items():
+                torch.testing.assert_close(results["closed_form"][1][name], grad, rtol=1e-3, atol=1e-5)
+        # the inner learning rates get a gradient only through the inner steps
+        assert results["closed_form"][1]["inner_log_lr.weight"].abs().sum() > 0
 
 
 def test_direction_more_history_demand_means_more_forecast(panel, trained):
@@ -163,8 +178,7 @@ def test_adapted_outputs_without_per_item_heads_equal_the_generic_inner_loop(pan
     vmapped ``adapt_each`` followed by ``decode`` gives, and differs from not adapting."""
     from torch.func import vmap
 
-    from models.forecaster.network import decode, decode_outputs, output_loss
-    from models.forecaster.predict import adapted_outputs
+    from models.forecaster.network import adapted_outputs, decode, decode_outputs, output_loss
     from models.meta import adapt_each
 
     cfg, model = trained.config, trained.model
