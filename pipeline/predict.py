@@ -113,7 +113,9 @@ def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date]
         for run_date in sorted(run_dates):
             started = time.perf_counter()
             model, version, trained = model_of(run_date)
-            if group and version != group[0][1]:
+            # a baseline gains nothing from a shared index: its days are not held together
+            full_group = len(group) >= per_transaction
+            if group and (version != group[0][1] or model is None or full_group):
                 yield from batch(group)
                 group = []
             group.append((run_date, version, trained, model, time.perf_counter() - started))
