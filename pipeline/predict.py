@@ -5,9 +5,9 @@ warehouse's data up to D at the latest, its data checksum compared; trained agai
 history known at D, ``until(D)``, when its window ends more than ``retrain_every_days`` before
 D), and its predictions from the history known at D, stored in the warehouse a month of days
 per transaction. The days one model serves are predicted together, from one feature index over
-the history loaded once (each day at its own cutoff: the same rows as day by day, tested). Before the warehouse
-holds ``min_history_days`` days the model's best simple baseline (docs/evaluation.md) is
-published instead, named in ``model_version``.
+the history loaded once (each day at its own cutoff: the same rows as day by day, tested).
+Before the warehouse holds ``min_history_days`` days the model's best simple baseline
+(docs/evaluation.md) is published instead, named in ``model_version``.
 """
 from __future__ import annotations
 
@@ -57,7 +57,6 @@ class Predictor:
     config: Callable[[Settings], MetaLearnerConfig]
     load: Callable[[Any, date], Any]                     # (connection, last day) -> history
     history_days: Callable[[Any], int]
-    end: Callable[[Any], date]                           # D of a history
     baseline: Callable[[Any], Any]
     baseline_version: str
     train: Callable[[Any, MetaLearnerConfig, Callable, Any], Any]  # (..., start_from)
@@ -149,7 +148,7 @@ def forecast_table(history: DemandPanel, f: Forecast, version: str) -> pa.Table:
 
 FORECASTER = Predictor(
     name="forecast", table="predictions.forecasts", config=lambda s: s.forecaster,
-    load=load_panel, history_days=lambda h: h.days, end=lambda h: h.end,
+    load=load_panel, history_days=lambda h: h.days,
     baseline=forecast_baselines.ses, baseline_version=f"baseline-{forecast_baselines.FALLBACK}",
     train=lambda h, cfg, log_line, start: train_forecaster(h, cfg, log=log_line, start_from=start),
     predict=forecast_days, rows=forecast_table, entities=lambda f: len(f.item_ids))
@@ -174,7 +173,7 @@ def recommendation_table(history: ShopHistory, recs: Recommendations, version: s
 
 RECOMMENDER = Predictor(
     name="recommend", table="predictions.recommendations", config=lambda s: s.recommender,
-    load=load_history, history_days=lambda h: h.items.days, end=lambda h: h.run_date,
+    load=load_history, history_days=lambda h: h.items.days,
     baseline=lambda h: recommend_baselines.recommend(
         h, recommend_baselines.BASELINES[recommend_baselines.FALLBACK]),
     baseline_version=f"baseline-{recommend_baselines.FALLBACK}",
