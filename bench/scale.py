@@ -64,6 +64,7 @@ def section(args, child: Callable[[dict, Path], dict], window: Callable[[int, in
         variable = f"SHOPCAST_{kind.upper()}__WARM_START_FRACTION"
         os.environ[variable] = WARM_FRACTION
         try:
+            # "warm" only tells this step from a cold one in --resume's cache of steps
             warm_day = child({"step": name, **window(DAYS, DAYS), "warm": WARM_FRACTION}, work)
         finally:
             os.environ.pop(variable)

@@ -95,7 +95,9 @@ def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date]
     def batch(group: list[tuple[date, str, bool, Any, float]]):
         started = time.perf_counter()
         dates, model = [g[0] for g in group], group[0][3]
-        predictions = ([predictor.baseline(full.until(d)) for d in dates] if model is None
+        # a baseline's group is one day: its cut history serves the baseline and the rows
+        cut = full.until(dates[0]) if model is None else None
+        predictions = ([predictor.baseline(cut)] if model is None
                        else predictor.predict(model, full, dates))
         share = (time.perf_counter() - started) / len(group)
         batched = f", predicted with {len(group) - 1} more days" if len(group) > 1 else ""
@@ -105,7 +107,8 @@ def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date]
             log_line(f"{run_date} {predictor.name}: {results[-1].entities:,} with {version}"
                      f"{', meta-trained now' if trained else ''}{batched} "
                      f"({results[-1].seconds:.1f}s)")
-            yield run_date, predictor.rows(full.until(run_date), day, version)
+            history = cut if cut is not None else full.until(run_date)
+            yield run_date, predictor.rows(history, day, version)
 
     def days():
         group: list[tuple[date, str, bool, Any, float]] = []

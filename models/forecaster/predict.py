@@ -31,7 +31,7 @@ def forecast(trained: TrainedForecaster, history: DemandPanel, rows: np.ndarray 
     t = history.days - 1
     rows = np.flatnonzero(history.sellable(t)) if rows is None else np.asarray(rows, np.int64)
     fb = FeatureBuilder(history, trained.categories)
-    mean, quantiles = _forecast_at(trained, fb, rows, np.full(len(rows), t), adaptation, finetune_lr)
+    mean, quantiles = _forecast_at(trained, fb, rows, t, adaptation, finetune_lr)
     return Forecast(history.item_ids[rows], mean, quantiles)
 
 
@@ -40,22 +40,21 @@ def forecast_days(trained: TrainedForecaster, panel: DemandPanel, days: list[dat
     """``forecast(trained, panel.until(D))`` for each D of ``days``: samples at origin D read
     only columns up to D (models/forecaster/features.py), so one feature index over the panel
     serves every day. Days are adapted one at a time: one pass over all their items was slower
-    (40 s against 31 s for 7 days of 20k items) and held 3.8 GB instead of 1.7 GB, its many
-    result arrays fragmenting the heap between the large temporaries."""
+    (40 s against 32 s for 7 days of 20k items) and held 3.8 GB instead of 1.4 GB, its many
+    result arrays fragmenting the heap between the large temporaries (decision 0011)."""
     fb = FeatureBuilder(panel, trained.categories)
     out = []
     for d in days:
         column = panel.column(d)
         rows = np.flatnonzero(panel.sellable(column))
-        mean, quantiles = _forecast_at(trained, fb, rows, np.full(len(rows), column), "model", 0.05)
+        mean, quantiles = _forecast_at(trained, fb, rows, column, "model", 0.05)
         out.append(Forecast(panel.item_ids[rows], mean, quantiles))
     return out
 
 
-def _forecast_at(trained: TrainedForecaster, fb: FeatureBuilder, rows: np.ndarray,
-                 origins: np.ndarray, adaptation: str, finetune_lr: float
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """(mean (n, 28), integer quantiles (n, 28, 3)) of item rows at their origins."""
+def _forecast_at(trained: TrainedForecaster, fb: FeatureBuilder, rows: np.ndarray, origin: int,
+                 adaptation: str, finetune_lr: float) -> tuple[np.ndarray, np.ndarray]:
+    """(mean (n, 28), integer quantiles (n, 28, 3)) of item rows at one origin column."""
     cfg, model = trained.config, trained.model
     loss_fn = partial(output_loss, huber_delta=cfg.huber_delta,
                       quantile_weight=cfg.quantile_weight, per_task=True)
@@ -64,10 +63,9 @@ def _forecast_at(trained: TrainedForecaster, fb: FeatureBuilder, rows: np.ndarra
         head = model.head_params()
         lrs = adaptation_rates(adaptation, cfg.mode, head, model.inner_lrs, finetune_lr)
         for at in range(0, len(rows), CHUNK):
-            chunk, at_origin = rows[at:at + CHUNK], origins[at:at + CHUNK]
-            # support targets are masked after each sample's own origin
-            query, support = fb.tasks(chunk, at_origin, at_origin, cfg.support_origins,
-                                      cfg.support_every_days)
+            chunk = rows[at:at + CHUNK]
+            query, support = fb.tasks(chunk, np.full(len(chunk), origin), origin,
+                                      cfg.support_origins, cfg.support_every_days)
             h_query, h_support = model.embed(query), model.embed(support)
             if lrs is None:
                 mean, q = decode(head, h_query, query.scale)

@@ -33,7 +33,8 @@ def recommend(trained: TrainedRecommender, history: ShopHistory,
     adaptation: ``model`` adapts as the model was trained (none for a pooled model), ``none``
     uses the shared personal parameters, ``finetune`` takes the same number of plain SGD steps
     at ``finetune_lr`` (the pooled + fine-tuning ablation)."""
-    return Scorer(trained, history, adaptation, finetune_lr).at(history.items.days - 1, customers, k)
+    scorer = CutoffScorer(trained, history, adaptation, finetune_lr)
+    return scorer.at(history.items.days - 1, customers, k)
 
 
 def recommend_days(trained: TrainedRecommender, history: ShopHistory, days: list[date]
@@ -42,11 +43,11 @@ def recommend_days(trained: TrainedRecommender, history: ShopHistory, days: list
     data up to each cutoff (models/recommender/features.py), so the event index and the item
     content are built once for the days that share a model; each day is then scored at its
     own cutoff."""
-    scorer = Scorer(trained, history)
+    scorer = CutoffScorer(trained, history)
     return [scorer.at(history.items.column(d)) for d in days]
 
 
-class Scorer:
+class CutoffScorer:
     """A trained recommender over one history, scoring the customers of any cutoff in it."""
 
     def __init__(self, trained: TrainedRecommender, history: ShopHistory,
@@ -54,7 +55,7 @@ class Scorer:
         self.trained, self.history = trained, history
         cfg, model = trained.config, trained.model
         self.fx = RecFeatures(history, trained.categories, trained.stores, trained.items)
-        # support draws hash (seed, day, customer, slot): they do not depend on the generator
+        # support draws hash (seed, day, customer, item id or slot): not the generator's
         self.sampler = Sampler(history, cfg, np.random.default_rng(cfg.seed))
         with torch.no_grad():
             self.content = all_content(model, self.fx)
