@@ -95,7 +95,8 @@ def run(spec: dict) -> dict:
         kind = spec["kind"]
         out.update(warm_start.compare(
             settings.root, kind, [date.fromisoformat(d) for d in spec["origins"]],
-            settings.forecaster if kind == "forecast" else settings.recommender, log=print))
+            settings.forecaster if kind == "forecast" else settings.recommender, log=print,
+            seeds=spec["seeds"]))
     elif step in ("plain_ingest", "plain_marts"):
         from bench import plain_sql
 
