@@ -32,8 +32,9 @@ class MetaLearnerConfig(BaseModel):
     min_history_days: int = Field(
         description="before the warehouse holds this many days, publish the baseline")
     warm_start_fraction: float = Field(
-        0.0, ge=0.0, le=1.0, description="a retrain starts from the newest valid earlier model's "
-        "weights and runs this fraction of outer_steps; 0: every retrain from scratch")
+        0.25, ge=0.0, le=1.0, description="a retrain starts from the newest valid earlier model's "
+        "weights and runs this fraction of outer_steps (within seed noise of a full training on "
+        "both shops: decision 0012); 0: every retrain from scratch")
     scratch_every_days: int = Field(
         91, ge=1, description="train from scratch when the chain of warm starts began this many "
         "days or more before the training end")
