@@ -11,8 +11,8 @@
    comparisons on Online Retail and on a synthetic shop with its oracle, and their speed;
 8. retraining (--only warm): warm starts against training from scratch, and a model kept
    serving as it ages;
-9. a year of a shop with 20,000 slow-moving items (--only scale): each stage's cost and the
-   year's backfill projected from measured trainings and prediction days (bench/scale.py).
+9. a year of a shop with 20,000 slow-moving items (--only scale): the year's backfill through
+   every stage, per stage and its training share (bench/scale.py).
 Results go to BENCHMARKS.md (each section between its markers is replaced).
 """
 from __future__ import annotations
@@ -357,7 +357,7 @@ def scale(args) -> str:
     """A year of a shop with 20,000 slow-moving items (bench/scale.py)."""
     from bench import scale as many_items
 
-    return many_items.section(args, child, window, HISTORY_STAGES, _machine(), markers("scale"))
+    return many_items.section(args, child, window, STAGE_NAMES, _machine(), markers("scale"))
 
 
 def _machine() -> str:
