@@ -10,6 +10,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from checks.frames import feature_frames, prediction_frames
@@ -260,7 +261,7 @@ def _publish_day(con, ctx: RunContext, run_date: date) -> dict:
             f"SELECT * FROM predictions.{table} WHERE run_date = ? ORDER BY {order}",
             [run_date]).to_arrow_table()
         if predictions[table].num_rows:
-            versions = sorted(set(predictions[table].column("model_version").to_pylist()))
+            versions = sorted(pc.unique(predictions[table].column("model_version")).to_pylist())
             manifests[table] = publish.publish_partition(
                 settings.published_dir, table, run_date, predictions[table],
                 retention=settings.publish_retention, extra={"model_versions": versions})
@@ -270,15 +271,20 @@ def _publish_day(con, ctx: RunContext, run_date: date) -> dict:
               **{k: row[k] for k in SUMMARY_COLUMNS}, "quarantine_by_rule": dict(rules),
               "sellable_items_with_features": items, "customers_with_features": customers,
               "forecast_rows": predictions["forecasts"].num_rows,
-              "forecast_items": len(set(predictions["forecasts"].column("item_id").to_pylist())),
+              "forecast_items": _distinct(predictions["forecasts"], "item_id"),
               "forecast_model": _versions(manifests, "forecasts"),
               "recommendation_rows": predictions["recommendations"].num_rows,
-              "recommended_customers": len(set(
-                  predictions["recommendations"].column("customer_id").to_pylist())),
+              "recommended_customers": _distinct(predictions["recommendations"], "customer_id"),
               "recommendation_model": _versions(manifests, "recommendations"),
               "data_docs": str(ctx.data_docs)}
     report["report_path"] = str(write_day_report(settings, report))
     return report
+
+
+def _distinct(table: pa.Table, column: str) -> int:
+    """Distinct values of a column, counted in Arrow (a day of 20,000 items' forecasts is
+    560,000 rows: no Python objects for them)."""
+    return pc.count_distinct(table.column(column)).as_py()
 
 
 def _versions(manifests: dict, table: str) -> str | None:
