@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from domain.rules import HORIZON_DAYS
@@ -159,18 +160,22 @@ FORECASTER = Predictor(
 
 # -- the recommender --------------------------------------------------------------------------
 def recommendation_table(history: ShopHistory, recs: Recommendations, version: str) -> pa.Table:
-    """Rows of the published contract: one per customer and rank 1..k."""
+    """Rows of the published contract: one per customer and rank 1..k (built in Arrow: a day
+    of a large shop is millions of rows)."""
     m, k = recs.item_ids.shape if recs.item_ids.ndim == 2 else (0, 0)
-    pos = {c: i for i, c in enumerate(history.purchases.customer_ids)}
-    segments = history.segments(np.array([pos[c] for c in recs.customer_ids], dtype=np.int64))
+    rows = pd.Index(history.purchases.customer_ids).get_indexer(recs.customer_ids)
+    if (rows < 0).any():
+        raise ValueError(f"{recs.customer_ids[rows < 0][:3].tolist()}: listed customers without a "
+                         f"purchase up to {history.run_date}")
+    per_row = pa.array(np.repeat(np.arange(m), k))
     return pa.table({
-        "run_date": pa.array([history.run_date] * (m * k), pa.date32()),
-        "customer_id": pa.array(np.repeat(recs.customer_ids.astype(str), k), pa.string()),
-        "rank": pa.array(np.tile(np.arange(1, k + 1), m), pa.int32()),
-        "item_id": pa.array(recs.item_ids.astype(str).reshape(-1), pa.string()),
+        "run_date": pa.repeat(pa.scalar(history.run_date, pa.date32()), m * k),
+        "customer_id": pa.array(recs.customer_ids, pa.string()).take(per_row),
+        "rank": pa.array(np.tile(np.arange(1, k + 1, dtype=np.int32), m), pa.int32()),
+        "item_id": pa.array(recs.item_ids.reshape(-1), pa.string()),
         "score": pa.array(recs.scores.reshape(-1), pa.float64()),
-        "model_version": pa.array([version] * (m * k), pa.string()),
-        "segment": pa.array(np.repeat(segments.astype(str), k), pa.string()),
+        "model_version": pa.repeat(pa.scalar(version, pa.string()), m * k),
+        "segment": pa.array(history.segments(rows), pa.string()).take(per_row),
     }, schema=RECOMMENDATIONS)
 
 

@@ -49,6 +49,14 @@ def top_k_own_plus_shared(rows: np.ndarray, cols: np.ndarray, own: np.ndarray,
     own columns and the k + (most own columns of a row) best shared columns can make a list."""
     n = len(shared)
     k = min(k, n)
+    # a row's own columns beyond its k best (score, then lower column) cannot make its list:
+    # keep those k, so that one customer with thousands of items does not widen every row
+    total = own + shared[cols]
+    owned_keys = rows * n + cols  # every own entry, kept or not, leaves the shared slots
+    by_row = np.lexsort((cols, -total, rows))
+    rank_in_row = np.arange(len(rows)) - np.searchsorted(rows[by_row], rows[by_row])
+    keep = np.sort(by_row[rank_in_row < k])
+    rows, cols, total = rows[keep], cols[keep], total[keep]
     most_own = int(np.bincount(rows, minlength=n_rows).max()) if len(rows) else 0
     by_shared = np.lexsort((np.arange(n), -shared))[:min(n, k + most_own)]
     width = len(by_shared) + most_own
@@ -56,11 +64,11 @@ def top_k_own_plus_shared(rows: np.ndarray, cols: np.ndarray, own: np.ndarray,
     score = np.full((n_rows, width), -np.inf)
     cand[:, :len(by_shared)], score[:, :len(by_shared)] = by_shared, shared[by_shared]
     # a shared column the row owns is scored in the row's own slots instead
-    owned = in_sorted(np.arange(n_rows)[:, None] * n + by_shared[None, :], rows * n + cols)
+    owned = in_sorted(np.arange(n_rows)[:, None] * n + by_shared[None, :], owned_keys)
     score[:, :len(by_shared)][owned] = -np.inf
     starts = np.searchsorted(rows, np.arange(n_rows))
     slot = len(by_shared) + np.arange(len(rows)) - starts[rows]
-    cand[rows, slot], score[rows, slot] = cols, own + shared[cols]
+    cand[rows, slot], score[rows, slot] = cols, total
     order = np.lexsort((cand, -score), axis=1)[:, :k]  # ties: the lower column, as top_k
     return np.take_along_axis(cand, order, axis=1), np.take_along_axis(score, order, axis=1)
 
