@@ -52,7 +52,9 @@ def compare(data_dir: Path, kind: str, origins: list[date], cfg, log=print, seed
         last = max(origins) + timedelta(days=30)
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         full = load(con, last)
-    warm_cfg = cfg.model_copy(update={"warm_start_fraction": cfg.warm_start_fraction or 0.25})
+    # warm starts measured even where they are switched off, at the product's default fraction
+    warm_cfg = cfg.model_copy(update={"warm_start_fraction": cfg.warm_start_fraction
+                                      or type(cfg).model_fields["warm_start_fraction"].default})
     seconds: dict[str, list[float]] = {SCRATCH: [], WARM: []}  # every training
 
     def train(origin: date, name: str, c, start_from=None):
@@ -97,7 +99,7 @@ METRICS = {"forecast": [("WRMSSE all", "wrmsse", "all", "lower"), ("WRMSSE cold"
 def candidates(result: dict) -> list[str]:
     """The models compared with the scratch seeds: the warm start, then by age."""
     names = {r["model"] for r in result["results"]} - {seed_name(i) for i in range(result["seeds"])}
-    served = sorted((n for n in names if n != WARM), key=lambda n: int(n.split()[1]))  # by origins back
+    served = sorted((n for n in names if n != WARM), key=lambda n: result["ages"][n][0])
     return [WARM, *served]
 
 

@@ -46,7 +46,7 @@ def top_k_own_plus_shared(rows: np.ndarray, cols: np.ndarray, own: np.ndarray,
                           ) -> tuple[np.ndarray, np.ndarray]:
     """``top_k`` of the scores ``shared[col]`` plus, on the (row, col) entries given (sorted by
     row, distinct), ``own``: the same lists and scores, without the dense block. Only a row's
-    own columns and the k + (most own columns of a row) best shared columns can make a list."""
+    k best own columns and the k + (most of those in a row) best shared columns can make a list."""
     n = len(shared)
     k = min(k, n)
     # a row's own columns beyond its k best (score, then lower column) cannot make its list:

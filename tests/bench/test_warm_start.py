@@ -20,7 +20,7 @@ def result(per_origin: dict[str, list[float]]) -> dict:
             for segment in ("cold", "warm"):
                 rows.append({"model": name, "origin": origin, "segment": segment,
                              "recall_at_20": value, "ndcg_at_20": value})
-    return {"results": rows, "seeds": 3}
+    return {"results": rows, "seeds": 3, "ages": {served_name(1): [14], served_name(2): [28]}}
 
 
 def test_a_candidate_worse_than_the_seeds_spread_is_a_loss_and_one_within_it_holds():
