@@ -2,10 +2,13 @@
 
 Ingest reuses the pipeline's normalisation SQL over all files at once; the marts reuse the SQL
 dbt compiled for the pipeline's backfill window. Only orchestration differs: no incoming area,
-no per-day transactions, no dbt, no ledger, no publishing.
+no per-day transactions, no dbt, no ledger, no publishing. ``plain_day`` does the same for the
+one day a daily run just built, so that the daily run can be held against its plain parts.
 """
 from __future__ import annotations
 
+import time
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -69,3 +72,23 @@ def plain_marts(settings: Settings, cfg: SourceConfig, warehouse: Path, spec: di
     rows = {name: con.execute(f"SELECT count(*) FROM marts.{name}").fetchone()[0] for name in MART_ORDER}
     con.close()
     return {"rows": rows}
+
+
+def plain_day(settings: Settings, cfg: SourceConfig, day: date, scratch: Path) -> dict:
+    """The plain SQL of one daily run, timed: its files normalised into a scratch DuckDB, and
+    the marts' SQL that dbt compiled for that run (incremental: it reads the history the
+    warehouse holds) run on the warehouse into temporary tables, in dependency order."""
+    t0 = time.perf_counter()
+    plain_ingest(settings, cfg, scratch, {"start": day.isoformat(), "end": day.isoformat()})
+    ingest_s = time.perf_counter() - t0
+    compiled = settings.dbt_target_dir / "compiled" / "shopcast" / "models" / "marts"
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        t0 = time.perf_counter()
+        for name in MART_ORDER:
+            con.execute(f"CREATE TEMP TABLE plain_{name} AS {(compiled / f'{name}.sql').read_text()}")
+        marts_s = time.perf_counter() - t0
+    finally:
+        con.close()
+    scratch.unlink(missing_ok=True)
+    return {"ingest": ingest_s, "marts": marts_s}

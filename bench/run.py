@@ -97,8 +97,11 @@ def build_history(data_dir: Path, start: str, end: str, source: str) -> dict:
             for step in STAGE_NAMES[:STAGE_NAMES.index("transform") + 1]}
 
 
-def daily(data_dir: Path, day: int, repeats: int) -> list[dict]:
-    return [child({"step": "daily", "repeat": i, **window(day, day)}, data_dir) for i in range(repeats)]
+def daily(data_dir: Path, day: int, repeats: int, plain: bool = False) -> list[dict]:
+    """The daily run of one day, repeated (each in its own process); with ``plain``, each
+    repeat also times the same day's transformations as plain SQL."""
+    return [child({"step": "daily", "repeat": i, **window(day, day), **({"plain": True} if plain else {})},
+                  data_dir) for i in range(repeats)]
 
 
 def flat_shop(days: int, lines_per_day: float, seed: int = 2025) -> dict:
@@ -173,7 +176,7 @@ def foundation(args) -> str:
     plain_marts = child({"step": "plain_marts", **window(1, last - 1),
                          "warehouse": str(plain / "warehouse.duckdb")}, pipeline)
     print(f"daily increments: day {last} and day {args.early_day}", flush=True)
-    late_runs = daily(pipeline, last, args.repeats)
+    late_runs = daily(pipeline, last, args.repeats, plain=True)
     backfill(early, 1, args.early_day - 1, steps=HISTORY_STAGES)
     early_runs = daily(early, args.early_day, args.repeats)
     total = sum(r["seconds"] for r in [gen, *stages_.values(), *trainings, plain_ingest,
@@ -193,7 +196,7 @@ def gate(args) -> str:
     runs = daily(work, days, args.repeats)
     t = {k: statistics.median(r["timings"][k] for r in runs) for k in runs[0]["timings"]}
     lines = runs[0]["lines"]
-    run_s = sum(v for k, v in t.items() if k != "gate_setup")
+    run_s = sum(v for k, v in t.items() if not k.endswith("_setup"))
     gate_s = t["gate"] + t["features"]
     begin, end = markers("gate")
     rows = [
@@ -220,11 +223,17 @@ def gate(args) -> str:
         f"| **daily run, without set-up** | **{run_s:.1f}** | 100% |",
         f"| gate set-up once per process (GX import, context) | {t['gate_setup']:.1f} | "
         f"{t['gate_setup'] / (run_s + t['gate_setup']):.0%} of run + set-up |",
+        f"| dbt set-up once per process (import, partial parse) | {t['dbt_setup']:.1f} | "
+        f"{t['dbt_setup'] / (run_s + t['dbt_setup']):.0%} of run + set-up |",
         "",
         f"Raw gate on {lines:,} lines: **{lines / t['gate']:,.0f} rows/s** (reading the staged "
         f"Parquet included). Both gates together: **{gate_s / run_s:.0%}** of the daily run "
         f"({(gate_s + t['gate_setup']) / (run_s + t['gate_setup']):.0%} with the set-up). Peak "
         f"memory of the daily run: {max(r['peak_rss_mb'] for r in runs):,.0f} MB.",
+        "",
+        f"The daily run of a 1M-line day without training (a 3-day shop publishes the baselines): "
+        f"**{run_s:.1f}s**, target at most 15 s: **{'met' if run_s <= 15 else 'NOT met'}** "
+        f"(before issue 13: 33.8 s, dbt 20 s).",
         end,
     ]
     return "\n".join(rows)
@@ -369,12 +378,18 @@ def _median(runs: list[dict], key: str = "seconds") -> float:
     return statistics.median(r[key] for r in runs)
 
 
+def _median_run(runs: list[dict]) -> float:
+    """The median daily run: its stages, without the per-process set-up."""
+    return statistics.median(sum(v for k, v in r["timings"].items() if not k.endswith("_setup"))
+                             for r in runs)
+
+
 def render(args, shop, gen, st, plain_ingest, plain_marts, late_runs, early_runs, total) -> str:
     pipeline_s = sum(r["seconds"] for r in st.values())
     plain_s = plain_ingest["seconds"] + plain_marts["seconds"]
     # dbt's fixed start-up: a daily transform on one day is nearly all start-up
     dbt_startup = statistics.median(r["timings"]["transform"] for r in early_runs)
-    late, early = _median(late_runs), _median(early_runs)
+    late, early = _median_run(late_runs), _median_run(early_runs)
     late_lines, early_lines = late_runs[0]["lines"], early_runs[0]["lines"]
     plain = {"ingest": plain_ingest, "transform": plain_marts}
     rows = [(STAGE_LABELS[name], st[name], plain.get(name), name) for name in STAGE_NAMES if name in st]
@@ -418,21 +433,44 @@ def render(args, shop, gen, st, plain_ingest, plain_marts, late_runs, early_runs
         + ", ".join(f"`{k}={v}`" for k, v in FOUNDATION_MODELS.items())
         + f"; on day {args.early_day} the history is too short and the baselines are published)",
         "",
-        "| run date | history days | lines | total s | " + " | ".join(f"{n} s" for n in STAGE_NAMES)
-        + " | peak MB |",
-        "|---|---:|---:|---:|" + "---:|" * len(STAGE_NAMES) + "---:|",
+        "| run date | history days | lines | run s | " + " | ".join(f"{n} s" for n in STAGE_NAMES)
+        + " | set-up s (GX, dbt) | peak MB |",
+        "|---|---:|---:|---:|" + "---:|" * len(STAGE_NAMES) + "---:|---:|",
     ]
     for day, runs, n in ((args.early_day, early_runs, early_lines), (args.days, late_runs, late_lines)):
         t = {k: statistics.median(r["timings"][k] for r in runs) for k in runs[0]["timings"]}
         lines.append(
-            f"| day {day} | {day - 1} | {n:,} | {_median(runs):.1f} | "
+            f"| day {day} | {day - 1} | {n:,} | {_median_run(runs):.1f} | "
             + " | ".join(f"{t[name]:.2f}" for name in STAGE_NAMES)
+            + f" | {t['gate_setup']:.1f}, {t['dbt_setup']:.1f}"
             + f" | {max(r['peak_rss_mb'] for r in runs):.0f} |")
     growth = late / early
+    t = {k: statistics.median(r["timings"][k] for r in late_runs) for k in late_runs[0]["timings"]}
+    plain_ingest_day = statistics.median(r["plain"]["ingest"] for r in late_runs)
+    plain_marts_day = statistics.median(r["plain"]["marts"] for r in late_runs)
+    predicting = t["forecast"] + t["recommend"]
+    plain_parts = plain_ingest_day + plain_marts_day + predicting
     lines += [
         "",
-        f"Day {args.days} / day {args.early_day}: **{growth:.2f}x** at the same daily volume "
-        f"(target at most 1.5x: **{'met' if growth <= 1.5 else 'NOT met'}**).",
+        "Run s: the stages of the daily run, without the set-up every new process pays once (the "
+        "Great Expectations context; dbt's import and its partial parse of the project), shown "
+        "beside it.",
+        "",
+        f"- dbt step on day {args.days}: **{t['transform']:.2f}s** (target at most 3 s: "
+        f"**{'met' if t['transform'] <= 3 else 'NOT met'}**); with dbt's set-up in a new process: "
+        f"{t['transform'] + t['dbt_setup']:.2f}s. The same day's marts as plain SQL: "
+        f"{plain_marts_day:.2f}s.",
+        f"- The daily run on day {args.days} against its plain parts (the day's files normalised by "
+        f"plain SQL {plain_ingest_day:.2f}s + the marts' SQL {plain_marts_day:.2f}s + forecasting and "
+        f"recommending {predicting:.2f}s = {plain_parts:.1f}s): **{late / plain_parts:.2f}x** "
+        f"(target at most 2x: **{'met' if late / plain_parts <= 2 else 'NOT met'}**).",
+        f"- Day {args.days} / day {args.early_day}: **{growth:.2f}x** at the same daily volume "
+        f"(target at most 1.5x: **{'met' if growth <= 1.5 else 'NOT met'}**). Day {args.days} lists "
+        f"{late_runs[0].get('customers', 0):,} customers, day {args.early_day} "
+        f"{early_runs[0].get('customers', 0):,}: the recommend stage scores every customer with an "
+        "order so far.",
+        "- Before issue 13 (its text, 2 cores): a daily run at 100k lines about 15 s with dbt "
+        "13-14 s, without the model stages.",
         end,
     ]
     return "\n".join(lines)

@@ -87,46 +87,52 @@ def panel_from_frames(daily: pd.DataFrame, catalogue: pd.DataFrame | None = None
                       start: date | None = None, end: date | None = None) -> DemandPanel:
     """Build a panel from daily rows (item_id, order_date, units[, revenue, category, orders,
     item_name]) and an optional catalogue (item_id, launch_date, list_price[, category,
-    item_name])."""
-    daily = daily.copy()
-    daily["order_date"] = pd.to_datetime(daily["order_date"]).dt.date
-    if "revenue" not in daily:
-        daily["revenue"] = 0.0
-    if "orders" not in daily:  # without order ids, a day with sales counts as one order
-        daily["orders"] = (daily["units"] > 0).astype(np.float32)
+    item_name]). Vectorised: a year of a large shop is millions of item-days."""
     catalogue = catalogue if catalogue is not None else pd.DataFrame(
         columns=["item_id", "launch_date", "list_price", "category"])
-    catalogue = catalogue.copy()
-    catalogue["launch_date"] = pd.to_datetime(catalogue["launch_date"]).dt.date
-    start = start or min([*daily["order_date"], *catalogue["launch_date"]])
-    end = end or max(daily["order_date"])
-    daily = daily[(daily["order_date"] >= start) & (daily["order_date"] <= end)]
-    catalogue = catalogue[catalogue["launch_date"] <= end]
-    ids = np.array(sorted(set(daily["item_id"]) | set(catalogue["item_id"])), dtype=object)
-    pos = {item: i for i, item in enumerate(ids)}
+    sold_on, launched_on = _days(daily["order_date"]), _days(catalogue["launch_date"])
+    start = start or np.concatenate([sold_on, launched_on]).min().astype(date)
+    end = end or sold_on.max().astype(date)
+    first, last = np.datetime64(start, "D"), np.datetime64(end, "D")
+    inside = (sold_on >= first) & (sold_on <= last)
+    if not inside.all():
+        daily, sold_on = daily[inside], sold_on[inside]
+    catalogue, launched_on = catalogue[launched_on <= last], launched_on[launched_on <= last]
+    ids = np.array(sorted(set(pd.unique(daily["item_id"])) | set(catalogue["item_id"])),
+                   dtype=object)
+    index = pd.Index(ids)
     n, days = len(ids), (end - start).days + 1
-    units = np.zeros((n, days), np.float32)
-    revenue = np.zeros((n, days), np.float32)
-    orders = np.zeros((n, days), np.float32)
-    rows = daily["item_id"].map(pos).to_numpy()
-    cols = np.array([(d - start).days for d in daily["order_date"]], dtype=np.int64)
-    np.add.at(units, (rows, cols), daily["units"].to_numpy(np.float32))
-    np.add.at(revenue, (rows, cols), daily["revenue"].to_numpy(np.float32))
-    np.add.at(orders, (rows, cols), daily["orders"].to_numpy(np.float32))
+    rows = index.get_indexer(daily["item_id"])
+    cols = (sold_on - first).astype(np.int64)
+    cells = rows * days + cols
+
+    def dense(values: np.ndarray) -> np.ndarray:
+        # float32 values summed per (item, day) cell: the mart has one row per cell
+        return np.bincount(cells, weights=values.astype(np.float32), minlength=n * days
+                           ).reshape(n, days).astype(np.float32)
+
+    units = daily["units"].to_numpy(np.float32)
+    revenue = daily["revenue"].to_numpy(np.float32) if "revenue" in daily else np.zeros_like(units)
+    # without order ids, a day with sales counts as one order
+    orders = daily["orders"].to_numpy(np.float32) if "orders" in daily else (units > 0)
+    units, revenue, orders = dense(units), dense(revenue), dense(orders)
 
     category = np.full(n, "unknown", dtype=object)
     item_name = np.full(n, "", dtype=object)
-    latest = daily.sort_values("order_date").drop_duplicates("item_id", keep="last")
-    at_latest = latest["item_id"].map(pos).to_numpy()
-    if "category" in daily:  # the latest category and description seen for the item
-        category[at_latest] = latest["category"].fillna("unknown")
-    if "item_name" in daily:
-        item_name[at_latest] = latest["item_name"].fillna("")
+    # each item's row on its latest day (the last in input order among a day's rows)
+    by_item_day = np.lexsort((cols, rows))
+    latest = by_item_day[np.r_[rows[by_item_day][1:] != rows[by_item_day][:-1], True]]
+    if len(latest) and "category" in daily:  # the latest category and description seen
+        found = daily["category"].to_numpy()[latest]
+        category[rows[latest]] = np.where(pd.isna(found), "unknown", found)
+    if len(latest) and "item_name" in daily:
+        names = daily["item_name"].to_numpy()[latest]
+        item_name[rows[latest]] = np.where(pd.isna(names), "", names)
     launch = np.full(n, NEVER, np.int64)
     list_price = np.full(n, np.nan, np.float32)
     if len(catalogue):
-        at = catalogue["item_id"].map(pos).to_numpy()
-        launch[at] = [max(0, (d - start).days) for d in catalogue["launch_date"]]
+        at = index.get_indexer(catalogue["item_id"])
+        launch[at] = np.maximum((launched_on - first).astype(np.int64), 0)
         list_price[at] = catalogue["list_price"].astype("float64").to_numpy()
         if "category" in catalogue:
             listed = catalogue["category"].notna().to_numpy()
@@ -136,6 +142,11 @@ def panel_from_frames(daily: pd.DataFrame, catalogue: pd.DataFrame | None = None
             unnamed = (item_name[at] == "") & catalogue["item_name"].notna().to_numpy()
             item_name[at[unnamed]] = catalogue["item_name"].to_numpy()[unnamed]
     return DemandPanel(start, ids, units, revenue, category, launch, list_price, orders, item_name)
+
+
+def _days(column: pd.Series) -> np.ndarray:
+    """Dates (date objects, strings or timestamps) as numpy days."""
+    return pd.to_datetime(column).to_numpy().astype("datetime64[D]")
 
 
 def load_panel(con, end: date, start: date | None = None) -> DemandPanel:
@@ -151,8 +162,8 @@ def load_panel(con, end: date, start: date | None = None) -> DemandPanel:
     if daily.empty and catalogue.empty:
         raise ValueError(f"no item demand in the warehouse up to {end}")
     # the panel starts with the first day of demand data: listings before it add no history
-    first = start or (min(pd.to_datetime(daily["order_date"]).dt.date) if len(daily)
-                      else min(pd.to_datetime(catalogue["launch_date"]).dt.date))
+    first = start or _days(daily["order_date"] if len(daily) else catalogue["launch_date"]
+                           ).min().astype(date)
     # until(end) drops items with only returns: the panel (and its checksum) is what a model
     # trained up to ``end`` sees, whichever way it was loaded
     return panel_from_frames(daily, catalogue, start=first, end=end).until(end)
