@@ -52,13 +52,15 @@ RESULTS: dict = {}  # step results of this benchmark, saved beside its data for 
 RESULTS_FILE: Path | None = None
 
 
-def child(spec: dict, data_dir: Path) -> dict:
-    key = json.dumps({**spec, "data_dir": data_dir.name}, sort_keys=True, default=str)
+def child(spec: dict, data_dir: Path, env: dict[str, str] | None = None) -> dict:
+    """One measured step in its own process; ``env`` adds settings for that step only."""
+    key = json.dumps({**spec, "data_dir": data_dir.name, **({"env": env} if env else {})},
+                     sort_keys=True, default=str)
     if key in RESULTS:
         print(f"  {spec['step']:<13} (measured earlier in this run, --resume)", flush=True)
         return RESULTS[key]
     source = spec.get("source", "synthetic")
-    env = {**os.environ, "SHOPCAST_DATA_DIR": str(data_dir),
+    env = {**os.environ, **(env or {}), "SHOPCAST_DATA_DIR": str(data_dir),
            "SHOPCAST_SOURCE_CONFIG": str(REPO_ROOT / f"configs/sources/{source}.yaml")}
     proc = subprocess.run([sys.executable, "-m", "bench.child", json.dumps(spec, default=str)],
                           env=env, capture_output=True, text=True, cwd=REPO_ROOT)
@@ -97,11 +99,12 @@ def build_history(data_dir: Path, start: str, end: str, source: str) -> dict:
             for step in STAGE_NAMES[:STAGE_NAMES.index("transform") + 1]}
 
 
-def daily(data_dir: Path, day: int, repeats: int, plain: bool = False) -> list[dict]:
+def daily(data_dir: Path, day: int, repeats: int, plain: bool = False,
+          env: dict[str, str] | None = None) -> list[dict]:
     """The daily run of one day, repeated (each in its own process); with ``plain``, each
     repeat also times the same day's transformations as plain SQL."""
     return [child({"step": "daily", "repeat": i, **window(day, day), **({"plain": True} if plain else {})},
-                  data_dir) for i in range(repeats)]
+                  data_dir, env) for i in range(repeats)]
 
 
 def flat_shop(days: int, lines_per_day: float, seed: int = 2025) -> dict:
@@ -153,7 +156,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def foundation(args) -> str:
-    os.environ.update(FOUNDATION_MODELS)  # the children's model settings: short trainings
     shop = flat_shop(args.days, args.lines_per_day)
     pipeline, early, plain = args.work / "pipeline", args.work / "early", args.work / "plain"
     for d in (pipeline, early, plain):
@@ -168,7 +170,9 @@ def foundation(args) -> str:
     stages_ = backfill(pipeline, 1, last - 1, steps=HISTORY_STAGES)
     print(f"one training of each model on days 1..{last - 1}, as the daily run finds them",
           flush=True)
-    trainings = [child({"step": step, "origin": window(last - 1, last - 1)["end"]}, pipeline)
+    # short trainings, for these steps only (later sections run the product's settings)
+    trainings = [child({"step": step, "origin": window(last - 1, last - 1)["end"]}, pipeline,
+                       FOUNDATION_MODELS)
                  for step in ("train_once", "recommend_train_once")]
     print("plain SQL over the same days", flush=True)
     plain_ingest = child({"step": "plain_ingest", **window(1, last - 1),
@@ -176,9 +180,9 @@ def foundation(args) -> str:
     plain_marts = child({"step": "plain_marts", **window(1, last - 1),
                          "warehouse": str(plain / "warehouse.duckdb")}, pipeline)
     print(f"daily increments: day {last} and day {args.early_day}", flush=True)
-    late_runs = daily(pipeline, last, args.repeats, plain=True)
+    late_runs = daily(pipeline, last, args.repeats, plain=True, env=FOUNDATION_MODELS)
     backfill(early, 1, args.early_day - 1, steps=HISTORY_STAGES)
-    early_runs = daily(early, args.early_day, args.repeats)
+    early_runs = daily(early, args.early_day, args.repeats, env=FOUNDATION_MODELS)
     total = sum(r["seconds"] for r in [gen, *stages_.values(), *trainings, plain_ingest,
                                        plain_marts, *late_runs, *early_runs])
     return render(args, shop, gen, stages_, plain_ingest, plain_marts, late_runs, early_runs, total)

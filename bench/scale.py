@@ -17,8 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from models import registry
-from models.forecaster.config import ForecasterConfig
-from models.recommender.config import RecommenderConfig
+from pipeline.settings import Settings
 
 START = date(2025, 1, 1)
 DAYS = 365
@@ -26,7 +25,7 @@ DAYS = 365
 SHOP = {"seed": 5, "start_date": START.isoformat(), "days": DAYS, "lines_per_day": 140,
         "initial_items": 19000, "item_launches_per_day": 3, "initial_customers": 2000,
         "customer_joins_per_day": 1.1}
-MODELS = {"forecast": ("forecaster", ForecasterConfig()), "recommend": ("recommender", RecommenderConfig())}
+MODELS = {"forecast": "forecaster", "recommend": "recommender"}  # stage -> model kind
 
 
 def trainings_in_a_year(cfg, warm: bool) -> tuple[int, int]:
@@ -55,7 +54,9 @@ def section(args, child: Callable[[dict, Path], dict], window: Callable[[int, in
     print("scale: the year through every stage", flush=True)
     stages = {s: child({"step": s, **window(1, DAYS)}, work) for s in stage_names}
     trainings = {}
-    for name, (kind, cfg) in MODELS.items():
+    settings = Settings()  # the model settings the children ran with (defaults, or the env's)
+    for name, kind in MODELS.items():
+        cfg = getattr(settings, kind)
         cards = registry.candidates(work / "models", kind)
         expected = trainings_in_a_year(cfg, cfg.warm_start_fraction > 0)
         found = (sum(not c.warm_started for c in cards), sum(c.warm_started for c in cards))

@@ -12,16 +12,19 @@
     {% endif %}
     {{ return([rows[0][0] | string, rows[0][1] | string]) }}
 {% endmacro %}
-{% macro start_date() %}DATE '{{ run_window()[0] }}'{% endmacro %}
-{% macro end_date() %}DATE '{{ run_window()[1] }}'{% endmacro %}
+{# A model reads the window once (`{% set window = run_window() %}`) and hands it to the macros
+   below: each read is a query, and a model names its dates dozens of times. #}
+{% macro start_date(window=none) %}DATE '{{ (window or run_window())[0] }}'{% endmacro %}
+{% macro end_date(window=none) %}DATE '{{ (window or run_window())[1] }}'{% endmacro %}
 
 {# Incremental models replace their run window: delete it before the new rows are appended, so a
    re-run of a day replaces it and never duplicates it (a key missing from the new batch
    disappears too, which delete+insert on a unique key would miss). #}
 {% macro delete_window(date_column) %}
     {% if is_incremental() %}
+        {% set window = run_window() %}
         delete from {{ this }}
-        where {{ date_column }} between {{ start_date() }} and {{ end_date() }}
+        where {{ date_column }} between {{ start_date(window) }} and {{ end_date(window) }}
     {% endif %}
 {% endmacro %}
 
@@ -33,8 +36,9 @@
 {% endmacro %}
 
 {# Days before the window's end, as a SQL predicate on a date column: (end - n, end]. #}
-{% macro within_days(date_column, n) -%}
-    ({{ date_column }} > {{ end_date() }} - {{ n }} and {{ date_column }} <= {{ end_date() }})
+{% macro within_days(date_column, n, window=none) -%}
+    {%- set last_day = end_date(window or run_window()) -%}
+    ({{ date_column }} > {{ last_day }} - {{ n }} and {{ date_column }} <= {{ last_day }})
 {%- endmacro %}
 
 {# The value on the latest row, ties broken by the value itself, so that reruns give the same

@@ -1,4 +1,5 @@
 {{ config(pre_hook="{{ delete_as_of() }}") }}
+{% set window = run_window() %}
 -- RFM, tenure and category mix as of the window's last day, for every customer with at least
 -- one order up to it. Only data up to as_of_date.
 --
@@ -16,7 +17,7 @@ with files_by_day as (
             as day_files
     from {{ source('ops', 'ingested_files') }} as f
     left join {{ source('ops', 'day_volumes') }} as v using (run_date)
-    where f.run_date <= {{ end_date() }}
+    where f.run_date <= {{ end_date(window) }}
     group by f.run_date
 ),
 
@@ -33,7 +34,7 @@ previous as (
     {% if is_incremental() %}
     select max(s.as_of_date) as as_of_date
     from (select distinct as_of_date, input_fingerprint from {{ this }}
-          where as_of_date < {{ start_date() }}) as s
+          where as_of_date < {{ start_date(window) }}) as s
     join fingerprints f
       on f.run_date = (select max(run_date) from fingerprints where run_date <= s.as_of_date)
      and f.fingerprint = s.input_fingerprint
@@ -71,7 +72,7 @@ delta as (
         sum(revenue) as revenue,
         {{ latest("store", "order_date") }} as store
     from {{ ref('fct_customer_daily') }}
-    where order_date > (select after_date from since) and order_date <= {{ end_date() }}
+    where order_date > (select after_date from since) and order_date <= {{ end_date(window) }}
     group by customer_id
 ),
 
@@ -85,7 +86,7 @@ category_units as (
         union all
         select customer_id, category, units
         from {{ ref('fct_customer_item_daily') }}
-        where order_date > (select after_date from since) and order_date <= {{ end_date() }}
+        where order_date > (select after_date from since) and order_date <= {{ end_date(window) }}
           and units > 0
     )
     group by customer_id, category
@@ -115,7 +116,7 @@ category_mix as (
 recent as (
     select customer_id, cast(sum(orders) as bigint) as orders_90d
     from {{ ref('fct_customer_daily') }}
-    where {{ within_days('order_date', 90) }}
+    where {{ within_days('order_date', 90, window) }}
     group by customer_id
 ),
 
@@ -133,13 +134,13 @@ rfm as (
 )
 
 select
-    {{ end_date() }} as as_of_date,
+    {{ end_date(window) }} as as_of_date,
     rfm.customer_id,
     rfm.store,
     rfm.first_order_date,
     rfm.last_order_date,
-    {{ end_date() }} - rfm.first_order_date as tenure_days,
-    {{ end_date() }} - rfm.last_order_date as recency_days,
+    {{ end_date(window) }} - rfm.first_order_date as tenure_days,
+    {{ end_date(window) }} - rfm.last_order_date as recency_days,
     rfm.orders as frequency,
     coalesce(recent.orders_90d, 0) as orders_90d,
     rfm.revenue as monetary,

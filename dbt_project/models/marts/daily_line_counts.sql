@@ -1,8 +1,9 @@
 {{ config(pre_hook="{{ delete_window('order_date') }}") }}
+{% set window = run_window() %}
 -- What each day's lines counted for, rule by rule: the counts a reviewer reads every morning.
 with days as (
     select cast(d as date) as order_date
-    from range({{ start_date() }}, {{ end_date() }} + 1, interval 1 day) as t(d)
+    from range({{ start_date(window) }}, {{ end_date(window) }} + 1, interval 1 day) as t(d)
 ),
 
 lines as (
@@ -17,7 +18,7 @@ lines as (
         count(distinct order_id) as orders,
         cast(sum(case when is_demand_line then quantity else 0 end) as bigint) as demand_units
     from {{ ref('stg_order_lines_classified') }}
-    where order_date between {{ start_date() }} and {{ end_date() }}
+    where order_date between {{ start_date(window) }} and {{ end_date(window) }}
     group by order_date
 ),
 
@@ -27,7 +28,7 @@ repeats as (
     from (
         select order_date, count(*) as n
         from {{ ref('stg_order_lines') }}
-        where order_date between {{ start_date() }} and {{ end_date() }}
+        where order_date between {{ start_date(window) }} and {{ end_date(window) }}
         group by order_date, order_id, customer_id, item_id, item_name, quantity, unit_price,
                  ordered_at, store
     )
@@ -37,7 +38,7 @@ repeats as (
 quarantined as (
     select order_date, count(*) as quarantined_lines
     from {{ ref('stg_quarantine') }}
-    where order_date between {{ start_date() }} and {{ end_date() }}
+    where order_date between {{ start_date(window) }} and {{ end_date(window) }}
     group by order_date
 )
 

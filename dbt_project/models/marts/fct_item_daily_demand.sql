@@ -1,4 +1,5 @@
 {{ config(pre_hook="{{ delete_window('order_date') }}") }}
+{% set window = run_window() %}
 -- Daily demand per product item: one row per item and day with any product line (days without
 -- sales are absent and mean zero demand). Demand follows docs/evaluation.md: units on product lines
 -- that are not cancellations and have a positive price; exact repeated lines are kept.
@@ -11,7 +12,7 @@ with window_lines as (
     select *
     from {{ ref('stg_order_lines_classified') }}
     where is_product
-      and order_date between {{ start_date() }} - {{ lead_days }} and {{ end_date() }}
+      and order_date between {{ start_date(window) }} - {{ lead_days }} and {{ end_date(window) }}
 ),
 
 daily as (
@@ -40,7 +41,7 @@ priced as (
     union all by name
     select order_date, item_id, mean_price
     from {{ this }}
-    where order_date between {{ start_date() }} - 28 and {{ start_date() }} - 1
+    where order_date between {{ start_date(window) }} - 28 and {{ start_date(window) }} - 1
     {% endif %}
 ),
 
@@ -74,5 +75,5 @@ select
     dayofyear(order_date) as day_of_year,
     isodow(order_date) >= 6 as is_weekend
 from with_reference
-where order_date between {{ start_date() }} and {{ end_date() }}
+where order_date between {{ start_date(window) }} and {{ end_date(window) }}
   and (demand_lines > 0 or returned_units <> 0)
