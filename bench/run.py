@@ -485,7 +485,7 @@ STAGE_LABELS = {
     "promote": "replace the days in raw tables (31 days/txn)", "transform": "dbt build (1 run)",
     "features": "features gate", "forecast": "forecast (point-in-time model)",
     "recommend": "recommend (point-in-time model)", "predictions": "predictions gate",
-    "publish": "publish, report, ledger",
+    "publish": "publish, report, ledger", "monitor": "drift monitoring (Evidently)",
 }
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict
+
+from domain.layered import for_source
 
 
 class RawThresholds(BaseModel):
@@ -35,11 +36,7 @@ class QualityConfig(BaseModel):
 
 
 def load_quality_config(path: Path, source_name: str) -> QualityConfig:
-    spec = yaml.safe_load(Path(path).read_text()) or {}
-    merged: dict = {}
-    for layer in (spec.get("defaults") or {}, (spec.get("sources") or {}).get(source_name) or {}):
-        for section, values in layer.items():
-            merged.setdefault(section, {}).update(values or {})
+    merged = for_source(path, source_name)
     try:
         return QualityConfig(**merged)
     except Exception as exc:

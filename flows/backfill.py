@@ -18,6 +18,7 @@ from prefect.artifacts import (
 from flows import tasks
 from pipeline.context import RunContext
 from pipeline.definition import RunOutcome, days_between, raise_for_stop, run_days
+from warehouse.ledger import DayState
 
 
 @flow(name="backfill")
@@ -31,7 +32,7 @@ def backfill(start: date, end: date, force: bool = False) -> dict:
         if "id" not in progress:
             logger.info("backfill %s..%s: %d day(s) to do", start, end, len(outcome.todo))
             progress["id"] = create_progress_artifact(0.0, description=f"backfill {start}..{end}")
-        if stage.name == "publish":
+        if stage.reaches == DayState.complete:  # the window's days went all the way
             logger.info("[%d/%d] days complete (through %s)", len(outcome.done) + len(window.days),
                         len(outcome.todo), window.end)
             update_progress_artifact(progress["id"], 100.0 * (len(outcome.done) + len(window.days))

@@ -14,6 +14,7 @@ from typing import Any
 
 from checks.config import QualityConfig, load_quality_config
 from checks.gate import Gate, Verdict
+from monitoring.config import MonitoringConfig, load_monitoring_config
 from pipeline.settings import Settings
 from sources.config import SourceConfig, load_source_config
 from warehouse.raw import IncomingDay
@@ -40,12 +41,13 @@ class DayBlocked(RuntimeError):
 
 @dataclass
 class RunContext:
-    """Settings, the source mapping and the quality thresholds, read once, and the expensive
-    handles built on first use and kept: the Great Expectations context and the parsed dbt
-    project (each costs seconds)."""
+    """Settings, the source mapping, the quality thresholds and the monitoring settings, read
+    once, and the expensive handles built on first use and kept: the Great Expectations context
+    and the parsed dbt project (each costs seconds)."""
     settings: Settings
     source: SourceConfig
     quality: QualityConfig
+    monitoring: MonitoringConfig
     workers: int = 2   # threads for the per-day work that touches no shared state
 
     @classmethod
@@ -54,11 +56,12 @@ class RunContext:
         threshold files change (a fixed mapping is picked up by the next run)."""
         settings = settings or Settings()
         key = (settings.model_dump_json(), _digest(settings.source_config),
-               _digest(settings.quality_config))
+               _digest(settings.quality_config), _digest(settings.monitoring_config))
         if key not in _CONTEXTS:
             source = load_source_config(settings.source_config)
             _CONTEXTS[key] = cls(settings, source,
-                                 load_quality_config(settings.quality_config, source.name))
+                                 load_quality_config(settings.quality_config, source.name),
+                                 load_monitoring_config(settings.monitoring_config, source.name))
         return _CONTEXTS[key]
 
     @cached_property

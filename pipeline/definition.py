@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from pipeline import predict, stages
+from pipeline import monitor, predict, stages
 from pipeline.context import DayFailed, DayNotReady, RunContext, Stop, Window
 from warehouse import db, ledger
 from warehouse.ledger import DayState
@@ -33,7 +33,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("forecast", predict.forecast_window, writes=True),
     Stage("recommend", predict.recommend_window, writes=True),
     Stage("predictions", stages.check_predictions),    # predictions gate
-    Stage("publish", stages.publish_days, DayState.complete, writes=True),
+    Stage("publish", stages.publish_days, writes=True),
+    Stage("monitor", monitor.monitor_days, DayState.complete),  # drift reports of the day
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
 

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     quality_config: Path = Field(
         REPO_ROOT / "configs" / "quality.yaml", description="Thresholds of the data-quality gate."
     )
+    monitoring_config: Path = Field(
+        REPO_ROOT / "configs" / "monitoring.yaml",
+        description="Drift monitoring: reference window, statistics, thresholds, reports.")
 
     forecaster: ForecasterConfig = Field(
         default_factory=ForecasterConfig,

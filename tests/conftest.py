@@ -74,7 +74,7 @@ def write_day(landing: Path, day: date, rows: list[str], suffix: str = "") -> Pa
     return path
 
 
-def run_stages(settings, days, until: str = "publish", only: tuple[str, ...] = ()):
+def run_stages(settings, days, until: str = "monitor", only: tuple[str, ...] = ()):
     """Run dates through the pipeline's own list of stages (pipeline/definition.py), up to
     ``until`` or only the stages named, without the blocking check of a flow; returns the
     RunOutcome (``outcome.windows[-1]`` is the last window as the last stage left it)."""

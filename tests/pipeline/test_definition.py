@@ -15,9 +15,9 @@ from warehouse.ledger import DayState
 DAYS = [date(2025, 3, 1) + timedelta(days=i) for i in range(4)]
 
 
-def test_the_day_runs_ingest_to_publish_in_this_order():
+def test_the_day_runs_ingest_to_monitor_in_this_order():
     assert STAGE_NAMES == ("ingest", "gate", "promote", "transform", "features", "forecast",
-                           "recommend", "predictions", "publish")
+                           "recommend", "predictions", "publish", "monitor")
     states = [s.reaches for s in STAGES if s.reaches]
     assert states == [DayState.ingested, DayState.transformed, DayState.complete]
 

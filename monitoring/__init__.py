@@ -1,0 +1,1 @@
+"""Drift monitoring of the day's inputs and predictions against a reference window (Evidently)."""

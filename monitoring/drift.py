@@ -1,0 +1,90 @@
+"""Drift of each monitored dataset on a run date against its reference window.
+
+Every run date gets a verdict computed with Evidently's registered drift tests (the functions its
+reports call), column by column; the run dates a person will open also get Evidently's HTML
+report of the same samples, whose numbers are the verdict's (tested). A report costs about
+0.5 s and 4 MB per dataset, the verdict milliseconds: a year's backfill writes verdicts for every
+day and reports for its last days only (configs/monitoring.yaml, `reports`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from monitoring.config import DriftSettings
+from monitoring.datasets import MONITORED, MonitoredData, reference_window, sample
+
+
+@dataclass(frozen=True)
+class Samples:
+    data: MonitoredData
+    reference: pd.DataFrame
+    current: pd.DataFrame
+
+
+def load_samples(con, settings: DriftSettings, run_date: date) -> dict[str, Samples]:
+    """The configured datasets' samples: the run date, and its reference window."""
+    first, last = reference_window(run_date, settings.reference_days, settings.reference_gap_days)
+    out = {}
+    for name in settings.datasets:
+        data = MONITORED[name]
+        out[name] = Samples(data, sample(con, data, first, last, settings.sample_rows),
+                            sample(con, data, run_date, run_date, settings.sample_rows))
+    return out
+
+
+def verdict(samples: dict[str, Samples], settings: DriftSettings, run_date: date) -> dict:
+    """Per dataset and column: the method, its score, the threshold and whether it drifted; a
+    dataset drifts when ``drift_share`` of its columns do. JSON-ready."""
+    from evidently.legacy.calculations.stattests import get_stattest
+    from evidently.legacy.core import ColumnType
+
+    first, last = reference_window(run_date, settings.reference_days, settings.reference_gap_days)
+    datasets = {}
+    for name, s in samples.items():
+        rows = {"reference": len(s.reference), "current": len(s.current)}
+        if min(rows.values()) < settings.min_rows:
+            datasets[name] = {"rows": rows, "status": f"no verdict: under {settings.min_rows} rows"}
+            continue
+        columns = {}
+        for column in s.data.columns:
+            numerical = column in s.data.numerical
+            kind = ColumnType.Numerical if numerical else ColumnType.Categorical
+            reference, current = s.reference[column].dropna(), s.current[column].dropna()
+            if not len(reference) or not len(current):
+                columns[column] = {"status": "no values"}
+                continue
+            method = settings.num_method if numerical else settings.cat_method
+            threshold = settings.num_threshold if numerical else settings.cat_threshold
+            result = get_stattest(reference, current, kind, method)(reference, current, kind,
+                                                                    threshold)
+            columns[column] = {"method": method, "score": float(result.drift_score),
+                               "threshold": threshold, "drifted": bool(result.drifted)}
+        tested = [c for c in columns.values() if "drifted" in c]
+        share = sum(c["drifted"] for c in tested) / len(tested) if tested else 0.0
+        datasets[name] = {"rows": rows, "status": "drifted" if share >= settings.drift_share
+                          else "stable", "drifted_share": share, "columns": columns}
+    drifted = [f"{name}.{column}" for name, d in datasets.items()
+               for column, c in d.get("columns", {}).items() if c.get("drifted")]
+    return {"run_date": run_date.isoformat(), "reference": [first.isoformat(), last.isoformat()],
+            "datasets": datasets, "drifted_columns": drifted,
+            "drifted_datasets": [n for n, d in datasets.items() if d["status"] == "drifted"]}
+
+
+def evidently_report(s: Samples, settings: DriftSettings, run_date: date):
+    """Evidently's data drift report of one dataset's samples (the same tests and thresholds
+    as the verdict): a snapshot, to save as HTML and JSON."""
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    definition = DataDefinition(numerical_columns=list(s.data.numerical),
+                                categorical_columns=list(s.data.categorical))
+    report = Report([DataDriftPreset(
+        columns=list(s.data.columns), num_method=settings.num_method,
+        cat_method=settings.cat_method, num_threshold=settings.num_threshold,
+        cat_threshold=settings.cat_threshold, drift_share=settings.drift_share)],
+        metadata={"dataset": s.data.name, "description": s.data.description})
+    return report.run(current_data=Dataset.from_pandas(s.current, data_definition=definition),
+                      reference_data=Dataset.from_pandas(s.reference, data_definition=definition),
+                      name=f"{s.data.name} {run_date.isoformat()}")

@@ -1,0 +1,90 @@
+"""The monitor stage: after publishing, each run date's drift against its reference window.
+
+Written under ``reports/run_date=D/``: ``drift.json`` (the verdict of every monitored dataset,
+every day) and, for the last run dates of the run (``reports.html_days``), Evidently's report
+of each dataset as ``drift_<dataset>.html`` and ``.json``. The day's summary.md gains a drift
+section. HTML reports older than ``reports.html_retention_days`` before the newest run date are
+removed (about 4 MB each). Nothing here writes the warehouse.
+"""
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+from monitoring import drift
+from pipeline.context import RunContext, Window, log
+from pipeline.settings import Settings
+from warehouse import db
+from warehouse.reports import day_report_markdown
+
+REPORT_DATE = re.compile(r"run_date=(\d{4}-\d{2}-\d{2})$")
+
+
+def monitor_days(ctx: RunContext, window: Window) -> Window:
+    cfg, settings = ctx.monitoring, ctx.settings
+    with_html = set(window.days[len(window.days) - cfg.reports.html_days:]) if cfg.reports.html_days else set()
+    reports = dict(window.reports)
+    with db.reader(settings) as con:
+        for run_date in window.days:
+            samples = drift.load_samples(con, cfg.drift, run_date)
+            summary = drift.verdict(samples, cfg.drift, run_date)
+            directory = day_directory(settings, run_date)
+            if run_date in with_html:
+                summary["reports"] = write_reports(samples, cfg.drift, run_date, directory)
+            (directory / "drift.json").write_text(json.dumps(summary, indent=1))
+            if run_date in reports:
+                reports[run_date] = {**reports[run_date], "drift": summary}
+                (directory / "summary.md").write_text(
+                    day_report_markdown(reports[run_date]) + drift_markdown(summary))
+            log.info("%s drift: %s", run_date, ", ".join(summary["drifted_columns"]) or "none")
+    remove_old_html(settings, max(window.days), cfg.reports.html_retention_days)
+    return window.with_(reports=reports)
+
+
+def day_directory(settings: Settings, run_date: date) -> Path:
+    directory = settings.reports_dir / f"run_date={run_date.isoformat()}"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def write_reports(samples: dict, settings, run_date: date, directory: Path) -> dict[str, str]:
+    """Evidently's report of each dataset with a verdict: HTML to read, JSON to load back."""
+    written = {}
+    for name, s in samples.items():
+        if min(len(s.reference), len(s.current)) < settings.min_rows:
+            continue
+        snapshot = drift.evidently_report(s, settings, run_date)
+        snapshot.save_html(str(directory / f"drift_{name}.html"))
+        snapshot.save_json(str(directory / f"drift_{name}.json"))
+        written[name] = f"drift_{name}.html"
+    return written
+
+
+def remove_old_html(settings: Settings, newest: date, retention_days: int) -> None:
+    """Evidently's HTML reports of run dates more than ``retention_days`` before ``newest``
+    (their verdicts, drift.json, stay)."""
+    if not settings.reports_dir.exists():
+        return
+    oldest_kept = newest - timedelta(days=retention_days)
+    for directory in settings.reports_dir.iterdir():
+        match = REPORT_DATE.search(directory.name)
+        if match and date.fromisoformat(match.group(1)) < oldest_kept:
+            for html in directory.glob("drift_*.html"):
+                html.unlink()
+
+
+def drift_markdown(summary: dict) -> str:
+    """The drift section of the day's summary.md."""
+    first, last = summary["reference"]
+    lines = ["## Drift against " + f"{first} .. {last}", "",
+             "| dataset | status | drifted columns | rows (day / reference) |", "|---|---|---|---:|"]
+    for name, d in summary["datasets"].items():
+        drifted = [c for c, v in d.get("columns", {}).items() if v.get("drifted")]
+        lines.append(f"| {name} | {d['status']} | {', '.join(drifted) or '-'} | "
+                     f"{d['rows']['current']:,} / {d['rows']['reference']:,} |")
+    if summary.get("reports"):
+        lines += ["", "Evidently reports: " + ", ".join(
+            f"[{name}]({path})" for name, path in summary["reports"].items())]
+    return "\n".join(lines) + "\n"

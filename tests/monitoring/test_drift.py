@@ -1,0 +1,91 @@
+"""Drift verdicts: Evidently's tests column by column, the same numbers in its report."""
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from monitoring.config import DriftSettings, load_monitoring_config
+from monitoring.datasets import MONITORED, reference_window
+from monitoring.drift import Samples, evidently_report, verdict
+
+DAY = date(2025, 6, 1)
+CATEGORIES = ["Home/Lighting", "Home/Decor", "Garden/Tools", "Toys/Games"]
+
+
+def item_days(n: int, seed: int, lighting_price: float = 1.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    category = rng.choice(CATEGORIES, n)
+    ratio = np.where(rng.random(n) < 0.1, 0.7, 1.0) * rng.normal(1.0, 0.03, n)
+    ratio = np.where(category == "Home/Lighting", ratio * lighting_price, ratio)
+    price = rng.lognormal(1.5, 0.6, n) * ratio
+    return pd.DataFrame({"units": rng.poisson(2, n) + 1.0, "mean_price": price, "price_ratio": ratio,
+                         "is_promo": np.where(ratio < 0.85, "true", "false"), "category": category})
+
+
+def test_the_reference_window_ends_a_gap_before_the_run_date():
+    assert reference_window(DAY, 28, 28) == (date(2025, 4, 7), date(2025, 5, 4))
+
+
+def test_samples_of_one_distribution_do_not_drift():
+    out = verdict({"item_days": Samples(MONITORED["item_days"], item_days(20_000, 1), item_days(3_000, 2))},
+                  DriftSettings(), DAY)
+    assert out["drifted_columns"] == [] and out["datasets"]["item_days"]["status"] == "stable"
+    assert set(out["datasets"]["item_days"]["columns"]) == set(MONITORED["item_days"].columns)
+
+
+def test_a_price_shock_in_one_category_moves_the_prices_and_nothing_else():
+    out = verdict({"item_days": Samples(MONITORED["item_days"], item_days(20_000, 1),
+                                        item_days(3_000, 2, lighting_price=1.5))}, DriftSettings(), DAY)
+    assert out["drifted_columns"] == ["item_days.mean_price", "item_days.price_ratio"]
+    column = out["datasets"]["item_days"]["columns"]["price_ratio"]
+    assert column["method"] == "wasserstein" and column["score"] > column["threshold"] == 0.1
+
+
+def test_a_dataset_drifts_when_its_share_of_drifted_columns_is_reached():
+    shocked = Samples(MONITORED["item_days"], item_days(20_000, 1), item_days(3_000, 2, lighting_price=1.5))
+    assert verdict({"item_days": shocked}, DriftSettings(drift_share=0.4), DAY)["drifted_datasets"] == ["item_days"]
+    assert verdict({"item_days": shocked}, DriftSettings(drift_share=0.5), DAY)["drifted_datasets"] == []
+
+
+def test_too_few_rows_give_no_verdict_rather_than_a_noisy_one():
+    out = verdict({"item_days": Samples(MONITORED["item_days"], item_days(20_000, 1), item_days(50, 2))},
+                  DriftSettings(min_rows=200), DAY)
+    assert out["datasets"]["item_days"]["status"].startswith("no verdict")
+    assert out["drifted_columns"] == []
+
+
+def test_evidentlys_report_shows_the_verdicts_numbers():
+    s = Samples(MONITORED["item_days"], item_days(5_000, 1), item_days(1_000, 2, lighting_price=1.5))
+    settings = DriftSettings()
+    scores = {c: v["score"] for c, v in verdict({"item_days": s}, settings, DAY)["datasets"]["item_days"]["columns"].items()}
+    reported = report_scores(evidently_report(s, settings, DAY).dict())
+    assert reported.keys() == scores.keys()
+    for column, score in scores.items():
+        assert reported[column] == pytest.approx(score, rel=1e-9), column
+
+
+def report_scores(snapshot: dict) -> dict[str, float]:
+    """Per column, the drift score of the report's ValueDrift metrics."""
+    out = {}
+    for metric in snapshot["metrics"]:
+        config = metric.get("config", {})
+        if config.get("type", "").endswith("ValueDrift"):
+            out[config["column"]] = float(metric["value"])
+    return out
+
+
+def test_an_unknown_drift_test_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "monitoring.yaml"
+    path.write_text("defaults:\n  drift:\n    num_method: t_tests\n")
+    with pytest.raises(ValueError, match=r"(?s)monitoring.yaml: invalid monitoring settings for shop.*num_method"):
+        load_monitoring_config(path, "shop")
+
+
+def test_a_source_overrides_the_defaults(tmp_path):
+    path = tmp_path / "monitoring.yaml"
+    path.write_text("defaults:\n  drift:\n    num_threshold: 0.1\nsources:\n  shop:\n    drift:\n      num_threshold: 0.2\n")
+    assert load_monitoring_config(path, "shop").drift.num_threshold == 0.2
+    assert load_monitoring_config(path, "other").drift.num_threshold == 0.1
