@@ -238,7 +238,7 @@ def demo(daily_days: Annotated[int, typer.Option(help="days run by the daily flo
         ("recommendations", published / "recommendations" / f"run_date={last}"),
         ("models", f"{settings.models_dir}/forecaster, {settings.models_dir}/recommender"),
         ("reports", f"{settings.reports_dir}/run_date=<D>/summary.md (latest: "
-                    f"{settings.reports_dir / f'run_date={last}' / 'summary.md'})"),
+                    f"{settings.day_reports_dir(last) / 'summary.md'})"),
         ("data quality", f"{settings.root / 'quality' / 'data_docs' / 'index.html'} (Data Docs)"),
         ("dbt docs", f"shopcast docs --date {last}"),
         ("day ledger", "shopcast status"),

@@ -16,8 +16,8 @@ from pathlib import Path
 from monitoring import drift
 from pipeline.context import RunContext, Window, log
 from pipeline.settings import Settings
+from pipeline.stages import write_day_report
 from warehouse import db
-from warehouse.reports import day_report_markdown
 
 REPORT_DATE = re.compile(r"run_date=(\d{4}-\d{2}-\d{2})$")
 
@@ -30,30 +30,25 @@ def monitor_days(ctx: RunContext, window: Window) -> Window:
         for run_date in window.days:
             samples = drift.load_samples(con, cfg.drift, run_date)
             summary = drift.verdict(samples, cfg.drift, run_date)
-            directory = day_directory(settings, run_date)
+            directory = settings.day_reports_dir(run_date)
+            directory.mkdir(parents=True, exist_ok=True)
             if run_date in with_html:
-                summary["reports"] = write_reports(samples, cfg.drift, run_date, directory)
+                summary["reports"] = write_reports(samples, summary, cfg.drift, run_date, directory)
             (directory / "drift.json").write_text(json.dumps(summary, indent=1))
             if run_date in reports:
                 reports[run_date] = {**reports[run_date], "drift": summary}
-                (directory / "summary.md").write_text(
-                    day_report_markdown(reports[run_date]) + drift_markdown(summary))
+                write_day_report(settings, reports[run_date])
             log.info("%s drift: %s", run_date, ", ".join(summary["drifted_columns"]) or "none")
     remove_old_html(settings, max(window.days), cfg.reports.html_retention_days)
     return window.with_(reports=reports)
 
 
-def day_directory(settings: Settings, run_date: date) -> Path:
-    directory = settings.reports_dir / f"run_date={run_date.isoformat()}"
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
-
-
-def write_reports(samples: dict, settings, run_date: date, directory: Path) -> dict[str, str]:
+def write_reports(samples: dict, summary: dict, settings, run_date: date, directory: Path
+                  ) -> dict[str, str]:
     """Evidently's report of each dataset with a verdict: HTML to read, JSON to load back."""
     written = {}
     for name, s in samples.items():
-        if min(len(s.reference), len(s.current)) < settings.min_rows:
+        if "columns" not in summary["datasets"][name]:  # no verdict: too few rows
             continue
         snapshot = drift.evidently_report(s, settings, run_date)
         snapshot.save_html(str(directory / f"drift_{name}.html"))
@@ -74,17 +69,3 @@ def remove_old_html(settings: Settings, newest: date, retention_days: int) -> No
             for html in directory.glob("drift_*.html"):
                 html.unlink()
 
-
-def drift_markdown(summary: dict) -> str:
-    """The drift section of the day's summary.md."""
-    first, last = summary["reference"]
-    lines = ["## Drift against " + f"{first} .. {last}", "",
-             "| dataset | status | drifted columns | rows (day / reference) |", "|---|---|---|---:|"]
-    for name, d in summary["datasets"].items():
-        drifted = [c for c, v in d.get("columns", {}).items() if v.get("drifted")]
-        lines.append(f"| {name} | {d['status']} | {', '.join(drifted) or '-'} | "
-                     f"{d['rows']['current']:,} / {d['rows']['reference']:,} |")
-    if summary.get("reports"):
-        lines += ["", "Evidently reports: " + ", ".join(
-            f"[{name}]({path})" for name, path in summary["reports"].items())]
-    return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ packages below (warehouse, checks, models, sources) take what they need of it as
 from __future__ import annotations
 
 from functools import cached_property
+from datetime import date
 from pathlib import Path
 
 from pydantic import Field
@@ -72,6 +73,10 @@ class Settings(BaseSettings):
     @property
     def reports_dir(self) -> Path:
         return self.root / "reports"
+
+    def day_reports_dir(self, run_date: date | str) -> Path:
+        """``reports/run_date=D/``: where a run date's summary, failure and drift reports go."""
+        return self.reports_dir / f"run_date={run_date}"
 
     @property
     def models_dir(self) -> Path:

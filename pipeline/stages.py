@@ -292,7 +292,8 @@ def _versions(manifests: dict, table: str) -> str | None:
 
 
 def write_day_report(settings: Settings, report: dict) -> Path:
-    directory = settings.reports_dir / f"run_date={report['run_date']}"
+    """summary.md of the day (with its drift section once the monitor stage has run)."""
+    directory = settings.day_reports_dir(report["run_date"])
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "failed.md").unlink(missing_ok=True)  # the day is fixed now
     path = directory / "summary.md"
@@ -317,7 +318,7 @@ def record_failure(settings: Settings, run_date: date, stage: str, exc: BaseExce
     message = f"{type(exc).__name__}: {exc}"
     with db.writer(settings) as con:
         ledger.set_state(con, run_date, DayState.failed, stage, message)
-    directory = settings.reports_dir / f"run_date={run_date.isoformat()}"
+    directory = settings.day_reports_dir(run_date)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "failed.md"
     path.write_text(

@@ -38,4 +38,21 @@ def day_report_markdown(report: dict) -> str:
         lines += ["## Quarantined by rule", "", "| rule | lines |", "|---|---:|"]
         lines += [f"| {rule} | {n:,} |" for rule, n in report["quarantine_by_rule"].items()]
         lines.append("")
+    if report.get("drift"):
+        lines += drift_lines(report["drift"])
     return "\n".join(lines)
+
+
+def drift_lines(summary: dict) -> list[str]:
+    """The drift section: each dataset's status and drifted columns, links to its reports."""
+    first, last = summary["reference"]
+    lines = [f"## Drift against {first} .. {last}", "",
+             "| dataset | status | drifted columns | rows (day / reference) |", "|---|---|---|---:|"]
+    for name, d in summary["datasets"].items():
+        drifted = [c for c, v in d.get("columns", {}).items() if v.get("drifted")]
+        lines.append(f"| {name} | {d['status']} | {', '.join(drifted) or '-'} | "
+                     f"{d['rows']['current']:,} / {d['rows']['reference']:,} |")
+    if summary.get("reports"):
+        lines += ["", "Evidently reports: " + ", ".join(
+            f"[{name}]({path})" for name, path in summary["reports"].items())]
+    return lines + [""]
