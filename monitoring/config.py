@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.layered import for_source
 
@@ -25,17 +25,60 @@ class DriftSettings(BaseModel):
     reference_days: int = Field(28, ge=1, description="Length of the reference window.")
     reference_gap_days: int = Field(
         28, ge=1, description="The reference window ends this many days before the run date.")
+    current_days: int = Field(
+        7, ge=1, description="The compared window: this many days ending on the run date.")
+    warmup_days: int = Field(
+        28, ge=0, description="No verdict while the reference window starts within this many "
+                              "days of the warehouse's first day (features still forming).")
     num_method: NumericalMethod = "wasserstein"
     cat_method: CategoricalMethod = "jensenshannon"
-    num_threshold: float = Field(0.1, gt=0, description="A numerical column drifts above this.")
+    num_threshold: float = Field(0.15, gt=0, description="A numerical column drifts above this.")
     cat_threshold: float = Field(0.1, gt=0, description="A categorical column drifts above this.")
     sample_rows: int = Field(
-        20_000, ge=100, description="Rows drawn from each side (a seeded reservoir sample).")
+        20_000, ge=100, description="At most this many reference rows: each day contributes "
+                                    "at most sample_rows / reference_days rows.")
+    column_thresholds: dict[str, float] = Field(
+        {}, description="Thresholds of single columns, as `dataset.column: value`.")
+    column_methods: dict[str, NumericalMethod | CategoricalMethod] = Field(
+        {}, description="Drift tests of single columns, as `dataset.column: method`.")
     min_rows: int = Field(
         200, ge=1, description="With fewer rows on either side a dataset gets no verdict.")
     drift_share: float = Field(
         0.5, gt=0, le=1, description="A dataset drifts when this share of its columns drift.")
     datasets: list[DatasetName] = list(DATASETS)
+    alarm_on: list[DatasetName] = Field(
+        ["item_days", "active_customers", "raw_lines"],
+        description="Datasets whose drifted columns raise the day's drift alarm (alerts, the "
+                    "retraining policy); the others' drift is reported, not alarmed.")
+
+    @model_validator(mode="after")
+    def _columns_exist(self) -> "DriftSettings":
+        from monitoring.datasets import MONITORED
+
+        for key in [*self.column_thresholds, *self.column_methods]:
+            dataset, _, column = key.partition(".")
+            if dataset not in MONITORED or column not in MONITORED[dataset].columns:
+                raise ValueError(f"{key!r} is not a monitored `dataset.column`")
+        for key, method in self.column_methods.items():
+            dataset, _, column = key.partition(".")
+            allowed = get_args(NumericalMethod if column in MONITORED[dataset].numerical
+                               else CategoricalMethod)
+            if method not in allowed:
+                raise ValueError(f"{key}: {method!r} is not a test for its column type "
+                                 f"({', '.join(allowed)})")
+        return self
+
+    @property
+    def per_day(self) -> int:
+        return -(-self.sample_rows // self.reference_days)
+
+    def method(self, dataset: str, column: str, numerical: bool) -> str:
+        default = self.num_method if numerical else self.cat_method
+        return self.column_methods.get(f"{dataset}.{column}", default)
+
+    def threshold(self, dataset: str, column: str, numerical: bool) -> float:
+        default = self.num_threshold if numerical else self.cat_threshold
+        return self.column_thresholds.get(f"{dataset}.{column}", default)
 
 
 class ReportSettings(BaseModel):
@@ -46,9 +89,17 @@ class ReportSettings(BaseModel):
         14, ge=1, description="HTML reports of run dates this far before the newest are removed.")
 
 
+class RealisedSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    every_days: int = Field(
+        7, ge=1, description="In a run of several dates, realised quality every this many days "
+                             "(and on the run's last date); a daily run scores its day.")
+
+
 class MonitoringConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     drift: DriftSettings = DriftSettings()
+    realised: RealisedSettings = RealisedSettings()
     reports: ReportSettings = ReportSettings()
 
 

@@ -1,6 +1,11 @@
 """What is monitored: each dataset is a query over a range of days, its columns declared as
 numerical or categorical. Identifiers (customers, items, orders) are never columns: reports
-carry distributions, not the rows of a person."""
+carry distributions, not the rows of a person.
+
+A window of run dates reads each dataset once, over every day its comparisons need, at most
+``per_day`` rows of each day (the first rows by a hash of their values: the same rows at every
+rerun, and a 1M-line day costs what a small one does); each run date's reference and current
+windows are then cut from those rows (``DayRows.between``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,14 +13,14 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-SAMPLE_SEED = 20251201
+from domain.rules import COLD_ITEM_DAYS
 
 
 @dataclass(frozen=True)
 class MonitoredData:
     name: str
     description: str
-    sql: str                          # the rows of days ? .. ? (a `day` column first)
+    sql: str            # the rows of days ? .. ? with a `day` column; {per_day} caps pre-aggregation
     numerical: tuple[str, ...]
     categorical: tuple[str, ...] = ()
 
@@ -43,23 +48,45 @@ MONITORED = {d.name: d for d in (
     MonitoredData(
         "raw_lines", "the batch as delivered: one row per order line kept by the raw gate (raw.order_lines)",
         """SELECT run_date AS day, CAST(quantity AS DOUBLE) AS quantity, unit_price,
-                  coalesce(store, 'unknown') AS store,
+                  coalesce(store, 'unknown') AS store, coalesce(category, 'unknown') AS category,
                   CAST(customer_id IS NOT NULL AS VARCHAR) AS has_customer
            FROM raw.order_lines WHERE run_date BETWEEN ? AND ?""",
-        numerical=("quantity", "unit_price"), categorical=("store", "has_customer")),
+        numerical=("quantity", "unit_price"), categorical=("store", "category", "has_customer")),
     MonitoredData(
-        "forecasts", "what was forecast: one row per item and run date, over the 28 days ahead "
-        "(predictions.forecasts)",
-        """SELECT run_date AS day, avg(mean) AS daily_mean, avg(p90 - p10) AS p10_p90_width,
-                  CAST(history_days IS NULL AS VARCHAR) AS never_sold
-           FROM predictions.forecasts WHERE run_date BETWEEN ? AND ?
-           GROUP BY run_date, item_id, history_days""",
-        numerical=("daily_mean", "p10_p90_width"), categorical=("never_sold",)),
+        "forecasts", "what was forecast: one row per item and run date, its daily level and "
+        "p10-p90 width over the 28 days ahead, and its category (predictions.forecasts)",
+        """SELECT f.run_date AS day, avg(f.mean) AS daily_mean, avg(f.p90 - f.p10) AS p10_p90_width,
+                  CAST(f.history_days IS NULL AS VARCHAR) AS never_sold,
+                  coalesce(any_value(i.category), 'unknown') AS category
+           FROM predictions.forecasts f
+           LEFT JOIN (SELECT item_id, arg_max(category, order_date) AS category
+                      FROM marts.fct_item_daily_demand GROUP BY item_id) i USING (item_id)
+           WHERE f.run_date BETWEEN ? AND ?
+           GROUP BY f.run_date, f.item_id, f.history_days""",
+        numerical=("daily_mean", "p10_p90_width"), categorical=("never_sold", "category")),
     MonitoredData(
-        "recommendations", "what was recommended: one row per list entry (predictions.recommendations)",
-        """SELECT run_date AS day, score, segment
-           FROM predictions.recommendations WHERE run_date BETWEEN ? AND ?""",
-        numerical=("score",), categorical=("segment",)),
+        "recommendations", "what was recommended: one row per list (a sample of the day's "
+        "customers): the share of its items the customer bought before, the share of cold items, "
+        "its scores relative to its first, and the customer's segment (predictions.recommendations)",
+        """WITH customers AS (
+               SELECT run_date, customer_id FROM predictions.recommendations
+               WHERE run_date BETWEEN ? AND ? AND rank = 1
+               QUALIFY row_number() OVER (PARTITION BY run_date ORDER BY hash(customer_id, run_date))
+                       <= {per_day})
+           SELECT r.run_date AS day,
+                  avg(CAST(EXISTS (SELECT 1 FROM marts.fct_customer_item_daily o
+                                   WHERE o.customer_id = r.customer_id AND o.item_id = r.item_id
+                                     AND o.order_date <= r.run_date) AS DOUBLE)) AS own_item_share,
+                  avg(CAST(i.first_sale IS NULL OR i.first_sale > r.run_date - {cold_days}
+                           AS DOUBLE)) AS cold_item_share,
+                  avg(r.score) / nullif(max(r.score), 0) AS score_vs_first,
+                  any_value(r.segment) AS segment
+           FROM predictions.recommendations r
+           JOIN customers USING (run_date, customer_id)
+           LEFT JOIN (SELECT item_id, min(order_date) AS first_sale
+                      FROM marts.fct_item_daily_demand GROUP BY item_id) i USING (item_id)
+           GROUP BY r.run_date, r.customer_id""".replace("{cold_days}", str(COLD_ITEM_DAYS)),
+        numerical=("own_item_share", "cold_item_share", "score_vs_first"), categorical=("segment",)),
 )}
 
 
@@ -69,10 +96,31 @@ def reference_window(run_date: date, days: int, gap_days: int) -> tuple[date, da
     return last - timedelta(days=days - 1), last
 
 
-def sample(con, data: MonitoredData, first: date, last: date, rows: int) -> pd.DataFrame:
-    """The dataset's rows of days first..last, at most ``rows`` of them (a seeded reservoir
-    sample: the statistics then cost the same on a 1M-line day as on a small one)."""
-    return con.execute(
-        f"SELECT * EXCLUDE (day) FROM ({data.sql}) "
-        f"USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE ({SAMPLE_SEED})",
-        [first, last]).df()
+def current_window(run_date: date, days: int) -> tuple[date, date]:
+    """The ``days`` days ending on the run date: a week holds every weekday once, as the
+    reference's four weeks do."""
+    return run_date - timedelta(days=days - 1), run_date
+
+
+@dataclass(frozen=True)
+class DayRows:
+    """A dataset's rows of a range of days, at most ``per_day`` of each (``load``)."""
+    data: MonitoredData
+    rows: pd.DataFrame   # a `day` column, then the dataset's columns
+
+    @classmethod
+    def load(cls, con, data: MonitoredData, first: date, last: date, per_day: int) -> "DayRows":
+        per_day = int(per_day)
+        columns = ", ".join(data.columns)
+        order = f"hash({columns}), {columns}"
+        rows = con.execute(
+            f"SELECT day, {columns} FROM ({data.sql.format(per_day=per_day)}) "
+            f"QUALIFY row_number() OVER (PARTITION BY day ORDER BY {order}) <= {per_day} "
+            f"ORDER BY day, {order}", [first, last]).df()
+        rows["day"] = pd.to_datetime(rows["day"]).dt.date
+        return cls(data, rows)
+
+    def between(self, first: date, last: date) -> pd.DataFrame:
+        """The rows of days first..last, without the day."""
+        days = self.rows["day"]
+        return self.rows.loc[(days >= first) & (days <= last), list(self.data.columns)].reset_index(drop=True)

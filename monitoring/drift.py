@@ -8,13 +8,13 @@ day and reports for its last days only (configs/monitoring.yaml, `reports`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
 from monitoring.config import DriftSettings
-from monitoring.datasets import MONITORED, MonitoredData, reference_window, sample
+from monitoring.datasets import MONITORED, DayRows, MonitoredData, current_window, reference_window
 
 
 @dataclass(frozen=True)
@@ -24,27 +24,37 @@ class Samples:
     current: pd.DataFrame
 
 
-def load_samples(con, settings: DriftSettings, run_date: date) -> dict[str, Samples]:
-    """The configured datasets' samples: the run date, and its reference window."""
-    first, last = reference_window(run_date, settings.reference_days, settings.reference_gap_days)
-    out = {}
-    for name in settings.datasets:
-        data = MONITORED[name]
-        out[name] = Samples(data, sample(con, data, first, last, settings.sample_rows),
-                            sample(con, data, run_date, run_date, settings.sample_rows))
-    return out
+def load_rows(con, settings: DriftSettings, run_dates: list[date]) -> dict[str, DayRows]:
+    """Each configured dataset's rows over every day the run dates' windows need, read once."""
+    first = reference_window(min(run_dates), settings.reference_days, settings.reference_gap_days)[0]
+    return {name: DayRows.load(con, MONITORED[name], first, max(run_dates), settings.per_day)
+            for name in settings.datasets}
 
 
-def verdict(samples: dict[str, Samples], settings: DriftSettings, run_date: date) -> dict:
+def samples_of(rows: dict[str, DayRows], settings: DriftSettings, run_date: date) -> dict[str, Samples]:
+    """The run date's reference and current windows of every dataset."""
+    reference = reference_window(run_date, settings.reference_days, settings.reference_gap_days)
+    current = current_window(run_date, settings.current_days)
+    return {name: Samples(r.data, r.between(*reference), r.between(*current)) for name, r in rows.items()}
+
+
+def verdict(samples: dict[str, Samples], settings: DriftSettings, run_date: date,
+            first_day: date | None = None) -> dict:
     """Per dataset and column: the method, its score, the threshold and whether it drifted; a
-    dataset drifts when ``drift_share`` of its columns do. JSON-ready."""
+    dataset drifts when ``drift_share`` of its columns do. No verdict while the reference window
+    lies in the warehouse's first ``warmup_days`` (from ``first_day``). JSON-ready."""
     from evidently.legacy.calculations.stattests import get_stattest
     from evidently.legacy.core import ColumnType
 
     first, last = reference_window(run_date, settings.reference_days, settings.reference_gap_days)
+    warming_up = first_day is not None and first < first_day + timedelta(days=settings.warmup_days)
     datasets = {}
     for name, s in samples.items():
         rows = {"reference": len(s.reference), "current": len(s.current)}
+        if warming_up:
+            datasets[name] = {"rows": rows, "status": f"no verdict: the reference window starts "
+                              f"within the first {settings.warmup_days} days of history"}
+            continue
         if min(rows.values()) < settings.min_rows:
             datasets[name] = {"rows": rows, "status": f"no verdict: under {settings.min_rows} rows"}
             continue
@@ -56,8 +66,8 @@ def verdict(samples: dict[str, Samples], settings: DriftSettings, run_date: date
             if not len(reference) or not len(current):
                 columns[column] = {"status": "no values"}
                 continue
-            method = settings.num_method if numerical else settings.cat_method
-            threshold = settings.num_threshold if numerical else settings.cat_threshold
+            method = settings.method(name, column, numerical)
+            threshold = settings.threshold(name, column, numerical)
             result = get_stattest(reference, current, kind, method)(reference, current, kind,
                                                                     threshold)
             columns[column] = {"method": method, "score": float(result.drift_score),
@@ -68,8 +78,12 @@ def verdict(samples: dict[str, Samples], settings: DriftSettings, run_date: date
                           else "stable", "drifted_share": share, "columns": columns}
     drifted = [f"{name}.{column}" for name, d in datasets.items()
                for column, c in d.get("columns", {}).items() if c.get("drifted")]
+    current = current_window(run_date, settings.current_days)
+    alarm = [c for c in drifted if c.partition(".")[0] in settings.alarm_on]
     return {"run_date": run_date.isoformat(), "reference": [first.isoformat(), last.isoformat()],
-            "datasets": datasets, "drifted_columns": drifted,
+            "current": [current[0].isoformat(), current[1].isoformat()],
+            "datasets": datasets, "drifted_columns": drifted, "alarm": bool(alarm),
+            "alarm_columns": alarm,
             "drifted_datasets": [n for n, d in datasets.items() if d["status"] == "drifted"]}
 
 
@@ -84,7 +98,11 @@ def evidently_report(s: Samples, settings: DriftSettings, run_date: date):
     report = Report([DataDriftPreset(
         columns=list(s.data.columns), num_method=settings.num_method,
         cat_method=settings.cat_method, num_threshold=settings.num_threshold,
-        cat_threshold=settings.cat_threshold, drift_share=settings.drift_share)],
+        cat_threshold=settings.cat_threshold, drift_share=settings.drift_share,
+        per_column_threshold={c: settings.threshold(s.data.name, c, c in s.data.numerical)
+                              for c in s.data.columns},
+        per_column_method={c: settings.method(s.data.name, c, c in s.data.numerical)
+                           for c in s.data.columns})],
         metadata={"dataset": s.data.name, "description": s.data.description})
     # a column constant on one side (a day without promotions) makes Evidently's correlation
     # widgets divide by a zero deviation: numpy's warning is noise in the day's log, not a fault

@@ -1,7 +1,8 @@
 """The monitor stage: after publishing, each run date's drift against its reference window.
 
 Written under ``reports/run_date=D/``: ``drift.json`` (the verdict of every monitored dataset,
-every day) and, for the last run dates of the run (``reports.html_days``), Evidently's report
+every day), ``realised.json`` (the forecasts of D - 28 and the lists of D - 30 scored on what
+happened since, beside the same day's baseline) and, for the last run dates of the run (``reports.html_days``), Evidently's report
 of each dataset as ``drift_<dataset>.html`` and ``.json``. The day's summary.md gains a drift
 section. HTML reports older than ``reports.html_retention_days`` before the newest run date are
 removed (about 4 MB each). Nothing here writes the warehouse.
@@ -13,11 +14,18 @@ import re
 from datetime import date, timedelta
 from pathlib import Path
 
+from domain.rules import HORIZON_DAYS, RECOMMENDATION_WINDOW_DAYS
+from models.forecaster import evaluate as forecast_evaluate
+from models.panel import load_panel
+from models.recommender import baselines as recommend_baselines
+from models.recommender import evaluate as recommend_evaluate
+from models.recommender.data import load_history
 from monitoring import drift
+from pipeline import predict
 from pipeline.context import RunContext, Window, log
 from pipeline.settings import Settings
 from pipeline.stages import write_day_report
-from warehouse import db
+from warehouse import db, ledger
 
 REPORT_DATE = re.compile(r"run_date=(\d{4}-\d{2}-\d{2})$")
 
@@ -27,20 +35,61 @@ def monitor_days(ctx: RunContext, window: Window) -> Window:
     with_html = set(window.days[len(window.days) - cfg.reports.html_days:]) if cfg.reports.html_days else set()
     reports = dict(window.reports)
     with db.reader(settings) as con:
-        for run_date in window.days:
-            samples = drift.load_samples(con, cfg.drift, run_date)
-            summary = drift.verdict(samples, cfg.drift, run_date)
-            directory = settings.day_reports_dir(run_date)
-            directory.mkdir(parents=True, exist_ok=True)
-            if run_date in with_html:
-                summary["reports"] = write_reports(samples, summary, cfg.drift, run_date, directory)
-            (directory / "drift.json").write_text(json.dumps(summary, indent=1))
-            if run_date in reports:
-                reports[run_date] = {**reports[run_date], "drift": summary}
-                write_day_report(settings, reports[run_date])
-            log.info("%s drift: %s", run_date, ", ".join(summary["drifted_columns"]) or "none")
+        rows = drift.load_rows(con, cfg.drift, list(window.days))
+        first_day = ledger.first_day(con)
+        realised = realised_quality(con, list(window.days), cfg.realised.every_days)
+    for run_date in window.days:
+        samples = drift.samples_of(rows, cfg.drift, run_date)
+        summary = drift.verdict(samples, cfg.drift, run_date, first_day)
+        directory = settings.day_reports_dir(run_date)
+        directory.mkdir(parents=True, exist_ok=True)
+        if run_date in with_html:
+            summary["reports"] = write_reports(samples, summary, cfg.drift, run_date, directory)
+        (directory / "drift.json").write_text(json.dumps(summary, indent=1))
+        if run_date in realised:
+            (directory / "realised.json").write_text(json.dumps(realised[run_date], indent=1))
+        if run_date in reports:
+            reports[run_date] = {**reports[run_date], "drift": summary,
+                                 "realised": realised.get(run_date)}
+            write_day_report(settings, reports[run_date])
+        log.info("%s drift: %s", run_date, ", ".join(summary["drifted_columns"]) or "none")
     remove_old_html(settings, max(window.days), cfg.reports.html_retention_days)
     return window.with_(reports=reports)
+
+
+def realised_quality(con, run_dates: list[date], every_days: int) -> dict[date, dict]:
+    """For each chosen run date D, the forecasts published at D - 28 and the lists published at
+    D - 30 scored on what happened since, next to the same day's baseline (the project's own
+    metric code, models/*/evaluate.py ``realised``)."""
+    end = max(run_dates)
+    chosen = [d for d in run_dates if d == end or d.toordinal() % every_days == 0]
+    jobs = {"forecasts": (HORIZON_DAYS, predict.read_forecast),
+            "recommendations": (RECOMMENDATION_WINDOW_DAYS, predict.read_recommendations)}
+    published = {name: {d: read(con, d - timedelta(days=lag)) for d in chosen}
+                 for name, (lag, read) in jobs.items()}
+    out: dict[date, dict] = {d: {} for d in chosen}
+    if any(published["forecasts"].values()):
+        panel = load_panel(con, end)
+        for d, found in published["forecasts"].items():
+            if found:
+                origin = d - timedelta(days=HORIZON_DAYS)
+                out[d]["forecasts"] = {
+                    "origin": origin.isoformat(), "model_version": found[1],
+                    "baseline_version": predict.FORECASTER.baseline_version,
+                    **forecast_evaluate.realised(panel, origin, found[0], predict.FORECASTER.baseline)}
+    if any(published["recommendations"].values()):
+        full = load_history(con, end)
+        baseline = recommend_baselines.BASELINES[recommend_baselines.FALLBACK]
+        for d, found in published["recommendations"].items():
+            if found:
+                origin = d - timedelta(days=RECOMMENDATION_WINDOW_DAYS)
+                out[d]["recommendations"] = {
+                    "origin": origin.isoformat(), "model_version": found[1],
+                    "baseline_version": predict.RECOMMENDER.baseline_version,
+                    **recommend_evaluate.realised(
+                        full, origin, found[0],
+                        lambda h, c: recommend_baselines.recommend(h, baseline, c))}
+    return {d: v for d, v in out.items() if v}
 
 
 def write_reports(samples: dict, summary: dict, settings, run_date: date, directory: Path

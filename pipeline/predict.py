@@ -150,6 +150,21 @@ def forecast_table(history: DemandPanel, f: Forecast, version: str) -> pa.Table:
     }, schema=FORECASTS)
 
 
+def read_forecast(con, run_date: date) -> tuple[Forecast, str] | None:
+    """The forecast published for ``run_date`` as the model made it, and its model version
+    (None when nothing was published): forecast_table read back."""
+    rows = con.execute(
+        "SELECT item_id, mean, p10, p50, p90, model_version FROM predictions.forecasts "
+        "WHERE run_date = ? ORDER BY item_id, target_date", [run_date]).fetchnumpy()
+    if not len(rows["item_id"]):
+        return None
+    n, h = len(rows["item_id"]) // HORIZON_DAYS, HORIZON_DAYS
+    quantiles = np.stack([rows[q] for q in ("p10", "p50", "p90")], axis=-1).reshape(n, h, 3)
+    forecast = Forecast(np.asarray(rows["item_id"][::h], dtype=object),
+                        np.asarray(rows["mean"]).reshape(n, h), quantiles)
+    return forecast, ", ".join(sorted(set(rows["model_version"])))
+
+
 FORECASTER = Predictor(
     name="forecast", table="predictions.forecasts", config=lambda s: s.forecaster,
     load=load_panel, history_days=lambda h: h.days,
@@ -177,6 +192,21 @@ def recommendation_table(history: ShopHistory, recs: Recommendations, version: s
         "model_version": pa.repeat(pa.scalar(version, pa.string()), m * k),
         "segment": pa.array(history.segments(rows), pa.string()).take(per_row),
     }, schema=RECOMMENDATIONS)
+
+
+def read_recommendations(con, run_date: date) -> tuple[Recommendations, str] | None:
+    """The lists published for ``run_date`` and their model version (None when nothing was
+    published): recommendation_table read back (every list of a day has the same length)."""
+    rows = con.execute(
+        "SELECT customer_id, item_id, score, model_version FROM predictions.recommendations "
+        "WHERE run_date = ? ORDER BY customer_id, rank", [run_date]).fetchnumpy()
+    ids = np.asarray(rows["customer_id"], dtype=object)
+    if not len(ids):
+        return None
+    k = len(ids) // len(set(ids))
+    recs = Recommendations(ids[::k], np.asarray(rows["item_id"], dtype=object).reshape(-1, k),
+                           np.asarray(rows["score"], dtype=np.float64).reshape(-1, k))
+    return recs, ", ".join(sorted(set(rows["model_version"])))
 
 
 RECOMMENDER = Predictor(

@@ -40,6 +40,8 @@ def day_report_markdown(report: dict) -> str:
         lines.append("")
     if report.get("drift"):
         lines += drift_lines(report["drift"])
+    if report.get("realised"):
+        lines += realised_lines(report["realised"])
     return "\n".join(lines)
 
 
@@ -56,3 +58,31 @@ def drift_lines(summary: dict) -> list[str]:
         lines += ["", "Evidently reports: " + ", ".join(
             f"[{name}]({path})" for name, path in summary["reports"].items())]
     return lines + [""]
+
+
+REALISED_METRICS = {
+    "forecasts": (("wrmsse", "WRMSSE", "all"), ("wrmsse", "WRMSSE", "cold"),
+                  ("weekly_wape", "weekly WAPE", "all"), ("coverage_80", "p10-p90 coverage", "all")),
+    "recommendations": (("recall_at_20", "Recall@20", "cold"), ("recall_at_20", "Recall@20", "warm"),
+                        ("ndcg_at_20", "NDCG@20", "cold"), ("ndcg_at_20", "NDCG@20", "warm")),
+}
+
+
+def realised_lines(realised: dict) -> list[str]:
+    """Realised quality: what was published 28 (forecasts) and 30 (lists) days ago against what
+    happened, beside the same day's baseline, so that a drop shows as a drop against it."""
+    lines = ["## Realised quality", "",
+             "| published | origin | metric | segment | served model | baseline | served / baseline |",
+             "|---|---|---|---|---:|---:|---:|"]
+    for table, metrics in REALISED_METRICS.items():
+        r = realised.get(table)
+        if not r:
+            continue
+        for key, label, segment in metrics:
+            mine, base = r["model"][segment][key], r["baseline"][segment][key]
+            ratio = mine / base if base else float("nan")
+            lines.append(f"| {table} ({r['model_version']}) | {r['origin']} | {label} | {segment} "
+                         f"| {mine:.3f} | {base:.3f} | {ratio:.2f} |")
+    lines += ["", "Baselines: " + ", ".join(f"{t}: {r['baseline_version']}" for t, r in realised.items()),
+              "(lower is better for WRMSSE and WAPE, higher for Recall and NDCG; coverage aims at 0.80)", ""]
+    return lines

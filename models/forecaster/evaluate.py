@@ -49,6 +49,15 @@ def rolling_origins(panel: DemandPanel, origins: list[date], models: dict[str, M
     return pd.DataFrame(rows)
 
 
+def realised(panel: DemandPanel, origin: date, published: Forecast, baseline: Model
+             ) -> dict[str, dict]:
+    """The forecast published at ``origin`` and the baseline's forecast of the same day, scored
+    on the actual units of origin + 1 .. origin + 28 (``panel`` reaches that far)."""
+    history = panel.until(origin)
+    y = actuals(panel, history)
+    return {"model": score(history, y, published), "baseline": score(history, y, baseline(history))}
+
+
 def summary(results: pd.DataFrame, reference: str | None = None) -> pd.DataFrame:
     """Mean over origins per model: WRMSSE all/cold, weekly WAPE, pinball, coverage; with a
     ``reference`` model (the oracle), WRMSSE also as a ratio to it."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -37,23 +38,42 @@ def bought_before(history: ShopHistory, customers: np.ndarray) -> dict[str, set[
     return out
 
 
+@dataclass(frozen=True)
+class OriginScoring:
+    """What scoring lists made at an origin needs: the history known then, the customers to
+    score, what they bought in the window, their segments, the sellable and the cold items."""
+    history: ShopHistory
+    customers: np.ndarray
+    relevant: dict
+    segment: dict
+    sellable: np.ndarray
+    cold: set
+    before: dict
+
+    @classmethod
+    def at(cls, full: ShopHistory, origin: date) -> "OriginScoring":
+        history, customers, relevant = scored_customers(full, origin)
+        segment = dict(zip(history.purchases.customer_ids[customers], history.segments(customers)))
+        sellable = history.sellable()
+        cold = set(history.items.item_ids[sellable[history.cold_items(sellable)]])
+        return cls(history, customers, relevant, segment, history.items.item_ids[sellable], cold,
+                   bought_before(history, customers))
+
+    def score(self, recs: Recommendations) -> dict[str, dict[str, float]]:
+        return score(recs, self.relevant, self.segment, self.sellable, self.cold, self.before)
+
+
 def rolling_origins(full: ShopHistory, origins: list[date], models: dict[str, Model],
                     log=print) -> pd.DataFrame:
     """One row per model, origin and segment with the metrics and the model's seconds."""
     rows = []
     for origin in origins:
-        history, customers, relevant = scored_customers(full, origin)
-        segment = dict(zip(history.purchases.customer_ids[customers],
-                           history.segments(customers)))
-        sellable = history.sellable()
-        cold = set(history.items.item_ids[sellable[history.cold_items(sellable)]])
-        before = bought_before(history, customers)
+        scoring = OriginScoring.at(full, origin)
         for name, model in models.items():
             started = time.perf_counter()
-            recs = model(history, customers)
+            recs = model(scoring.history, scoring.customers)
             seconds = time.perf_counter() - started
-            metrics = score(recs, relevant, segment, history.items.item_ids[sellable], cold,
-                            before)
+            metrics = scoring.score(recs)
             for seg, values in metrics.items():
                 rows.append({"model": name, "origin": origin, "segment": seg,
                              "seconds": seconds, **values})
@@ -61,6 +81,18 @@ def rolling_origins(full: ShopHistory, origins: list[date], models: dict[str, Mo
                 log(f"  {origin} {name:<32} Recall@20 cold {metrics['cold']['recall_at_20']:.3f}"
                     f" warm {metrics['warm']['recall_at_20']:.3f}  ({seconds:.1f}s)")
     return pd.DataFrame(rows)
+
+
+def realised(full: ShopHistory, origin: date, published: Recommendations, baseline: Model
+             ) -> dict[str, dict]:
+    """The lists published at ``origin`` and the baseline's lists of the same day, scored on
+    what their customers bought since (``full`` reaches origin + 30 days): the same metric code
+    as the benchmark, restricted to the customers scored."""
+    scoring = OriginScoring.at(full, origin)
+    ids = scoring.history.purchases.customer_ids[scoring.customers]
+    keep = np.isin(published.customer_ids, ids)
+    mine = Recommendations(published.customer_ids[keep], published.item_ids[keep], published.scores[keep])
+    return {"model": scoring.score(mine), "baseline": scoring.score(baseline(scoring.history, scoring.customers))}
 
 
 def summary(results: pd.DataFrame, reference: str | None = None) -> pd.DataFrame:

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from datetime import date
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
 from monitoring.config import DriftSettings, load_monitoring_config
-from monitoring.datasets import MONITORED, reference_window
+from monitoring.datasets import MONITORED, DayRows, current_window, reference_window
 from monitoring.drift import Samples, evidently_report, verdict
 
 DAY = date(2025, 6, 1)
@@ -27,6 +28,61 @@ def item_days(n: int, seed: int, lighting_price: float = 1.0) -> pd.DataFrame:
 
 def test_the_reference_window_ends_a_gap_before_the_run_date():
     assert reference_window(DAY, 28, 28) == (date(2025, 4, 7), date(2025, 5, 4))
+    assert current_window(DAY, 7) == (date(2025, 5, 26), DAY)
+
+
+def test_a_window_reads_each_day_once_at_most_per_day_rows_the_same_at_every_rerun():
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA raw")
+    con.execute("""CREATE TABLE raw.order_lines AS
+                   SELECT DATE '2025-05-01' + CAST(i % 40 AS INTEGER) AS run_date,
+                          CAST(i % 7 + 1 AS BIGINT) AS quantity, (i % 13) * 1.5 AS unit_price,
+                          'web' AS store, 'Home/Decor' AS category,
+                          CASE WHEN i % 5 = 0 THEN NULL ELSE 'c' || i END AS customer_id
+                   FROM range(40 * 500) t(i)""")
+    first, last = date(2025, 5, 1), date(2025, 6, 9)
+    rows = DayRows.load(con, MONITORED["raw_lines"], first, last, per_day=100)
+    assert rows.rows.groupby("day").size().eq(100).all() and rows.rows["day"].nunique() == 40
+    again = DayRows.load(con, MONITORED["raw_lines"], first, last, per_day=100)
+    pd.testing.assert_frame_equal(rows.rows, again.rows)
+    week = rows.between(date(2025, 6, 3), date(2025, 6, 9))
+    assert len(week) == 700 and list(week.columns) == list(MONITORED["raw_lines"].columns)
+    assert "customer_id" not in rows.rows.columns
+
+
+def test_the_warm_up_gives_no_verdict_while_the_reference_is_young():
+    s = {"item_days": Samples(MONITORED["item_days"], item_days(5_000, 1), item_days(3_000, 2))}
+    young = verdict(s, DriftSettings(warmup_days=28), DAY, first_day=date(2025, 3, 20))
+    assert young["datasets"]["item_days"]["status"].startswith("no verdict: the reference window")
+    grown = verdict(s, DriftSettings(warmup_days=28), DAY, first_day=date(2025, 3, 10))
+    assert grown["datasets"]["item_days"]["status"] == "stable"
+
+
+def test_only_the_alarmed_datasets_raise_the_days_alarm():
+    shocked = {"item_days": Samples(MONITORED["item_days"], item_days(20_000, 1),
+                                    item_days(3_000, 2, lighting_price=1.5))}
+    loud = verdict(shocked, DriftSettings(), DAY)
+    assert loud["alarm"] and loud["alarm_columns"] == loud["drifted_columns"]
+    watched = verdict(shocked, DriftSettings(alarm_on=["raw_lines"]), DAY)
+    assert watched["drifted_columns"] and not watched["alarm"] and watched["alarm_columns"] == []
+
+
+def test_a_column_takes_its_own_test_and_threshold():
+    shocked = {"item_days": Samples(MONITORED["item_days"], item_days(20_000, 1),
+                                    item_days(3_000, 2, lighting_price=1.5))}
+    settings = DriftSettings(column_methods={"item_days.price_ratio": "psi"},
+                             column_thresholds={"item_days.price_ratio": 5.0})
+    column = verdict(shocked, settings, DAY)["datasets"]["item_days"]["columns"]["price_ratio"]
+    assert column["method"] == "psi" and column["threshold"] == 5.0 and not column["drifted"]
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"column_thresholds": {"item_days.customer_id": 0.2}}, "not a monitored"),
+    ({"column_methods": {"item_days.category": "wasserstein"}}, "not a test for its column type"),
+])
+def test_an_override_of_an_unknown_column_or_a_wrong_test_is_refused(override, message):
+    with pytest.raises(ValueError, match=message):
+        DriftSettings(**override)
 
 
 def test_samples_of_one_distribution_do_not_drift():
@@ -41,7 +97,7 @@ def test_a_price_shock_in_one_category_moves_the_prices_and_nothing_else():
                                         item_days(3_000, 2, lighting_price=1.5))}, DriftSettings(), DAY)
     assert out["drifted_columns"] == ["item_days.mean_price", "item_days.price_ratio"]
     column = out["datasets"]["item_days"]["columns"]["price_ratio"]
-    assert column["method"] == "wasserstein" and column["score"] > column["threshold"] == 0.1
+    assert column["method"] == "wasserstein" and column["score"] > column["threshold"] == 0.15
 
 
 def test_a_dataset_drifts_when_its_share_of_drifted_columns_is_reached():
@@ -59,7 +115,8 @@ def test_too_few_rows_give_no_verdict_rather_than_a_noisy_one():
 
 def test_evidentlys_report_shows_the_verdicts_numbers():
     s = Samples(MONITORED["item_days"], item_days(5_000, 1), item_days(1_000, 2, lighting_price=1.5))
-    settings = DriftSettings()
+    settings = DriftSettings(column_thresholds={"item_days.units": 0.3},
+                             column_methods={"item_days.mean_price": "psi"})
     scores = {c: v["score"] for c, v in verdict({"item_days": s}, settings, DAY)["datasets"]["item_days"]["columns"].items()}
     reported = report_scores(evidently_report(s, settings, DAY).dict())
     assert reported.keys() == scores.keys()

@@ -1,6 +1,6 @@
 """The monitor stage on a synthetic shop whose prices jump in one category and whose demand
-surges in another: the drift verdicts flag the moved columns within three run dates, and
-nothing in the reports names a customer."""
+surges in another: the week before is quiet, the drift verdicts flag the moved columns within
+three run dates, and nothing in the reports names a customer."""
 from __future__ import annotations
 
 import json
@@ -18,7 +18,8 @@ from tests.conftest import run_stages
 from warehouse import db, ledger
 
 pytestmark = [pytest.mark.slow, pytest.mark.dbt]
-CHANGE = 58  # the first day (index) of the new regime: its reference window is days 3..30
+CHANGE = 90  # the first day (index) of the new regime: its reference window is days 35..62
+# (verdicts begin at day 83, when the reference window has left the first 28 days)
 # enough item-days for a verdict every day (min_rows: 200 on each side)
 BASE = ShopConfig(seed=8, days=CHANGE + 4, lines_per_day=1500, initial_items=400,
                   initial_customers=600, customer_joins_per_day=4, item_launches_per_day=0.5)
@@ -62,12 +63,21 @@ def test_every_run_date_gets_a_verdict_and_completes(monitored):
         assert summary["datasets"]["item_days"]["status"] in ("stable", "drifted")
 
 
+def test_the_week_before_the_change_is_quiet_and_the_warm_up_has_no_verdict(monitored):
+    for day in DAY[CHANGE - 7:CHANGE]:
+        summary = drift_of(monitored, day)
+        assert summary["alarm_columns"] == [] and not summary["alarm"], (day, summary["alarm_columns"])
+        assert summary["datasets"]["item_days"]["status"] == "stable"
+    young = drift_of(monitored, DAY[CHANGE - 8])["datasets"]["item_days"]["status"]
+    assert young.startswith("no verdict: the reference window starts within the first 28 days")
+
+
 def test_the_price_shock_and_the_surge_are_flagged_within_three_run_dates(monitored):
     flagged = set()
     for day in DAY[CHANGE:CHANGE + 3]:
-        flagged |= set(drift_of(monitored, day)["drifted_columns"])
-    assert "item_days.price_ratio" in flagged
-    assert "item_days.category" in flagged
+        flagged |= set(drift_of(monitored, day)["alarm_columns"])
+    assert "item_days.price_ratio" in flagged  # the price shock
+    assert "raw_lines.category" in flagged     # the surge: four times the lines of one category
 
 
 def test_each_daily_run_writes_evidentlys_reports_and_links_them(monitored):

@@ -1,13 +1,17 @@
-"""The published recommendation rows: one per customer and rank, each carrying its customer's
-segment, in the contract's schema."""
+"""The published rows: one per customer and rank, each carrying its customer's segment, in the
+contract's schema; forecasts and lists read back from the warehouse as the model made them."""
 from datetime import timedelta
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 
+from models.forecaster.baselines import ses
+
 from models.recommender.baselines import BASELINES, FALLBACK, recommend
 from models.recommender.data import history_from_frames
-from pipeline.predict import recommendation_table
+from pipeline.predict import forecast_table, read_forecast, read_recommendations, recommendation_table
+from tests.models.conftest import panel  # noqa: F401 (a fixture)
 from tests.models.recommender.conftest import DAYS, START, tiny_shop_frames
 
 
@@ -29,3 +33,31 @@ def test_recommendation_rows_follow_their_customer():
     empty = recommendation_table(shop, recommend(shop, BASELINES[FALLBACK], customers[:0], k=5), "v1")
     assert empty.num_rows == 0 and empty.schema == table.schema
     assert table.schema.field("run_date").type == pa.date32()
+
+
+def test_published_lists_read_back_as_the_model_made_them():
+    lines, orders, daily, catalogue = tiny_shop_frames()
+    shop = history_from_frames(lines, orders, daily, catalogue, end=START + timedelta(days=DAYS - 1))
+    recs = recommend(shop, BASELINES[FALLBACK], shop.customers(), k=5)
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA predictions")
+    rows = recommendation_table(shop, recs, "v1")
+    con.execute("CREATE TABLE predictions.recommendations AS SELECT * FROM rows")
+    back, version = read_recommendations(con, shop.run_date)
+    order = np.argsort(recs.customer_ids)
+    assert version == "v1" and (back.customer_ids == recs.customer_ids[order]).all()
+    assert (back.item_ids == recs.item_ids[order]).all() and np.allclose(back.scores, recs.scores[order])
+    assert read_recommendations(con, shop.run_date + timedelta(days=1)) is None
+
+
+def test_a_published_forecast_reads_back_as_the_model_made_it(panel):
+    forecast = ses(panel)
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA predictions")
+    rows = forecast_table(panel, forecast, "baseline-ses")
+    con.execute("CREATE TABLE predictions.forecasts AS SELECT * FROM rows")
+    back, version = read_forecast(con, panel.end)
+    order = np.argsort(forecast.item_ids.astype(str))
+    assert version == "baseline-ses" and list(back.item_ids) == list(forecast.item_ids.astype(str)[order])
+    assert np.allclose(back.mean, forecast.mean[order])
+    assert np.allclose(back.quantiles, forecast.quantiles[order])

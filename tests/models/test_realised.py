@@ -1,0 +1,37 @@
+"""Realised quality: what was published at an origin, scored once its actuals exist, beside the
+same day's baseline, with the benchmark's own metric code."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+
+from models.forecaster import evaluate as forecast_evaluate
+from models.forecaster.baselines import ses, zero
+from models.recommender import evaluate as recommend_evaluate
+from models.recommender.baselines import BASELINES, FALLBACK, recommend
+from tests.models.recommender.conftest import shop  # noqa: F401 (a fixture)
+
+
+def test_a_published_baseline_scores_as_the_baseline_and_a_worse_forecast_scores_worse(panel):
+    origin = panel.end - timedelta(days=28)
+    history = panel.until(origin)
+    same = forecast_evaluate.realised(panel, origin, ses(history), ses)
+    assert same["model"] == same["baseline"]
+    worse = forecast_evaluate.realised(panel, origin, zero(history), ses)
+    assert worse["model"]["all"]["wrmsse"] > worse["baseline"]["all"]["wrmsse"]
+    assert worse["baseline"]["all"]["items"] > 0
+
+
+def test_published_lists_are_scored_on_their_scored_customers_only(shop):  # noqa: F811
+    origin = shop.run_date - timedelta(days=30)
+    history = shop.until(origin)
+    fallback = BASELINES[FALLBACK]
+    everyone = recommend(history, fallback)
+    out = recommend_evaluate.realised(shop, origin, everyone, lambda h, c: recommend(h, fallback, c))
+    assert out["model"]["all"]["customers"] > 0
+    assert out["model"] == out["baseline"]
+    popular = recommend(history, BASELINES["popularity"])
+    worse = recommend_evaluate.realised(shop, origin, popular, lambda h, c: recommend(h, fallback, c))
+    assert worse["model"]["warm"]["recall_at_20"] < worse["baseline"]["warm"]["recall_at_20"]
+    assert np.isfinite(worse["model"]["cold"]["ndcg_at_20"])
