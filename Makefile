@@ -14,10 +14,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The browser tests drive Debian's Chromium through its own driver: no browser download.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CHROMIUM := /usr/bin/chromium /usr/bin/chromedriver
+$(CHROMIUM) &:
+	$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium chromium-driver
+
 demo: $(STAMP)
 	$(BIN)/shopcast demo
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/pytest
 
 # unit, data and model tests: no Prefect server, no dbt, no real data (under two minutes)

@@ -15,8 +15,8 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 
-from flows import tasks
-from pipeline.context import RunContext
+from flows import alerts, tasks
+from pipeline.context import DayBlocked, RunContext
 from pipeline.definition import RunOutcome, days_between, raise_for_stop, run_days
 from warehouse.ledger import DayState
 
@@ -38,11 +38,17 @@ def backfill(start: date, end: date, force: bool = False) -> dict:
             update_progress_artifact(progress["id"], 100.0 * (len(outcome.done) + len(window.days))
                                      / len(outcome.todo))
 
-    outcome = run_days(ctx, days_between(start, end), force, call=tasks.prefect_call(),
-                       observers=(tasks.gate_artifacts, track, *tasks.LOCAL_OBSERVERS))
+    try:
+        outcome = run_days(ctx, days_between(start, end), force, call=tasks.prefect_call(),
+                           observers=(tasks.gate_artifacts, track, *tasks.LOCAL_OBSERVERS))
+    except DayBlocked as exc:
+        alerts.alert_blocked(ctx, exc)
+        raise
     summary = {"start": start, "end": end, "done": outcome.done,
                "failed": outcome.stop.run_date if outcome.stop else None,
                "waiting": outcome.waiting}
+    tasks.review_page_artifact(ctx)
+    alerts.alert_run(ctx, outcome)
     if outcome.todo:
         create_markdown_artifact(key="backfill-summary", markdown=_summary_markdown(outcome, start, end))
     raise_for_stop(outcome)

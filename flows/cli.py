@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -200,6 +201,38 @@ def serve(cron: Annotated[str, typer.Option(help="when the daily flow runs")] = 
     )
 
 
+monitor_app = typer.Typer(help="The monitoring's views: Evidently's workspace, the review page.")
+app.add_typer(monitor_app, name="monitor")
+
+
+@monitor_app.command("ui")
+def monitor_ui(host: Annotated[str, typer.Option(help="where it listens")] = "127.0.0.1",
+               port: int = 8000) -> None:
+    """Start `evidently ui` on the data directory's workspace (one project per source, a
+    snapshot per run date; offline: it reads the files, nothing leaves the machine)."""
+    settings = Settings()
+    workspace = settings.evidently_workspace
+    if not workspace.exists():
+        raise typer.BadParameter(f"no Evidently workspace at {workspace}: run a day first")
+    evidently = Path(sys.executable).with_name("evidently")
+    console.print(f"Evidently UI on http://{host}:{port} for {workspace} (Ctrl-C stops it); "
+                  f"the review page: {settings.reports_dir / 'index.html'}")
+    os.execv(str(evidently), [str(evidently), "ui", "--workspace", str(workspace),
+                              "--host", host, "--port", str(port)])
+
+
+@monitor_app.command("page")
+def monitor_page() -> None:
+    """Rebuild the review page (reports/index.html) from what the runs left, and print its path."""
+    from pipeline import monitor
+    from pipeline.context import RunContext
+
+    path = monitor.write_review_page(RunContext.build())
+    if path is None:
+        raise typer.Exit(1)
+    console.print(str(path), markup=False)
+
+
 @app.command()
 def demo(daily_days: Annotated[int, typer.Option(help="days run by the daily flow at the end")] = 2
          ) -> None:
@@ -232,13 +265,14 @@ def demo(daily_days: Annotated[int, typer.Option(help="days run by the daily flo
     console.print()
     console.print("Demo complete.")
     for label, where in (
+        ("review page", settings.reports_dir / "index.html"),
         ("warehouse (DuckDB)", settings.warehouse_path),
         ("published tables", f"{published}  (latest: {published / 'latest.json'})"),
         ("forecasts", published / "forecasts" / f"run_date={last}"),
         ("recommendations", published / "recommendations" / f"run_date={last}"),
         ("models", f"{settings.models_dir}/forecaster, {settings.models_dir}/recommender"),
-        ("reports", f"{settings.reports_dir}/run_date=<D>/summary.md (latest: "
-                    f"{settings.day_reports_dir(last) / 'summary.md'})"),
+        ("reports", f"{settings.reports_dir}/run_date=<D>/: summary.md, drift.json, realised.json, "
+                    f"Evidently's drift_*.html (latest: {settings.day_reports_dir(last)})"),
         ("data quality", f"{settings.root / 'quality' / 'data_docs' / 'index.html'} (Data Docs)"),
         ("dbt docs", f"shopcast docs --date {last}"),
         ("day ledger", "shopcast status"),

@@ -7,8 +7,8 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
-from flows import tasks
-from pipeline.context import RunContext
+from flows import alerts, tasks
+from pipeline.context import DayBlocked, RunContext
 from pipeline.definition import raise_for_stop, run_days
 from warehouse.reports import day_report_markdown
 
@@ -30,9 +30,15 @@ def daily(run_date: date | None = None) -> dict:
     logger.info("daily run for %s (source config %s, data in %s)", run_date,
                 ctx.settings.source_config, ctx.settings.root)
     tasks.ensure_writer_limit()
-    outcome = run_days(ctx, [run_date], force=True,
-                       call=tasks.prefect_call(not_ready_retries=NOT_READY_RETRIES),
-                       observers=(tasks.gate_artifacts, *tasks.LOCAL_OBSERVERS))
+    try:
+        outcome = run_days(ctx, [run_date], force=True,
+                           call=tasks.prefect_call(not_ready_retries=NOT_READY_RETRIES),
+                           observers=(tasks.gate_artifacts, *tasks.LOCAL_OBSERVERS))
+    except DayBlocked as exc:
+        alerts.alert_blocked(ctx, exc)
+        raise
+    tasks.review_page_artifact(ctx)
+    alerts.alert_run(ctx, outcome)
     raise_for_stop(outcome)
     (report,) = outcome.reports
     create_markdown_artifact(

@@ -98,3 +98,13 @@ def gate_artifacts(ctx: RunContext, stage: Stage, window: Window, outcome: RunOu
 
 # Observers the command line adds for its live progress display (same process as the flow).
 LOCAL_OBSERVERS: list = []
+
+
+def review_page_artifact(ctx: RunContext) -> None:
+    """A link to the review page the run rebuilt (reports/index.html), failed days included."""
+    from prefect.artifacts import create_link_artifact
+
+    index = ctx.settings.reports_dir / "index.html"
+    if index.exists():
+        create_link_artifact(key="review-page", link=index.resolve().as_uri(),
+                             link_text="Review page: status, data quality, drift, realised quality")

@@ -147,12 +147,16 @@ def trained_by(models_dir: Path, run_date: date, config: ForecasterConfig | Reco
 
 
 def usable_for(models_dir: Path, run_date: date, config: ForecasterConfig | RecommenderConfig,
-               checksum_at: Callable[[date], str]) -> Candidate | None:
+               checksum_at: Callable[[date], str], not_trained_by: date | None = None
+               ) -> Candidate | None:
     """The newest model trained up to run_date at the latest, with this training config,
-    within ``retrain_every_days`` of run_date, and trained on the data the warehouse holds now
-    for its window (``checksum_at(train_end)``: a reprocessed day makes it stale)."""
+    within ``retrain_every_days`` of run_date, trained on the data the warehouse holds now
+    for its window (``checksum_at(train_end)``: a reprocessed day makes it stale), and on data
+    after ``not_trained_by`` when a retrain was asked for on that day."""
     for c in trained_by(models_dir, run_date, config):
         if (run_date - c.train_end).days > config.retrain_every_days:
+            break
+        if not_trained_by is not None and c.train_end <= not_trained_by:
             break
         if checksum_at(c.train_end) == c.data_checksum:
             return c
@@ -191,16 +195,18 @@ class PointInTime:
         self._checksums: dict[date, str] = {}  # the data up to a day does not change in a call
 
     def model_for(self, run_date: date, checksum_at: Callable[[date], str],
-                  train: Callable[[Trained | None, str], Trained]) -> tuple[Trained, bool]:
+                  train: Callable[[Trained | None, str], Trained],
+                  not_trained_by: date | None = None) -> tuple[Trained, bool]:
         """The model for run_date and whether it was trained now: ``train(start_from, why)``
         trains one on the data up to run_date, from an earlier model's weights or from scratch
-        (``warm_start_for``)."""
+        (``warm_start_for``); ``not_trained_by``: a retrain asked for on that day (before
+        run_date) makes the models trained on data up to it unusable."""
         def checksum(end: date) -> str:
             if end not in self._checksums:
                 self._checksums[end] = checksum_at(end)
             return self._checksums[end]
 
-        chosen = usable_for(self.models_dir, run_date, self.config, checksum)
+        chosen = usable_for(self.models_dir, run_date, self.config, checksum, not_trained_by)
         if chosen is None:
             path = save(train(*warm_start_for(self.models_dir, run_date, self.config, checksum)),
                         self.models_dir)

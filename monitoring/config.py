@@ -96,10 +96,33 @@ class RealisedSettings(BaseModel):
                              "(and on the run's last date); a daily run scores its day.")
 
 
+class RetrainingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    forecaster_inputs: list[DatasetName] = Field(
+        ["item_days", "raw_lines"], description="Datasets whose alarms ask for a forecaster retrain.")
+    recommender_inputs: list[DatasetName] = Field(
+        ["active_customers", "item_days"], description="... and for a recommender retrain.")
+    quality_margin: float = Field(
+        0.05, ge=0, description="Served worse than the baseline by this fraction of its score ...")
+    quality_days: int = Field(3, ge=1, description="... on this many consecutive scored days.")
+    cooldown_days: int = Field(14, ge=0, description="No second request within this many days.")
+
+
+class WorkspaceSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    every_days: int = Field(
+        7, ge=1, description="In a run of several dates, a snapshot every this many days (and "
+                             "of the run's last date); a daily run adds its day. About 0.35 s each.")
+
+
 class MonitoringConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     drift: DriftSettings = DriftSettings()
     realised: RealisedSettings = RealisedSettings()
+    retraining: RetrainingSettings = RetrainingSettings()
+    workspace: WorkspaceSettings = WorkspaceSettings()
     reports: ReportSettings = ReportSettings()
 
 

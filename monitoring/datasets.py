@@ -9,8 +9,10 @@ windows are then cut from those rows (``DayRows.between``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 
 from domain.rules import COLD_ITEM_DAYS
@@ -120,7 +122,11 @@ class DayRows:
         rows["day"] = pd.to_datetime(rows["day"]).dt.date
         return cls(data, rows)
 
+    @cached_property
+    def _ordinals(self) -> np.ndarray:
+        return np.array([d.toordinal() for d in self.rows["day"]], dtype=np.int64)
+
     def between(self, first: date, last: date) -> pd.DataFrame:
-        """The rows of days first..last, without the day."""
-        days = self.rows["day"]
-        return self.rows.loc[(days >= first) & (days <= last), list(self.data.columns)].reset_index(drop=True)
+        """The rows of days first..last, without the day (the rows are sorted by day: a slice)."""
+        lo, hi = np.searchsorted(self._ordinals, [first.toordinal(), last.toordinal() + 1])
+        return self.rows.iloc[lo:hi][list(self.data.columns)].reset_index(drop=True)

@@ -34,7 +34,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("recommend", predict.recommend_window, writes=True),
     Stage("predictions", stages.check_predictions),    # predictions gate
     Stage("publish", stages.publish_days, writes=True),
-    Stage("monitor", monitor.monitor_days, DayState.complete),  # drift reports of the day
+    Stage("monitor", monitor.monitor_days, DayState.complete, writes=True),  # drift, realised
+                                       # quality, retraining decisions (ops.retrain_decisions)
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
 
@@ -119,7 +120,10 @@ def run_days(ctx: RunContext, days: list[date], force: bool = False,
     if not outcome.todo:
         return outcome
     stages.check_not_blocked(ctx, outcome.todo[0])
-    return run_windows(ctx, outcome, pipeline, call, observers)
+    try:
+        return run_windows(ctx, outcome, pipeline, call, observers)
+    finally:  # the morning's page shows a failed day too
+        monitor.write_review_page(ctx)
 
 
 def run_windows(ctx: RunContext, outcome: RunOutcome, pipeline: tuple[Stage, ...] = STAGES,

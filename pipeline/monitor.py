@@ -1,11 +1,14 @@
-"""The monitor stage: after publishing, each run date's drift against its reference window.
+"""The monitor stage: after publishing, each run date's drift against its reference window,
+the realised quality of what was published a horizon earlier, and the retraining decision.
 
 Written under ``reports/run_date=D/``: ``drift.json`` (the verdict of every monitored dataset,
 every day), ``realised.json`` (the forecasts of D - 28 and the lists of D - 30 scored on what
-happened since, beside the same day's baseline) and, for the last run dates of the run (``reports.html_days``), Evidently's report
-of each dataset as ``drift_<dataset>.html`` and ``.json``. The day's summary.md gains a drift
-section. HTML reports older than ``reports.html_retention_days`` before the newest run date are
-removed (about 4 MB each). Nothing here writes the warehouse.
+happened since, beside the same day's baseline) and, for the last run dates of the run
+(``reports.html_days``), Evidently's report of each dataset as ``drift_<dataset>.html`` and
+``.json``. The day's summary.md gains drift, realised-quality and retraining sections. HTML reports older than ``reports.html_retention_days`` before the newest run date are
+removed (about 4 MB each). The retraining policy's decisions (monitoring/retraining.py) go to
+``retraining.json`` and the ledger table ``ops.retrain_decisions``; a snapshot of the day's facts
+goes to Evidently's workspace; the review page is rebuilt after the run (``write_review_page``).
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from models.panel import load_panel
 from models.recommender import baselines as recommend_baselines
 from models.recommender import evaluate as recommend_evaluate
 from models.recommender.data import load_history
-from monitoring import drift
+from monitoring import drift, retraining, review, workspace
 from pipeline import predict
 from pipeline.context import RunContext, Window, log
 from pipeline.settings import Settings
@@ -34,10 +37,13 @@ def monitor_days(ctx: RunContext, window: Window) -> Window:
     cfg, settings = ctx.monitoring, ctx.settings
     with_html = set(window.days[len(window.days) - cfg.reports.html_days:]) if cfg.reports.html_days else set()
     reports = dict(window.reports)
+    facts, decisions = {}, {}
     with db.reader(settings) as con:
         rows = drift.load_rows(con, cfg.drift, list(window.days))
         first_day = ledger.first_day(con)
         realised = realised_quality(con, list(window.days), cfg.realised.every_days)
+        requests = earlier_requests(con, window.start)
+    scored = earlier_realised(settings, window.start, cfg.retraining.quality_days)
     for run_date in window.days:
         samples = drift.samples_of(rows, cfg.drift, run_date)
         summary = drift.verdict(samples, cfg.drift, run_date, first_day)
@@ -48,13 +54,84 @@ def monitor_days(ctx: RunContext, window: Window) -> Window:
         (directory / "drift.json").write_text(json.dumps(summary, indent=1))
         if run_date in realised:
             (directory / "realised.json").write_text(json.dumps(realised[run_date], indent=1))
+            scored[run_date] = realised[run_date]
+        if cfg.retraining.enabled:
+            decisions[run_date] = {
+                model: retraining.decide(model, run_date, summary, scored, requests.get(model),
+                                         cfg.retraining)
+                for model in retraining.QUALITY}
+            requests.update({m: run_date for m, d in decisions[run_date].items() if d.requested})
+            (directory / "retraining.json").write_text(json.dumps(
+                {m: d.as_dict() for m, d in decisions[run_date].items()}, indent=1))
         if run_date in reports:
             reports[run_date] = {**reports[run_date], "drift": summary,
-                                 "realised": realised.get(run_date)}
+                                 "realised": realised.get(run_date),
+                                 "retraining": {m: d.as_dict()
+                                                for m, d in decisions.get(run_date, {}).items()}}
             write_day_report(settings, reports[run_date])
+        if cfg.workspace.enabled and on_cadence(run_date, window.end, cfg.workspace.every_days):
+            facts[run_date] = workspace.day_facts(reports.get(run_date, {}), summary,
+                                                  realised.get(run_date, {}))
         log.info("%s drift: %s", run_date, ", ".join(summary["drifted_columns"]) or "none")
+    if decisions:
+        record_decisions(settings, decisions)
+    if facts:
+        workspace.add_days(settings.evidently_workspace, ctx.source.name, facts)
     remove_old_html(settings, max(window.days), cfg.reports.html_retention_days)
     return window.with_(reports=reports)
+
+
+def earlier_requests(con, before: date) -> dict[str, date]:
+    """Each model's newest retrain request before ``before`` (the cooldown starts there)."""
+    return dict(con.execute(
+        "SELECT model, max(run_date) FROM ops.retrain_decisions WHERE requested AND run_date < ? "
+        "GROUP BY model", [before]).fetchall())
+
+
+def earlier_realised(settings: Settings, before: date, days: int) -> dict[date, dict]:
+    """The realised quality of the last ``days`` scored run dates before ``before``, from their
+    reports (a backfill scores every 7th day: up to a quarter's folders are looked at)."""
+    out: dict[date, dict] = {}
+    for back in range(1, 13 * days + 1):
+        day = before - timedelta(days=back)
+        path = settings.day_reports_dir(day) / "realised.json"
+        if path.exists():
+            out[day] = json.loads(path.read_text())
+            if len(out) == days:
+                break
+    return out
+
+
+def record_decisions(settings: Settings, decisions: dict[date, dict]) -> None:
+    """The retraining decisions into the ledger (a rerun of a day replaces its decisions)."""
+    rows = [(run_date, d.model, d.requested, d.reason, json.dumps(d.numbers))
+            for run_date, by_model in decisions.items() for d in by_model.values()]
+    with db.writer(settings) as con:
+        con.executemany("INSERT OR REPLACE INTO ops.retrain_decisions VALUES (?, ?, ?, ?, ?)", rows)
+    for run_date, model, requested, reason, _ in rows:
+        if requested:
+            log.info("%s: monitoring asks for a %s retrain in the next run: %s", run_date, model, reason)
+
+
+def on_cadence(run_date: date, last: date, every_days: int) -> bool:
+    """Every ``every_days``-th day of the calendar, and a run's last day: the days of a long
+    backfill that get the costlier records (the same days at every rerun)."""
+    return run_date == last or run_date.toordinal() % every_days == 0
+
+
+def write_review_page(ctx: RunContext) -> Path | None:
+    """reports/index.html from what the runs left, after every run (a failed day included);
+    a page that cannot be drawn is logged, never the run's failure."""
+    if not ctx.settings.warehouse_path.exists():
+        return None
+    try:
+        with db.reader(ctx.settings) as con:
+            path = review.write_index(con, ctx.settings.reports_dir, ctx.source.name, ctx.data_docs)
+    except Exception:  # noqa: BLE001 - the review page must not hide the run's own outcome
+        log.exception("the review page could not be written")
+        return None
+    log.info("review page: %s", path)
+    return path
 
 
 def realised_quality(con, run_dates: list[date], every_days: int) -> dict[date, dict]:
@@ -62,7 +139,7 @@ def realised_quality(con, run_dates: list[date], every_days: int) -> dict[date, 
     D - 30 scored on what happened since, next to the same day's baseline (the project's own
     metric code, models/*/evaluate.py ``realised``)."""
     end = max(run_dates)
-    chosen = [d for d in run_dates if d == end or d.toordinal() % every_days == 0]
+    chosen = [d for d in run_dates if on_cadence(d, end, every_days)]
     jobs = {"forecasts": (HORIZON_DAYS, predict.read_forecast),
             "recommendations": (RECOMMENDATION_WINDOW_DAYS, predict.read_recommendations)}
     published = {name: {d: read(con, d - timedelta(days=lag)) for d in chosen}

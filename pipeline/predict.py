@@ -54,6 +54,7 @@ class DayPrediction:
 class Predictor:
     """What differs between the two models; ``predict_days`` is the rest."""
     name: str                                            # "forecast", "recommend"
+    model: str                                           # "forecaster", "recommender"
     table: str                                           # where its rows are stored
     config: Callable[[Settings], MetaLearnerConfig]
     load: Callable[[Any, date], Any]                     # (connection, last day) -> history
@@ -73,6 +74,9 @@ def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date]
     days served by the same model are predicted in one call (``predictor.predict``)."""
     with db.reader(settings) as con:
         full = predictor.load(con, max(run_dates))
+        requests = sorted(r[0] for r in con.execute(
+            "SELECT run_date FROM ops.retrain_decisions WHERE model = ? AND requested",
+            [predictor.model]).fetchall())
     last = max(run_dates)
     cfg = predictor.config(settings)
     models = registry.PointInTime(settings.models_dir, cfg)
@@ -83,14 +87,18 @@ def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date]
         if predictor.history_days(full) - (last - run_date).days < cfg.min_history_days:
             return None, predictor.baseline_version, False
 
+        asked = max((d for d in requests if d < run_date), default=None)  # by monitoring
+
         def train(start_from, why: str):
             how = (f"{why}, {warm_steps(cfg.outer_steps, cfg.warm_start_fraction)} steps"
                    if start_from is not None else f"from scratch: {why}")
+            if asked is not None:
+                how += f"; monitoring asked for a retrain on {asked}"
             log_line(f"meta-training the {predictor.name} model on data up to {run_date} ({how})")
             return predictor.train(full.until(run_date), cfg, log_line, start_from)
 
         # the checksum of the data up to a day is the same in the full load and in a cut of it
-        model, trained = models.model_for(run_date, full.checksum, train)
+        model, trained = models.model_for(run_date, full.checksum, train, not_trained_by=asked)
         return model, model.version, trained
 
     def batch(group: list[tuple[date, str, bool, Any, float]]):
@@ -166,7 +174,7 @@ def read_forecast(con, run_date: date) -> tuple[Forecast, str] | None:
 
 
 FORECASTER = Predictor(
-    name="forecast", table="predictions.forecasts", config=lambda s: s.forecaster,
+    name="forecast", model="forecaster", table="predictions.forecasts", config=lambda s: s.forecaster,
     load=load_panel, history_days=lambda h: h.days,
     baseline=forecast_baselines.ses, baseline_version=f"baseline-{forecast_baselines.FALLBACK}",
     train=lambda h, cfg, log_line, start: train_forecaster(h, cfg, log=log_line, start_from=start),
@@ -210,7 +218,7 @@ def read_recommendations(con, run_date: date) -> tuple[Recommendations, str] | N
 
 
 RECOMMENDER = Predictor(
-    name="recommend", table="predictions.recommendations", config=lambda s: s.recommender,
+    name="recommend", model="recommender", table="predictions.recommendations", config=lambda s: s.recommender,
     load=load_history, history_days=lambda h: h.items.days,
     baseline=lambda h: recommend_baselines.recommend(
         h, recommend_baselines.BASELINES[recommend_baselines.FALLBACK]),

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
         REPO_ROOT / "configs" / "monitoring.yaml",
         description="Drift monitoring: reference window, statistics, thresholds, reports.")
 
+    alert_webhook: str | None = Field(
+        None, description="URL that failed days, blocked gates, drift and retrain requests are "
+                          "posted to (flows/alerts.py); none: no alerts.")
+
     forecaster: ForecasterConfig = Field(
         default_factory=ForecasterConfig,
         description="The forecaster's network, meta-training and retraining policy "
@@ -77,6 +81,11 @@ class Settings(BaseSettings):
     def day_reports_dir(self, run_date: date | str) -> Path:
         """``reports/run_date=D/``: where a run date's summary, failure and drift reports go."""
         return self.reports_dir / f"run_date={run_date}"
+
+    @property
+    def evidently_workspace(self) -> Path:
+        """Evidently's workspace: one project per source, a snapshot per run date."""
+        return self.root / "evidently"
 
     @property
     def models_dir(self) -> Path:

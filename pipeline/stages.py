@@ -6,6 +6,7 @@ Their order lives in one place, pipeline/definition.py; the ledger states too.
 """
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -296,6 +297,7 @@ def write_day_report(settings: Settings, report: dict) -> Path:
     directory = settings.day_reports_dir(report["run_date"])
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "failed.md").unlink(missing_ok=True)  # the day is fixed now
+    (directory / "day.json").write_text(json.dumps(report, indent=1, default=str))  # the review page's
     path = directory / "summary.md"
     path.write_text(day_report_markdown(report))
     return path

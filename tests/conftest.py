@@ -135,3 +135,30 @@ def online_retail_dir() -> Path:
         pytest.skip(f"Online Retail files not found at {ONLINE_RETAIL_DIR} "
                     "(set SHOPCAST_ONLINE_RETAIL_DIR)")
     return ONLINE_RETAIL_DIR
+
+
+@pytest.fixture
+def webhook():
+    """A webhook receiver on 127.0.0.1 (a thread of this process): its URL, and the JSON
+    bodies it has received, in order."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[dict] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the handler's name is http.server's
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    server.shutdown()
+    server.server_close()

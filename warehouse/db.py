@@ -74,6 +74,16 @@ CREATE TABLE IF NOT EXISTS ops.meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 -- the run dates the next dbt invocation builds (warehouse/transform.py writes it, the dbt
 -- macros read it), one row
 CREATE TABLE IF NOT EXISTS ops.run_window (start_date DATE NOT NULL, end_date DATE NOT NULL);
+-- the monitoring's retraining decisions, one per run date and model (requested or not, why,
+-- with its numbers as JSON); a request at D makes models trained up to D unusable after D
+CREATE TABLE IF NOT EXISTS ops.retrain_decisions (
+    run_date DATE NOT NULL,
+    model VARCHAR NOT NULL,
+    requested BOOLEAN NOT NULL,
+    reason VARCHAR NOT NULL,
+    numbers VARCHAR,
+    PRIMARY KEY (run_date, model)
+);
 CREATE SCHEMA IF NOT EXISTS predictions;
 """ + "\n".join(create_table_sql(n, t) for n, t in PREDICTION_TABLES.items())
 

@@ -42,6 +42,11 @@ def day_report_markdown(report: dict) -> str:
         lines += drift_lines(report["drift"])
     if report.get("realised"):
         lines += realised_lines(report["realised"])
+    if report.get("retraining"):
+        lines += ["## Retraining", "", "| model | retrain asked for | why |", "|---|---|---|"]
+        lines += [f"| {model} | {'yes, in the next run' if d['requested'] else 'no'} | {d['reason']} |"
+                  for model, d in report["retraining"].items()]
+        lines.append("")
     return "\n".join(lines)
 
 

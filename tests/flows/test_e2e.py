@@ -96,8 +96,10 @@ def test_backfilling_60_days_twice_gives_identical_marts(shop):
     assert _predictions(settings, "recommendations") == (lists, list_versions)
 
 
-def test_daily_publishes_and_a_bad_redelivery_changes_nothing(shop):
+def test_daily_publishes_and_a_bad_redelivery_changes_nothing(shop, webhook, monkeypatch):
     settings, cfg = shop
+    url, alerts = webhook
+    monkeypatch.setenv("SHOPCAST_ALERT_WEBHOOK", url)
     report = daily(run_date=DAY[60])
     assert report["lines"] > 0
     assert publish.read_latest(settings.published_dir)["run_date"] == DAY[60].isoformat()
@@ -118,10 +120,17 @@ def test_daily_publishes_and_a_bad_redelivery_changes_nothing(shop):
     assert (record.status, record.stage) == ("failed", "ingest")
     failed_report = settings.reports_dir / f"run_date={DAY[60]}" / "failed.md"
     assert "ordered_at <- 'created_at'" in failed_report.read_text()
+    # the operators were told, and the morning's page shows it
+    failed = [a for a in alerts if a["event"] == "day_failed"]
+    assert len(failed) == 1 and failed[0]["run_date"] == str(DAY[60])
+    assert "ordered_at <- 'created_at'" in failed[0]["body"] and failed[0]["source"] == "synthetic"
+    page = (settings.reports_dir / "index.html").read_text()
+    assert "failed at ingest" in page and str(DAY[60]) in page
 
     # the next day waits for it, until the operator skips it
     with pytest.raises(DayBlocked, match=f"{DAY[60]} failed at stage ingest"):
         daily(run_date=DAY[61])
+    assert alerts[-1]["event"] == "day_failed" and f"{DAY[60]} failed" in alerts[-1]["body"]
     mark_skipped(settings, DAY[60], "re-delivery broken, original rows kept")
     assert daily(run_date=DAY[61])["run_date"] == DAY[61].isoformat()
     assert publish.read_latest(settings.published_dir)["run_date"] == DAY[61].isoformat()

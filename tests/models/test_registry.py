@@ -29,3 +29,15 @@ def test_point_in_time_staleness_and_data_changes(saved, tiny_config):
     assert pick(end, tiny_config.model_copy(update={"hidden": 64})) is None  # other config
     saved.current[end] = "reprocessed"
     assert pick(end) is None                               # its window's data changed since
+
+
+def test_a_retrain_asked_for_makes_the_models_trained_by_that_day_unusable_after_it(saved, tiny_config):
+    end = saved.end
+
+    def pick(run_date, asked):
+        return registry.usable_for(saved.models_dir, run_date, tiny_config, saved.checksum_at,
+                                   not_trained_by=asked)
+
+    assert pick(end + timedelta(days=3), asked=None).train_end == end
+    assert pick(end + timedelta(days=3), asked=end + timedelta(days=1)) is None   # after the request
+    assert pick(end + timedelta(days=3), asked=end - timedelta(days=1)).train_end == end  # trained after it

@@ -9,44 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from domain.paths import REPO_ROOT
-from pipeline.settings import Settings
-from sources.config import load_source_config
-from sources.synthetic import ShopConfig, generate
-from sources.synthetic.config import Regime
-from tests.conftest import run_stages
+from tests.monitoring.conftest import CHANGE, DAY
 from warehouse import db, ledger
 
 pytestmark = [pytest.mark.slow, pytest.mark.dbt]
-CHANGE = 90  # the first day (index) of the new regime: its reference window is days 35..62
-# (verdicts begin at day 83, when the reference window has left the first 28 days)
-# enough item-days for a verdict every day (min_rows: 200 on each side)
-BASE = ShopConfig(seed=8, days=CHANGE + 4, lines_per_day=1500, initial_items=400,
-                  initial_customers=600, customer_joins_per_day=4, item_launches_per_day=0.5)
-SHOP = BASE.model_copy(update={"regimes": [
-    Regime(kind="price_shock", start=BASE.start_date + timedelta(days=CHANGE), category="Home/Lighting",
-           factor=1.6),
-    Regime(kind="category_surge", start=BASE.start_date + timedelta(days=CHANGE), category="Garden",
-           factor=4.0)]})
-DAY = [SHOP.start_date + timedelta(days=i) for i in range(SHOP.days)]
-
-
-@pytest.fixture(scope="module")
-def monitored(tmp_path_factory):
-    root = tmp_path_factory.mktemp("monitor")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SHOPCAST_DATA_DIR", str(root / "data"))
-        mp.setenv("SHOPCAST_SOURCE_CONFIG", str(REPO_ROOT / "configs/sources/synthetic.yaml"))
-        for model in ("FORECASTER", "RECOMMENDER"):  # the baselines: drift does not need a network
-            mp.setenv(f"SHOPCAST_{model}__MIN_HISTORY_DAYS", "400")
-        settings = Settings()
-        cfg = load_source_config(settings.source_config)
-        generate(SHOP, cfg.landing_path(settings.root), settings.root / "truth")
-        before = run_stages(settings, DAY[:CHANGE])
-        assert before.stop is None, before.stop
-        daily = [run_stages(settings, [d]) for d in DAY[CHANGE:]]  # the daily runs after it
-        assert all(o.stop is None for o in daily)
-        yield settings
 
 
 def drift_of(settings, day) -> dict:
@@ -80,6 +46,20 @@ def test_the_price_shock_and_the_surge_are_flagged_within_three_run_dates(monito
     assert "raw_lines.category" in flagged     # the surge: four times the lines of one category
 
 
+def test_the_change_asks_for_a_retrain_once_and_the_quiet_week_for_none(monitored):
+    with db.reader(monitored) as con:
+        decisions = con.execute(
+            "SELECT run_date, model, requested, reason FROM ops.retrain_decisions ORDER BY 1, 2").fetchall()
+    asked = [(d, m, reason) for d, m, requested, reason in decisions if requested]
+    assert asked and all(d >= DAY[CHANGE] for d, _, _ in asked)
+    first = min(d for d, _, _ in asked)
+    assert first <= DAY[CHANGE + 2]  # within three run dates of the change
+    assert any(m == "forecaster" and "input drift: item_days.price_ratio" in r for _, m, r in asked)
+    assert len({m for _, m, _ in asked}) == len(asked)  # the cooldown holds a second request back
+    summary = (monitored.reports_dir / f"run_date={first}" / "summary.md").read_text()
+    assert "## Retraining" in summary and "yes, in the next run" in summary
+
+
 def test_each_daily_run_writes_evidentlys_reports_and_links_them(monitored):
     directory = monitored.reports_dir / f"run_date={DAY[-1]}"
     summary = drift_of(monitored, DAY[-1])
@@ -94,13 +74,29 @@ def test_each_daily_run_writes_evidentlys_reports_and_links_them(monitored):
     assert list((monitored.reports_dir / f"run_date={DAY[CHANGE - 1]}").glob("drift_*.html"))
 
 
+def test_the_day_scores_what_was_published_28_and_30_days_earlier_beside_the_baseline(monitored):
+    directory = monitored.reports_dir / f"run_date={DAY[-1]}"
+    realised = json.loads((directory / "realised.json").read_text())
+    assert realised["forecasts"]["origin"] == str(DAY[-1] - timedelta(days=28))
+    assert realised["recommendations"]["origin"] == str(DAY[-1] - timedelta(days=30))
+    for table in ("forecasts", "recommendations"):  # the baselines served: they score as the baseline
+        assert realised[table]["model_version"] == realised[table]["baseline_version"]
+        assert realised[table]["model"] == realised[table]["baseline"]
+    assert realised["forecasts"]["model"]["all"]["items"] > 100
+    assert realised["recommendations"]["model"]["warm"]["customers"] > 50
+    assert "## Realised quality" in (directory / "summary.md").read_text()
+    # a backfill scores every 7th day (by the calendar) and its last day
+    scored = [d for d in DAY[:CHANGE] if (monitored.reports_dir / f"run_date={d}" / "realised.json").exists()]
+    assert DAY[CHANGE - 1] in scored and all(d.toordinal() % 7 == 0 for d in scored[:-1])
+
+
 def test_no_report_names_a_customer(monitored):
     with db.reader(monitored) as con:
         customers = {r[0] for r in con.execute(
             "SELECT DISTINCT customer_id FROM marts.fct_customer_daily").fetchall()}
     assert customers
     pattern = re.compile("|".join(re.escape(c) for c in sorted(customers, key=len, reverse=True)))
-    pages = [p for p in monitored.reports_dir.rglob("drift*") if p.suffix in (".html", ".json")]
+    pages = [p for p in monitored.reports_dir.rglob("*") if p.suffix in (".html", ".json", ".md")]
     assert pages
     for page in pages:
         found = pattern.search(page.read_text(errors="replace"))

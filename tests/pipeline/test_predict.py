@@ -41,7 +41,7 @@ def test_published_lists_read_back_as_the_model_made_them():
     recs = recommend(shop, BASELINES[FALLBACK], shop.customers(), k=5)
     con = duckdb.connect()
     con.execute("CREATE SCHEMA predictions")
-    rows = recommendation_table(shop, recs, "v1")
+    rows = recommendation_table(shop, recs, "v1")  # noqa: F841 (DuckDB reads it by name)
     con.execute("CREATE TABLE predictions.recommendations AS SELECT * FROM rows")
     back, version = read_recommendations(con, shop.run_date)
     order = np.argsort(recs.customer_ids)
@@ -50,11 +50,11 @@ def test_published_lists_read_back_as_the_model_made_them():
     assert read_recommendations(con, shop.run_date + timedelta(days=1)) is None
 
 
-def test_a_published_forecast_reads_back_as_the_model_made_it(panel):
+def test_a_published_forecast_reads_back_as_the_model_made_it(panel):  # noqa: F811
     forecast = ses(panel)
     con = duckdb.connect()
     con.execute("CREATE SCHEMA predictions")
-    rows = forecast_table(panel, forecast, "baseline-ses")
+    rows = forecast_table(panel, forecast, "baseline-ses")  # noqa: F841 (read by name)
     con.execute("CREATE TABLE predictions.forecasts AS SELECT * FROM rows")
     back, version = read_forecast(con, panel.end)
     order = np.argsort(forecast.item_ids.astype(str))

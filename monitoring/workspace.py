@@ -1,0 +1,101 @@
+"""Evidently's workspace under the data directory: one project per source, one snapshot per run
+date (timestamped with the run date, so a backfill fills the history in order), and a dashboard
+built once when the project is created. ``shopcast monitor ui`` serves it with ``evidently ui``.
+
+A snapshot is Evidently's report of the day's facts (one row: drifted share, alarmed columns,
+lines, quarantined lines, realised quality of the served model and of its baseline), each a
+``MeanValue`` metric, the values the dashboard's panels plot over time. The day's full drift
+reports stay as HTML beside the day's other reports (a snapshot of each would cost 4 MB a day).
+"""
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, time
+from pathlib import Path
+
+import pandas as pd
+
+FACTS = {  # column: what it is (the dashboard's legends)
+    "drifted_share": "share of monitored columns that drifted",
+    "alarm_columns": "alarmed input columns",
+    "lines": "lines delivered",
+    "quarantined": "lines quarantined",
+    "forecast_wrmsse": "forecast WRMSSE (published 28 days earlier)",
+    "forecast_wrmsse_baseline": "baseline's WRMSSE, same days",
+    "recall_cold": "Recall@20 cold (published 30 days earlier)",
+    "recall_cold_baseline": "baseline's Recall@20 cold",
+    "recall_warm": "Recall@20 warm",
+    "recall_warm_baseline": "baseline's Recall@20 warm",
+}
+PANELS = (  # (title, columns)
+    ("Drift: share of monitored columns that drifted", ("drifted_share",)),
+    ("Drift: alarmed input columns", ("alarm_columns",)),
+    ("Realised forecast WRMSSE against the baseline (lower is better)",
+     ("forecast_wrmsse", "forecast_wrmsse_baseline")),
+    ("Realised Recall@20 against the baseline (higher is better)",
+     ("recall_cold", "recall_cold_baseline", "recall_warm", "recall_warm_baseline")),
+    ("Lines per day", ("lines",)),
+    ("Quarantined lines per day", ("quarantined",)),
+)
+
+
+def day_facts(report: dict, drift: dict, realised: dict) -> dict[str, float]:
+    """The day's facts from what the stages left (NaN where a fact does not exist yet)."""
+    tested = [c for d in drift.get("datasets", {}).values() for c in d.get("columns", {}).values()
+              if "drifted" in c]
+    f, r = realised.get("forecasts"), realised.get("recommendations")
+    return {
+        "drifted_share": sum(c["drifted"] for c in tested) / len(tested) if tested else math.nan,
+        "alarm_columns": float(len(drift.get("alarm_columns", []))),
+        "lines": float(report.get("lines", math.nan)),
+        "quarantined": float(report.get("quarantined_lines", math.nan)),
+        "forecast_wrmsse": f["model"]["all"]["wrmsse"] if f else math.nan,
+        "forecast_wrmsse_baseline": f["baseline"]["all"]["wrmsse"] if f else math.nan,
+        "recall_cold": r["model"]["cold"]["recall_at_20"] if r else math.nan,
+        "recall_cold_baseline": r["baseline"]["cold"]["recall_at_20"] if r else math.nan,
+        "recall_warm": r["model"]["warm"]["recall_at_20"] if r else math.nan,
+        "recall_warm_baseline": r["baseline"]["warm"]["recall_at_20"] if r else math.nan,
+    }
+
+
+def open_project(path: Path, source: str):
+    """(workspace, project) of this source, the project and its dashboard made on first use."""
+    from evidently.sdk.models import PanelMetric
+    from evidently.sdk.panels import line_plot_panel
+    from evidently.ui.workspace import Workspace
+
+    workspace = Workspace(str(path))
+    found = workspace.search_project(source)
+    if found:
+        return workspace, found[0]
+    project = workspace.create_project(source, description=f"shopcast monitoring of {source}")
+    for title, columns in PANELS:
+        project.dashboard.add_panel(line_plot_panel(
+            title=title, size="half",
+            values=[PanelMetric(legend=FACTS[c], metric="MeanValue", metric_labels={"column": c})
+                    for c in columns]))
+    return workspace, project
+
+
+def add_days(path: Path, source: str, facts: dict[date, dict[str, float]]) -> int:
+    """One snapshot per run date, in date order; a run date's earlier snapshot is replaced (a
+    rerun of the day). Returns the snapshots added."""
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.metrics import MeanValue
+
+    workspace, project = open_project(path, source)
+    replaced = {d.isoformat() for d in facts}
+    for snapshot_id in workspace.list_runs(project.id):
+        run = workspace.get_run(project.id, snapshot_id)
+        if run is not None and run.metadata.get("run_date") in replaced:
+            workspace.delete_run(project.id, snapshot_id)
+    definition = DataDefinition(numerical_columns=list(FACTS))
+    report = Report([MeanValue(column=c) for c in FACTS])
+    for run_date in sorted(facts):
+        row = pd.DataFrame([facts[run_date]], columns=list(FACTS))
+        snapshot = report.run(Dataset.from_pandas(row, data_definition=definition), None,
+                              timestamp=datetime.combine(run_date, time()),
+                              metadata={"run_date": run_date.isoformat(), "source": source},
+                              name=f"{source} {run_date}")
+        workspace.add_run(project.id, snapshot)
+    return len(facts)
