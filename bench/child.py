@@ -53,6 +53,10 @@ def run(spec: dict) -> dict:
         t = time.perf_counter()
         ctx.dbt.manifest()  # dbt import and (partial) parse, once per process
         timings["dbt_setup"] = time.perf_counter() - t
+        t = time.perf_counter()
+        import evidently.legacy.calculations.stattests  # noqa: F401 (Evidently's import, once per process)
+        from evidently import Report  # noqa: F401
+        timings["monitor_setup"] = time.perf_counter() - t
         outcome = run_days(ctx, _days(spec), force=True, call=timed)
         if outcome.stop is not None:
             raise RuntimeError(f"{outcome.stop.run_date} stopped at {outcome.failed_stage}: "

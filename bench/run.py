@@ -13,6 +13,8 @@
    serving as it ages;
 9. a year of a shop with 20,000 slow-moving items (--only scale): the year's backfill through
    every stage, per stage and its training share (bench/scale.py).
+10. monitoring (--only monitoring): its share of a daily run, its false alarms on quiet shops,
+   what it catches, and Online Retail's alarm days (bench/monitoring.py).
 Results go to BENCHMARKS.md (each section between its markers is replaced).
 """
 from __future__ import annotations
@@ -32,7 +34,7 @@ from domain.paths import REPO_ROOT
 from pipeline.definition import STAGE_NAMES
 
 START = date(2025, 1, 1)
-SECTIONS = ("foundation", "gate", "forecast", "recommend", "warm", "scale")
+SECTIONS = ("foundation", "gate", "forecast", "recommend", "warm", "scale", "monitoring")
 ONLINE_RETAIL = {"source": "online_retail", "start": "2010-12-01", "end": "2011-12-09",
                  "origins": ["2011-09-30", "2011-10-14", "2011-10-28", "2011-11-11"]}
 # a year of about 3,000 selling items, intermittent like a gift shop's (docs/evaluation.md, synthetic)
@@ -146,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     for section in args.only or SECTIONS:
         started = sum(r["seconds"] for r in RESULTS.values())
         report = {"foundation": foundation, "gate": gate, "forecast": forecast,
-                  "recommend": recommend, "warm": warm, "scale": scale}[section](args)
+                  "recommend": recommend, "warm": warm, "scale": scale,
+                  "monitoring": monitoring}[section](args)
         print(report)
         if args.out:
             write_section(args.out, section, report)
@@ -371,6 +374,14 @@ def scale(args) -> str:
     from bench import scale as many_items
 
     return many_items.section(args, child, window, STAGE_NAMES, _machine(), markers("scale"))
+
+
+def monitoring(args) -> str:
+    """Monitoring's cost, false alarms and detections (bench/monitoring.py)."""
+    from bench import monitoring as watch
+
+    return watch.section(args, child, window, STAGE_NAMES, _machine(), markers("monitoring"),
+                         daily, flat_shop, STAGE_LABELS)
 
 
 def _machine() -> str:

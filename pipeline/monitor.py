@@ -50,7 +50,8 @@ def monitor_days(ctx: RunContext, window: Window) -> Window:
         directory = settings.day_reports_dir(run_date)
         directory.mkdir(parents=True, exist_ok=True)
         if run_date in with_html:
-            summary["reports"] = write_reports(samples, summary, cfg.drift, run_date, directory)
+            summary["reports"] = write_reports(samples, summary, cfg.drift, run_date, directory,
+                                               cfg.reports.html_for)
         (directory / "drift.json").write_text(json.dumps(summary, indent=1))
         if run_date in realised:
             (directory / "realised.json").write_text(json.dumps(realised[run_date], indent=1))
@@ -169,12 +170,16 @@ def realised_quality(con, run_dates: list[date], every_days: int) -> dict[date, 
     return {d: v for d, v in out.items() if v}
 
 
-def write_reports(samples: dict, summary: dict, settings, run_date: date, directory: Path
-                  ) -> dict[str, str]:
-    """Evidently's report of each dataset with a verdict: HTML to read, JSON to load back."""
+def write_reports(samples: dict, summary: dict, settings, run_date: date, directory: Path,
+                  html_for: str = "drifted") -> dict[str, str]:
+    """Evidently's report of each dataset with a verdict (``html_for="all"``) or of those with a
+    drifted column: HTML to read, JSON to load back."""
     written = {}
     for name, s in samples.items():
-        if "columns" not in summary["datasets"][name]:  # no verdict: too few rows
+        verdict = summary["datasets"][name]
+        if "columns" not in verdict:  # no verdict: warm-up, or too few rows
+            continue
+        if html_for == "drifted" and not any(c.get("drifted") for c in verdict["columns"].values()):
             continue
         snapshot = drift.evidently_report(s, settings, run_date)
         snapshot.save_html(str(directory / f"drift_{name}.html"))

@@ -54,7 +54,8 @@ def test_the_change_asks_for_a_retrain_once_and_the_quiet_week_for_none(monitore
     assert asked and all(d >= DAY[CHANGE] for d, _, _ in asked)
     first = min(d for d, _, _ in asked)
     assert first <= DAY[CHANGE + 2]  # within three run dates of the change
-    assert any(m == "forecaster" and "input drift: item_days.price_ratio" in r for _, m, r in asked)
+    assert {m for _, m, _ in asked} == {"forecaster", "recommender"}
+    assert all(r.startswith("input drift: ") for _, _, r in asked)  # with the columns and scores
     assert len({m for _, m, _ in asked}) == len(asked)  # the cooldown holds a second request back
     summary = (monitored.reports_dir / f"run_date={first}" / "summary.md").read_text()
     assert "## Retraining" in summary and "yes, in the next run" in summary
@@ -63,7 +64,8 @@ def test_the_change_asks_for_a_retrain_once_and_the_quiet_week_for_none(monitore
 def test_each_daily_run_writes_evidentlys_reports_and_links_them(monitored):
     directory = monitored.reports_dir / f"run_date={DAY[-1]}"
     summary = drift_of(monitored, DAY[-1])
-    assert set(summary["reports"]) >= {"item_days", "active_customers", "raw_lines"}
+    # Evidently's reports of the datasets with a drifted column (html_for: drifted)
+    assert set(summary["reports"]) == set(drifted_datasets(summary)) >= {"item_days", "raw_lines"}
     for name, page in summary["reports"].items():
         assert (directory / page).stat().st_size > 100_000
         assert (directory / f"drift_{name}.json").exists()
@@ -71,7 +73,14 @@ def test_each_daily_run_writes_evidentlys_reports_and_links_them(monitored):
     assert "## Drift against" in markdown and "drift_item_days.html" in markdown
     # the backfill's days before its last one get verdicts only (a report is about 4 MB)
     assert not list((monitored.reports_dir / f"run_date={DAY[CHANGE - 2]}").glob("drift_*.html"))
-    assert list((monitored.reports_dir / f"run_date={DAY[CHANGE - 1]}").glob("drift_*.html"))
+    last = monitored.reports_dir / f"run_date={DAY[CHANGE - 1]}"
+    assert {p.name for p in last.glob("drift_*.html")} == {
+        f"drift_{name}.html" for name in drifted_datasets(drift_of(monitored, DAY[CHANGE - 1]))}
+
+
+def drifted_datasets(summary: dict) -> list[str]:
+    return [name for name, d in summary["datasets"].items()
+            if any(c.get("drifted") for c in d.get("columns", {}).values())]
 
 
 def test_the_day_scores_what_was_published_28_and_30_days_earlier_beside_the_baseline(monitored):
