@@ -74,20 +74,24 @@ MONITORED = {d.name: d for d in (
                SELECT run_date, customer_id FROM predictions.recommendations
                WHERE run_date BETWEEN ? AND ? AND rank = 1
                QUALIFY row_number() OVER (PARTITION BY run_date ORDER BY hash(customer_id, run_date))
-                       <= {per_day})
-           SELECT r.run_date AS day,
-                  avg(CAST(EXISTS (SELECT 1 FROM marts.fct_customer_item_daily o
-                                   WHERE o.customer_id = r.customer_id AND o.item_id = r.item_id
-                                     AND o.order_date <= r.run_date) AS DOUBLE)) AS own_item_share,
-                  avg(CAST(i.first_sale IS NULL OR i.first_sale > r.run_date - {cold_days}
+                       <= {per_day}),
+           lists AS (SELECT r.* FROM predictions.recommendations r JOIN customers USING (run_date, customer_id)),
+           bought AS (  -- when each sampled customer first bought each item
+               SELECT customer_id, item_id, min(order_date) AS first_bought
+               FROM marts.fct_customer_item_daily
+               WHERE customer_id IN (SELECT customer_id FROM customers) GROUP BY ALL),
+           items AS (SELECT item_id, min(order_date) AS first_sale
+                     FROM marts.fct_item_daily_demand GROUP BY item_id)
+           SELECT l.run_date AS day,
+                  avg(CAST(coalesce(b.first_bought <= l.run_date, false) AS DOUBLE)) AS own_item_share,
+                  avg(CAST(i.first_sale IS NULL OR i.first_sale > l.run_date - {cold_days}
                            AS DOUBLE)) AS cold_item_share,
-                  avg(r.score) / nullif(max(r.score), 0) AS score_vs_first,
-                  any_value(r.segment) AS segment
-           FROM predictions.recommendations r
-           JOIN customers USING (run_date, customer_id)
-           LEFT JOIN (SELECT item_id, min(order_date) AS first_sale
-                      FROM marts.fct_item_daily_demand GROUP BY item_id) i USING (item_id)
-           GROUP BY r.run_date, r.customer_id""".replace("{cold_days}", str(COLD_ITEM_DAYS)),
+                  avg(l.score) / nullif(max(l.score), 0) AS score_vs_first,
+                  any_value(l.segment) AS segment
+           FROM lists l
+           LEFT JOIN bought b USING (customer_id, item_id)
+           LEFT JOIN items i USING (item_id)
+           GROUP BY l.run_date, l.customer_id""".replace("{cold_days}", str(COLD_ITEM_DAYS)),
         numerical=("own_item_share", "cold_item_share", "score_vs_first"), categorical=("segment",)),
 )}
 
@@ -96,6 +100,18 @@ def reference_window(run_date: date, days: int, gap_days: int) -> tuple[date, da
     """The ``days`` days ending ``gap_days`` before the run date (both ends included)."""
     last = run_date - timedelta(days=gap_days)
     return last - timedelta(days=days - 1), last
+
+
+def spans(windows: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    """The days of several windows as ranges in order, overlapping and adjacent ones merged (a
+    daily run reads its reference month and its week, not the gap between them)."""
+    merged: list[tuple[date, date]] = []
+    for first, last in sorted(windows):
+        if merged and first <= merged[-1][1] + timedelta(days=1):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
 
 
 def current_window(run_date: date, days: int) -> tuple[date, date]:
@@ -111,14 +127,22 @@ class DayRows:
     rows: pd.DataFrame   # a `day` column, then the dataset's columns
 
     @classmethod
-    def load(cls, con, data: MonitoredData, first: date, last: date, per_day: int) -> "DayRows":
+    def load(cls, con, data: MonitoredData, spans: list[tuple[date, date]], per_day: int) -> "DayRows":
+        """The rows of the days in ``spans`` (ranges of days, in order, not overlapping): per day
+        the ``per_day`` rows with the smallest hash of their values. A day's rows are first
+        thinned to about three times that by the same hash, so that ranking them costs what a
+        small day costs."""
         per_day = int(per_day)
         columns = ", ".join(data.columns)
         order = f"hash({columns}), {columns}"
-        rows = con.execute(
-            f"SELECT day, {columns} FROM ({data.sql.format(per_day=per_day)}) "
+        frames = [con.execute(
+            f"WITH data AS ({data.sql.format(per_day=per_day)}), "
+            f"sizes AS (SELECT day, count(*) AS n FROM data GROUP BY day) "
+            f"SELECT day, {columns} FROM data JOIN sizes USING (day) "
+            f"WHERE hash({columns}) <= 18446744073709551615 * least(1.0, 3.0 * {per_day} / n) "
             f"QUALIFY row_number() OVER (PARTITION BY day ORDER BY {order}) <= {per_day} "
-            f"ORDER BY day, {order}", [first, last]).df()
+            f"ORDER BY day, {order}", [first, last]).df() for first, last in spans]
+        rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["day", *data.columns])
         rows["day"] = pd.to_datetime(rows["day"]).dt.date
         return cls(data, rows)
 

@@ -14,7 +14,14 @@ import numpy as np
 import pandas as pd
 
 from monitoring.config import DriftSettings
-from monitoring.datasets import MONITORED, DayRows, MonitoredData, current_window, reference_window
+from monitoring.datasets import (
+    MONITORED,
+    DayRows,
+    MonitoredData,
+    current_window,
+    reference_window,
+    spans,
+)
 
 
 @dataclass(frozen=True)
@@ -25,9 +32,11 @@ class Samples:
 
 
 def load_rows(con, settings: DriftSettings, run_dates: list[date]) -> dict[str, DayRows]:
-    """Each configured dataset's rows over every day the run dates' windows need, read once."""
-    first = reference_window(min(run_dates), settings.reference_days, settings.reference_gap_days)[0]
-    return {name: DayRows.load(con, MONITORED[name], first, max(run_dates), settings.per_day)
+    """Each configured dataset's rows of the days the run dates' windows need, read once."""
+    days = spans([w for d in run_dates for w in (
+        reference_window(d, settings.reference_days, settings.reference_gap_days),
+        current_window(d, settings.current_days))])
+    return {name: DayRows.load(con, MONITORED[name], days, settings.per_day)
             for name in settings.datasets}
 
 

@@ -41,7 +41,8 @@ def monitor_days(ctx: RunContext, window: Window) -> Window:
     with db.reader(settings) as con:
         rows = drift.load_rows(con, cfg.drift, list(window.days))
         first_day = ledger.first_day(con)
-        realised = realised_quality(con, list(window.days), cfg.realised.every_days)
+        realised = realised_quality(con, list(window.days), cfg.realised.every_days,
+                                    cfg.realised.max_customers)
         requests = earlier_requests(con, window.start)
     scored = earlier_realised(settings, window.start, cfg.retraining.quality_days)
     for run_date in window.days:
@@ -135,7 +136,8 @@ def write_review_page(ctx: RunContext) -> Path | None:
     return path
 
 
-def realised_quality(con, run_dates: list[date], every_days: int) -> dict[date, dict]:
+def realised_quality(con, run_dates: list[date], every_days: int, max_customers: int | None = None
+                     ) -> dict[date, dict]:
     """For each chosen run date D, the forecasts published at D - 28 and the lists published at
     D - 30 scored on what happened since, next to the same day's baseline (the project's own
     metric code, models/*/evaluate.py ``realised``)."""
@@ -166,7 +168,7 @@ def realised_quality(con, run_dates: list[date], every_days: int) -> dict[date, 
                     "baseline_version": predict.RECOMMENDER.baseline_version,
                     **recommend_evaluate.realised(
                         full, origin, found[0],
-                        lambda h, c: recommend_baselines.recommend(h, baseline, c))}
+                        lambda h, c: recommend_baselines.recommend(h, baseline, c), max_customers)}
     return {d: v for d, v in out.items() if v}
 
 

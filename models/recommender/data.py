@@ -321,7 +321,9 @@ def window_purchases(full: ShopHistory, d: date, days: int) -> dict[str, set[str
     p = full.purchases
     first, last = (d - p.start).days + 1, (d - p.start).days + days
     inside = (p.day >= first) & (p.day <= last)
-    out: dict[str, set[str]] = {}
-    for c, i in zip(p.customer_ids[p.customer[inside]], p.item_ids[p.item[inside]]):
-        out.setdefault(c, set()).add(i)
-    return out
+    # one set per customer from the (customer, item) pairs sorted by customer: no loop per event
+    pairs = pd.DataFrame({"c": p.customer[inside], "i": p.item[inside]}).drop_duplicates().sort_values(["c", "i"])
+    c, i = pairs["c"].to_numpy(), pairs["i"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]]) if len(c) else np.zeros(0, np.int64)
+    return {p.customer_ids[c[s]]: set(p.item_ids[chunk])
+            for s, chunk in zip(starts, np.split(i, starts[1:]))}

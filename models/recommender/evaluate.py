@@ -17,6 +17,7 @@ from models.recommender.data import ShopHistory, window_purchases
 from models.recommender.metrics import WINDOW_DAYS, Recommendations, score
 
 Model = Callable[[ShopHistory, np.ndarray], Recommendations]
+SAMPLE_SEED = 20251202
 
 
 def scored_customers(full: ShopHistory, origin: date) -> tuple[ShopHistory, np.ndarray, dict]:
@@ -51,8 +52,13 @@ class OriginScoring:
     before: dict
 
     @classmethod
-    def at(cls, full: ShopHistory, origin: date) -> "OriginScoring":
+    def at(cls, full: ShopHistory, origin: date, max_customers: int | None = None) -> "OriginScoring":
+        """With ``max_customers``, a seeded sample of the customers to score (a monitoring
+        estimate whose cost does not grow with the shop)."""
         history, customers, relevant = scored_customers(full, origin)
+        if max_customers is not None and len(customers) > max_customers:
+            rng = np.random.default_rng(SAMPLE_SEED)
+            customers = np.sort(rng.choice(customers, max_customers, replace=False))
         segment = dict(zip(history.purchases.customer_ids[customers], history.segments(customers)))
         sellable = history.sellable()
         cold = set(history.items.item_ids[sellable[history.cold_items(sellable)]])
@@ -83,14 +89,14 @@ def rolling_origins(full: ShopHistory, origins: list[date], models: dict[str, Mo
     return pd.DataFrame(rows)
 
 
-def realised(full: ShopHistory, origin: date, published: Recommendations, baseline: Model
-             ) -> dict[str, dict]:
+def realised(full: ShopHistory, origin: date, published: Recommendations, baseline: Model,
+             max_customers: int | None = None) -> dict[str, dict]:
     """The lists published at ``origin`` and the baseline's lists of the same day, scored on
     what their customers bought since (``full`` reaches origin + 30 days): the same metric code
-    as the benchmark, restricted to the customers scored."""
-    scoring = OriginScoring.at(full, origin)
+    as the benchmark, restricted to the customers scored (at most ``max_customers`` of them)."""
+    scoring = OriginScoring.at(full, origin, max_customers)
     ids = scoring.history.purchases.customer_ids[scoring.customers]
-    keep = np.isin(published.customer_ids, ids)
+    keep = pd.Index(published.customer_ids).isin(ids)  # hashed: np.isin on objects is quadratic
     mine = Recommendations(published.customer_ids[keep], published.item_ids[keep], published.scores[keep])
     return {"model": scoring.score(mine), "baseline": scoring.score(baseline(scoring.history, scoring.customers))}
 

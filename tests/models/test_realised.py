@@ -2,6 +2,7 @@
 same day's baseline, with the benchmark's own metric code."""
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import numpy as np
@@ -35,3 +36,16 @@ def test_published_lists_are_scored_on_their_scored_customers_only(shop):  # noq
     worse = recommend_evaluate.realised(shop, origin, popular, lambda h, c: recommend(h, fallback, c))
     assert worse["model"]["warm"]["recall_at_20"] < worse["baseline"]["warm"]["recall_at_20"]
     assert np.isfinite(worse["model"]["cold"]["ndcg_at_20"])
+
+
+def test_a_sample_of_customers_scores_the_same_lists_for_both_and_is_seeded(shop):  # noqa: F811
+    origin = shop.run_date - timedelta(days=30)
+    fallback = BASELINES[FALLBACK]
+    lists = recommend(shop.until(origin), BASELINES["popularity"])
+    baseline = lambda h, c: recommend(h, fallback, c)  # noqa: E731
+    full = recommend_evaluate.realised(shop, origin, lists, baseline)
+    some = recommend_evaluate.realised(shop, origin, lists, baseline, max_customers=10)
+    assert some["model"]["all"]["customers"] == some["baseline"]["all"]["customers"] == 10
+    assert full["model"]["all"]["customers"] > 10
+    again = recommend_evaluate.realised(shop, origin, lists, baseline, max_customers=10)
+    assert json.dumps(some) == json.dumps(again)  # the same sample (NaN where no cold item was listed)

@@ -1,7 +1,7 @@
 """Drift verdicts: Evidently's tests column by column, the same numbers in its report."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import numpy as np
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from monitoring.config import DriftSettings, load_monitoring_config
-from monitoring.datasets import MONITORED, DayRows, current_window, reference_window
+from monitoring.datasets import MONITORED, DayRows, current_window, reference_window, spans
 from monitoring.drift import Samples, evidently_report, verdict
 
 DAY = date(2025, 6, 1)
@@ -41,13 +41,33 @@ def test_a_window_reads_each_day_once_at_most_per_day_rows_the_same_at_every_rer
                           CASE WHEN i % 5 = 0 THEN NULL ELSE 'c' || i END AS customer_id
                    FROM range(40 * 500) t(i)""")
     first, last = date(2025, 5, 1), date(2025, 6, 9)
-    rows = DayRows.load(con, MONITORED["raw_lines"], first, last, per_day=100)
+    rows = DayRows.load(con, MONITORED["raw_lines"], [(first, last)], per_day=100)
     assert rows.rows.groupby("day").size().eq(100).all() and rows.rows["day"].nunique() == 40
-    again = DayRows.load(con, MONITORED["raw_lines"], first, last, per_day=100)
+    again = DayRows.load(con, MONITORED["raw_lines"], [(first, last)], per_day=100)
     pd.testing.assert_frame_equal(rows.rows, again.rows)
+    # thinning a day by the hash first keeps exactly the rows with the smallest hashes
+    columns = ", ".join(MONITORED["raw_lines"].columns)
+    ranked = con.execute(
+        f"SELECT day, {columns} FROM ({MONITORED['raw_lines'].sql}) QUALIFY row_number() OVER "
+        f"(PARTITION BY day ORDER BY hash({columns}), {columns}) <= 100 "
+        f"ORDER BY day, hash({columns}), {columns}", [first, last]).df()
+    ranked["day"] = pd.to_datetime(ranked["day"]).dt.date
+    pd.testing.assert_frame_equal(rows.rows, ranked)
+    two = DayRows.load(con, MONITORED["raw_lines"], [(first, date(2025, 5, 28)), (date(2025, 6, 3), last)], 100)
+    assert sorted(set(two.rows["day"])) == [d for d in sorted(set(rows.rows["day"]))
+                                            if d <= date(2025, 5, 28) or d >= date(2025, 6, 3)]
     week = rows.between(date(2025, 6, 3), date(2025, 6, 9))
     assert len(week) == 700 and list(week.columns) == list(MONITORED["raw_lines"].columns)
     assert "customer_id" not in rows.rows.columns
+
+
+def test_a_daily_run_reads_its_month_and_its_week_and_a_backfill_one_range():
+    day = date(2025, 6, 1)
+    month, week = reference_window(day, 28, 28), current_window(day, 7)
+    assert spans([month, week]) == [month, week]  # not the 21 days between them
+    month_of_days = [day + timedelta(days=i) for i in range(30)]
+    windows = [w for d in month_of_days for w in (reference_window(d, 28, 28), current_window(d, 7))]
+    assert spans(windows) == [(month[0], month_of_days[-1])]
 
 
 def test_the_warm_up_gives_no_verdict_while_the_reference_is_young():
