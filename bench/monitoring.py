@@ -150,6 +150,12 @@ def _alarms(child, window, stage_names, work: Path) -> list[str]:
     return rows
 
 
+def _column_counts(verdicts: dict[date, dict]) -> list[tuple[str, int]]:
+    from collections import Counter
+
+    return Counter(c for v in verdicts.values() for c in v.get("alarm_columns", [])).most_common()
+
+
 def _online_retail(child, work: Path) -> list[str]:
     start, end = date(2010, 12, 1), date(2011, 12, 9)
     work.mkdir(parents=True, exist_ok=True)
@@ -161,10 +167,13 @@ def _online_retail(child, work: Path) -> list[str]:
         "columns" in ds for ds in v["datasets"].values())}
     alarmed = {d: v for d, v in judged.items() if v.get("alarm")}
     rows = ["### Online Retail", "",
-            f"Online Retail's {len([v for v in verdicts.values() if v])} trading days through "
-            f"every stage ({start} .. {end}); {len(judged)} run dates with a verdict (the first "
+            f"Online Retail's {len([v for v in verdicts.values() if v])} run dates (its 305 trading "
+            f"days and the days between) through every stage ({start} .. {end}), the baselines "
+            f"serving; {len(judged)} run dates with a verdict (the first "
             f"{len(verdicts) - len(judged)} calendar days are the warm-up and the reference "
             f"window). Run dates with an alarm: **{len(alarmed)} of {len(judged)}**.", "",
+            "| column | run dates alarmed |", "|---|---:|",
+            *(f"| {c} | {n} |" for c, n in _column_counts(alarmed)), "",
             "| run date | alarmed columns (score) |", "|---|---|"]
     for d, v in alarmed.items():
         scores = ", ".join(
