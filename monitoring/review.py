@@ -25,12 +25,7 @@ FAN_HISTORY_DAYS = 56
 
 @dataclass(frozen=True)
 class DayRow:
-    run_date: date
-    status: str
-    stage: str | None
-    message: str | None
-    lines: int | None
-    quarantined: int | None
+    record: ledger.DayRecord  # status, failing stage and message, lines, quarantined
     day: dict          # day.json: the published day's counts and models ({} before publishing)
     drift: dict        # drift.json ({} before monitoring)
     realised: dict     # realised.json ({} where nothing was scored that day)
@@ -48,8 +43,7 @@ def day_rows(con, reports_dir: Path) -> list[DayRow]:
         folder = reports_dir / f"run_date={run_date}"
         links = [(p.name, f"{folder.name}/{p.name}") for p in sorted(folder.glob("*"))
                  if p.suffix in (".md", ".html", ".json") and p.name != "day.json"]
-        rows.append(DayRow(run_date, r.status, r.stage, r.message, r.lines, r.quarantined,
-                           _json(folder / "day.json"), _json(folder / "drift.json"),
+        rows.append(DayRow(r, _json(folder / "day.json"), _json(folder / "drift.json"),
                            _json(folder / "realised.json"), links))
     return rows
 
@@ -68,7 +62,8 @@ def over_time(rows: list[DayRow]) -> pd.DataFrame:
     for row in rows:
         tested = [c for d in row.drift.get("datasets", {}).values() for c in d.get("columns", {}).values()
                   if "drifted" in c]
-        record = {"run_date": row.run_date, "lines": row.lines, "quarantined": row.quarantined,
+        record = {"run_date": row.record.run_date, "lines": row.record.lines,
+                  "quarantined": row.record.quarantined,
                   "drifted_share": (sum(c["drifted"] for c in tested) / len(tested)) if tested else None,
                   "alarm_columns": len(row.drift.get("alarm_columns", [])) if row.drift else None}
         for key, (table, metric, segment) in REALISED_SERIES.items():
@@ -176,7 +171,8 @@ def write_index(con, reports_dir: Path, source: str, data_docs: Path) -> Path:
             series_chart(frame, ["lines", "quarantined"], "Lines delivered and quarantined per day"),
             series_chart(frame, ["drifted_share"], "Share of monitored columns that drifted", [0, 1]),
         ]
-    newest = next((r.run_date for r in rows if r.status == ledger.DayState.complete.value), None)
+    newest = next((r.record.run_date for r in rows
+                   if r.record.status == ledger.DayState.complete.value), None)
     fans = [fan_chart(con, item, newest, why) for item, why in fan_items(con, newest)] if newest else []
     html = TEMPLATE.render(
         source=source, rows=rows, newest=newest,
@@ -220,10 +216,10 @@ the same day's baseline.</p>
 <table id="days">
 <tr><th>run date</th><th>status</th><th>lines (quarantined)</th><th>drift alarm</th>
 <th>models</th><th>realised (served / baseline)</th><th>reports</th></tr>
-{% for row in rows %}<tr>
-<td>{{ row.run_date }}</td>
-<td class="{{ row.status }}">{{ row.status }}{% if row.status == "failed" %} at {{ row.stage }}: {{ row.message | truncate(300) }}{% endif %}</td>
-<td>{{ "{:,}".format(row.lines) if row.lines is not none else "-" }} ({{ row.quarantined if row.quarantined is not none else "-" }})</td>
+{% for row in rows %}{% set r = row.record %}<tr>
+<td>{{ r.run_date }}</td>
+<td class="{{ r.status }}">{{ r.status }}{% if r.status == "failed" %} at {{ r.stage }}: {{ r.message | truncate(300) }}{% endif %}</td>
+<td>{{ "{:,}".format(r.lines) if r.lines is not none else "-" }} ({{ r.quarantined if r.quarantined is not none else "-" }})</td>
 <td class="{{ 'alarm' if row.drift.get('alarm') else '' }}">{% if row.drift %}{{ row.drift.get("alarm_columns") | join(", ") or "none" }}{% else %}-{% endif %}</td>
 <td>{{ row.day.get("forecast_model") or "-" }}<br>{{ row.day.get("recommendation_model") or "-" }}</td>
 <td>{% for table, r in row.realised.items() %}{% if table == "forecasts" %}WRMSSE {{ "%.3f" % r.model.all.wrmsse }} / {{ "%.3f" % r.baseline.all.wrmsse }}{% else %}Recall@20 cold {{ "%.3f" % r.model.cold.recall_at_20 }} / {{ "%.3f" % r.baseline.cold.recall_at_20 }}, warm {{ "%.3f" % r.model.warm.recall_at_20 }} / {{ "%.3f" % r.baseline.warm.recall_at_20 }}{% endif %}<br>{% endfor %}</td>

@@ -143,32 +143,29 @@ def realised_quality(con, run_dates: list[date], every_days: int, max_customers:
     metric code, models/*/evaluate.py ``realised``)."""
     end = max(run_dates)
     chosen = [d for d in run_dates if on_cadence(d, end, every_days)]
-    jobs = {"forecasts": (HORIZON_DAYS, predict.read_forecast),
-            "recommendations": (RECOMMENDATION_WINDOW_DAYS, predict.read_recommendations)}
-    published = {name: {d: read(con, d - timedelta(days=lag)) for d in chosen}
-                 for name, (lag, read) in jobs.items()}
+    fallback = recommend_baselines.BASELINES[recommend_baselines.FALLBACK]
+    # per table: how far back it was published, its reader, the history to load once, and the
+    # scoring of (history, origin, published) beside the predictor's baseline
+    jobs = {
+        "forecasts": (HORIZON_DAYS, predict.read_forecast, load_panel, predict.FORECASTER,
+                      lambda h, o, p: forecast_evaluate.realised(h, o, p, predict.FORECASTER.baseline)),
+        "recommendations": (
+            RECOMMENDATION_WINDOW_DAYS, predict.read_recommendations, load_history, predict.RECOMMENDER,
+            lambda h, o, p: recommend_evaluate.realised(
+                h, o, p, lambda cut, c: recommend_baselines.recommend(cut, fallback, c), max_customers)),
+    }
     out: dict[date, dict] = {d: {} for d in chosen}
-    if any(published["forecasts"].values()):
-        panel = load_panel(con, end)
-        for d, found in published["forecasts"].items():
+    for table, (lag, read, load, predictor, scored) in jobs.items():
+        published = {d: read(con, d - timedelta(days=lag)) for d in chosen}
+        if not any(published.values()):
+            continue
+        history = load(con, end)  # once for every chosen day
+        for d, found in published.items():
             if found:
-                origin = d - timedelta(days=HORIZON_DAYS)
-                out[d]["forecasts"] = {
-                    "origin": origin.isoformat(), "model_version": found[1],
-                    "baseline_version": predict.FORECASTER.baseline_version,
-                    **forecast_evaluate.realised(panel, origin, found[0], predict.FORECASTER.baseline)}
-    if any(published["recommendations"].values()):
-        full = load_history(con, end)
-        baseline = recommend_baselines.BASELINES[recommend_baselines.FALLBACK]
-        for d, found in published["recommendations"].items():
-            if found:
-                origin = d - timedelta(days=RECOMMENDATION_WINDOW_DAYS)
-                out[d]["recommendations"] = {
-                    "origin": origin.isoformat(), "model_version": found[1],
-                    "baseline_version": predict.RECOMMENDER.baseline_version,
-                    **recommend_evaluate.realised(
-                        full, origin, found[0],
-                        lambda h, c: recommend_baselines.recommend(h, baseline, c), max_customers)}
+                origin = d - timedelta(days=lag)
+                out[d][table] = {"origin": origin.isoformat(), "model_version": found[1],
+                                 "baseline_version": predictor.baseline_version,
+                                 **scored(history, origin, found[0])}
     return {d: v for d, v in out.items() if v}
 
 
