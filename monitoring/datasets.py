@@ -8,6 +8,7 @@ rerun, and a 1M-line day costs what a small one does); each run date's reference
 windows are then cut from those rows (``DayRows.between``)."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 from datetime import date, timedelta
@@ -22,7 +23,9 @@ from domain.rules import COLD_ITEM_DAYS
 class MonitoredData:
     name: str
     description: str
-    sql: str            # the rows of days ? .. ? with a `day` column; {per_day} caps pre-aggregation
+    sql: str            # the rows of days ? .. ? with a `day` column; {per_day} caps pre-aggregation.
+                        # Aggregates are exact (counts) or rounded: a parallel sum's last bits
+                        # change from run to run, and with them the hash that picks the rows
     numerical: tuple[str, ...]
     categorical: tuple[str, ...] = ()
 
@@ -57,7 +60,8 @@ MONITORED = {d.name: d for d in (
     MonitoredData(
         "forecasts", "what was forecast: one row per item and run date, its daily level and "
         "p10-p90 width over the 28 days ahead, and its category (predictions.forecasts)",
-        """SELECT f.run_date AS day, avg(f.mean) AS daily_mean, avg(f.p90 - f.p10) AS p10_p90_width,
+        """SELECT f.run_date AS day, round(avg(f.mean), 9) AS daily_mean,
+                  round(avg(f.p90 - f.p10), 9) AS p10_p90_width,
                   CAST(f.history_days IS NULL AS VARCHAR) AS never_sold,
                   coalesce(any_value(i.category), 'unknown') AS category
            FROM predictions.forecasts f
@@ -83,10 +87,10 @@ MONITORED = {d.name: d for d in (
            items AS (SELECT item_id, min(order_date) AS first_sale
                      FROM marts.fct_item_daily_demand GROUP BY item_id)
            SELECT l.run_date AS day,
-                  avg(CAST(coalesce(b.first_bought <= l.run_date, false) AS DOUBLE)) AS own_item_share,
-                  avg(CAST(i.first_sale IS NULL OR i.first_sale > l.run_date - {cold_days}
-                           AS DOUBLE)) AS cold_item_share,
-                  avg(l.score) / nullif(max(l.score), 0) AS score_vs_first,
+                  count(*) FILTER (WHERE b.first_bought <= l.run_date) / count(*) AS own_item_share,
+                  count(*) FILTER (WHERE i.first_sale IS NULL OR i.first_sale > l.run_date - {cold_days})
+                      / count(*) AS cold_item_share,
+                  round(avg(l.score) / nullif(max(l.score), 0), 9) AS score_vs_first,
                   any_value(l.segment) AS segment
            FROM lists l
            LEFT JOIN bought b USING (customer_id, item_id)
@@ -120,6 +124,25 @@ def current_window(run_date: date, days: int) -> tuple[date, date]:
     return run_date - timedelta(days=days - 1), run_date
 
 
+def sample_sql(data: MonitoredData, per_day: int) -> str:
+    """The dataset's rows of days ? .. ?: per day the ``per_day`` rows with the smallest hash of
+    their values, in that order. A day's rows are first thinned to about three times that by the
+    same hash, so that ranking them costs what a small day costs."""
+    per_day = int(per_day)
+    columns = ", ".join(data.columns)
+    return (f"WITH data AS ({data.sql.format(per_day=per_day)}), "
+            f"sizes AS (SELECT day, count(*) AS n FROM data GROUP BY day) "
+            f"SELECT day, {columns} FROM data JOIN sizes USING (day) "
+            f"WHERE hash({columns}) <= 18446744073709551615 * least(1.0, 3.0 * {per_day} / n) "
+            f"QUALIFY row_number() OVER (PARTITION BY day ORDER BY {_order(data)}) <= {per_day} "
+            f"ORDER BY day, {_order(data)}")
+
+
+def _order(data: MonitoredData) -> str:
+    columns = ", ".join(data.columns)
+    return f"hash({columns}), {columns}"
+
+
 @dataclass(frozen=True)
 class DayRows:
     """A dataset's rows of a range of days, at most ``per_day`` of each (``load``)."""
@@ -128,20 +151,49 @@ class DayRows:
 
     @classmethod
     def load(cls, con, data: MonitoredData, spans: list[tuple[date, date]], per_day: int) -> "DayRows":
-        """The rows of the days in ``spans`` (ranges of days, in order, not overlapping): per day
-        the ``per_day`` rows with the smallest hash of their values. A day's rows are first
-        thinned to about three times that by the same hash, so that ranking them costs what a
-        small day costs."""
-        per_day = int(per_day)
-        columns = ", ".join(data.columns)
-        order = f"hash({columns}), {columns}"
-        frames = [con.execute(
-            f"WITH data AS ({data.sql.format(per_day=per_day)}), "
-            f"sizes AS (SELECT day, count(*) AS n FROM data GROUP BY day) "
-            f"SELECT day, {columns} FROM data JOIN sizes USING (day) "
-            f"WHERE hash({columns}) <= 18446744073709551615 * least(1.0, 3.0 * {per_day} / n) "
-            f"QUALIFY row_number() OVER (PARTITION BY day ORDER BY {order}) <= {per_day} "
-            f"ORDER BY day, {order}", [first, last]).df() for first, last in spans]
+        """The rows of the days in ``spans`` (ranges of days, in order, not overlapping)."""
+        sql = sample_sql(data, per_day)
+        return cls.of(data, [con.execute(sql, [first, last]).df() for first, last in spans])
+
+    @classmethod
+    def cached(cls, con, data: MonitoredData, ranges: list[tuple[date, date]], per_day: int,
+               fresh: set[date]) -> "DayRows":
+        """``load``'s rows, each day sampled once and kept in ``monitoring.sample_<dataset>``
+        (a daily run samples its own day and reads the other 34 its windows need; the
+        recommendations' sample joins a month of lists, 3 s). A day is sampled again when it
+        is in ``fresh`` (the run's own days: their data was just rewritten), when the ledger
+        does not hold it as complete or skipped (a rerun of it has begun), or when the query
+        or ``per_day`` changed. ``con`` writes; the same rows as ``load`` (tested)."""
+        sql = sample_sql(data, per_day)
+        fingerprint = hashlib.sha256(sql.encode()).hexdigest()[:16]
+        table = f"monitoring.sample_{data.name}"
+        needed = [first + timedelta(days=i) for first, last in ranges
+                  for i in range((last - first).days + 1)]
+        con.execute("BEGIN")
+        if con.execute("SELECT count(*) FROM monitoring.sampled_days WHERE dataset = ? AND "
+                       "fingerprint <> ?", [data.name, fingerprint]).fetchone()[0]:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+            con.execute("DELETE FROM monitoring.sampled_days WHERE dataset = ?", [data.name])
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({sql}) WHERE false",
+                    [needed[0] if needed else date.min] * 2)
+        settled = {row[0] for row in con.execute(
+            "SELECT s.day FROM monitoring.sampled_days s JOIN ops.day_status l ON l.run_date = s.day "
+            "WHERE s.dataset = ? AND l.status IN ('complete', 'skipped') AND list_contains(?, s.day)",
+            [data.name, needed]).fetchall()}
+        stale = [d for d in needed if d in fresh or d not in settled]
+        for first, last in spans([(d, d) for d in stale]):
+            con.execute(f"DELETE FROM {table} WHERE day BETWEEN ? AND ?", [first, last])
+            con.execute(f"INSERT INTO {table} SELECT * FROM ({sql})", [first, last])
+        if stale:
+            con.executemany("INSERT OR REPLACE INTO monitoring.sampled_days VALUES (?, ?, ?)",
+                            [(data.name, d, fingerprint) for d in stale])
+        con.execute("COMMIT")
+        return cls.of(data, [con.execute(
+            f"SELECT * FROM {table} WHERE day BETWEEN ? AND ? ORDER BY day, {_order(data)}",
+            [first, last]).df() for first, last in ranges])
+
+    @classmethod
+    def of(cls, data: MonitoredData, frames: list[pd.DataFrame]) -> "DayRows":
         rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["day", *data.columns])
         rows["day"] = pd.to_datetime(rows["day"]).dt.date
         return cls(data, rows)

@@ -31,12 +31,18 @@ class Samples:
     current: pd.DataFrame
 
 
-def load_rows(con, settings: DriftSettings, run_dates: list[date]) -> dict[str, DayRows]:
-    """Each configured dataset's rows of the days the run dates' windows need, read once."""
+def load_rows(con, settings: DriftSettings, run_dates: list[date],
+              fresh: set[date] | None = None) -> dict[str, DayRows]:
+    """Each configured dataset's rows of the days the run dates' windows need, read once; with
+    ``fresh`` (the run's own days), through the warehouse's per-day samples (``DayRows.cached``,
+    ``con`` writes)."""
     days = spans([w for d in run_dates for w in (
         reference_window(d, settings.reference_days, settings.reference_gap_days),
         current_window(d, settings.current_days))])
-    return {name: DayRows.load(con, MONITORED[name], days, settings.per_day)
+    if fresh is None:
+        return {name: DayRows.load(con, MONITORED[name], days, settings.per_day)
+                for name in settings.datasets}
+    return {name: DayRows.cached(con, MONITORED[name], days, settings.per_day, fresh)
             for name in settings.datasets}
 
 

@@ -38,8 +38,9 @@ def monitor_days(ctx: RunContext, window: Window) -> Window:
     with_html = set(window.days[len(window.days) - cfg.reports.html_days:]) if cfg.reports.html_days else set()
     reports = dict(window.reports)
     facts, decisions = {}, {}
+    with db.writer(settings) as con:
+        rows = drift.load_rows(con, cfg.drift, list(window.days), fresh=set(window.days))
     with db.reader(settings) as con:
-        rows = drift.load_rows(con, cfg.drift, list(window.days))
         first_day = ledger.first_day(con)
         realised = realised_quality(con, list(window.days), cfg.realised.every_days,
                                     cfg.realised.max_customers)

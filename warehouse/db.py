@@ -84,6 +84,16 @@ CREATE TABLE IF NOT EXISTS ops.retrain_decisions (
     numbers VARCHAR,
     PRIMARY KEY (run_date, model)
 );
+-- the monitor stage's drift samples (monitoring/datasets.py): the days of each dataset held in
+-- monitoring.sample_<dataset> (tables made by the stage, one per dataset), and the query's
+-- fingerprint they were sampled with
+CREATE SCHEMA IF NOT EXISTS monitoring;
+CREATE TABLE IF NOT EXISTS monitoring.sampled_days (
+    dataset VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    fingerprint VARCHAR NOT NULL,
+    PRIMARY KEY (dataset, day)
+);
 CREATE SCHEMA IF NOT EXISTS predictions;
 """ + "\n".join(create_table_sql(n, t) for n, t in PREDICTION_TABLES.items())
 

@@ -61,6 +61,40 @@ def test_a_window_reads_each_day_once_at_most_per_day_rows_the_same_at_every_rer
     assert "customer_id" not in rows.rows.columns
 
 
+def test_samples_kept_in_the_warehouse_are_loads_rows_and_follow_a_rerun():
+    from warehouse.db import SCHEMA_SQL
+
+    con = duckdb.connect()
+    con.execute(SCHEMA_SQL)
+    con.execute("""INSERT INTO raw.order_lines
+                   SELECT DATE '2025-05-01' + CAST(i % 40 AS INTEGER), 'f.csv', i, 'o' || i,
+                          CASE WHEN i % 5 = 0 THEN NULL ELSE 'c' || i END, 'i' || (i % 50), NULL,
+                          'Home/Decor', i % 7 + 1, (i % 13) * 1.5, TIMESTAMP '2025-05-01', 'web'
+                   FROM range(40 * 500) t(i)""")
+    con.execute("INSERT INTO ops.day_status (run_date, status) SELECT DATE '2025-05-01' + "
+                "CAST(i AS INTEGER), 'complete' FROM range(40) t(i)")
+    data, ranges = MONITORED["raw_lines"], [(date(2025, 5, 1), date(2025, 5, 28)),
+                                            (date(2025, 6, 3), date(2025, 6, 9))]
+
+    def cached(fresh=(), per_day=100):
+        return DayRows.cached(con, data, ranges, per_day, set(fresh)).rows
+
+    pd.testing.assert_frame_equal(cached(), DayRows.load(con, data, ranges, 100).rows)
+    # a settled day is read back, not sampled again: a change no rerun made is not seen ...
+    changed, rerun = date(2025, 5, 10), date(2025, 6, 5)
+    con.execute("UPDATE raw.order_lines SET quantity = quantity + 1000 WHERE run_date IN (?, ?)",
+                [changed, rerun])
+    before = cached()
+    assert before[before["day"] == changed]["quantity"].max() < 1000
+    # ... a day of the run (fresh) and a day whose rerun has begun (not complete) are
+    con.execute("UPDATE ops.day_status SET status = 'transformed' WHERE run_date = ?", [changed])
+    after = cached(fresh={rerun})
+    assert after[after["day"].isin([changed, rerun])]["quantity"].min() > 1000
+    pd.testing.assert_frame_equal(after, DayRows.load(con, data, ranges, 100).rows)
+    # another sample size is another query: sampled again throughout
+    assert cached(per_day=30).groupby("day").size().eq(30).all()
+
+
 def test_a_daily_run_reads_its_month_and_its_week_and_a_backfill_one_range():
     day = date(2025, 6, 1)
     month, week = reference_window(day, 28, 28), current_window(day, 7)
