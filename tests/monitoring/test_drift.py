@@ -200,3 +200,17 @@ def test_a_source_overrides_the_defaults(tmp_path):
     path.write_text("defaults:\n  drift:\n    num_threshold: 0.1\nsources:\n  shop:\n    drift:\n      num_threshold: 0.2\n")
     assert load_monitoring_config(path, "shop").drift.num_threshold == 0.2
     assert load_monitoring_config(path, "other").drift.num_threshold == 0.1
+
+
+def test_a_sources_thresholds_lay_over_the_defaults_never_below_them():
+    from domain.paths import REPO_ROOT
+
+    path = REPO_ROOT / "configs" / "monitoring.yaml"
+    defaults = load_monitoring_config(path, "synthetic").drift
+    online_retail = load_monitoring_config(path, "online_retail").drift
+    for dataset, data in MONITORED.items():
+        for column in data.columns:
+            numerical = column in data.numerical
+            assert online_retail.threshold(dataset, column, numerical) >= \
+                defaults.threshold(dataset, column, numerical), f"{dataset}.{column}"
+    assert online_retail.threshold("raw_lines", "store", False) == 0.2  # the country mix
