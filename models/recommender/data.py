@@ -314,13 +314,27 @@ def load_history(con, end: date) -> ShopHistory:
     return ShopHistory(end, purchases, items)
 
 
-def window_purchases(full: ShopHistory, d: date, days: int) -> dict[str, set[str]]:
-    """Distinct items each customer bought in D+1 .. D+days (the relevant sets)."""
+def window_buyers(full: ShopHistory, d: date, days: int) -> np.ndarray:
+    """Rows (into purchases.customer_ids) of the customers who bought in D+1 .. D+days, sorted."""
+    return np.unique(full.purchases.customer[_inside(full, d, days)])
+
+
+def _inside(full: ShopHistory, d: date, days: int) -> np.ndarray:
     if d + timedelta(days=days) > full.run_date:
         raise ValueError(f"origin {d}: the history ends {full.run_date}, before D+{days}")
     p = full.purchases
     first, last = (d - p.start).days + 1, (d - p.start).days + days
-    inside = (p.day >= first) & (p.day <= last)
+    return (p.day >= first) & (p.day <= last)
+
+
+def window_purchases(full: ShopHistory, d: date, days: int, customers: np.ndarray | None = None
+                     ) -> dict[str, set[str]]:
+    """Distinct items each customer (of ``customers``, rows, when given) bought in
+    D+1 .. D+days (the relevant sets)."""
+    p = full.purchases
+    inside = _inside(full, d, days)
+    if customers is not None:
+        inside &= np.isin(p.customer, customers)
     # one set per customer from the (customer, item) pairs sorted by customer: no loop per event
     pairs = pd.DataFrame({"c": p.customer[inside], "i": p.item[inside]}).drop_duplicates().sort_values(["c", "i"])
     c, i = pairs["c"].to_numpy(), pairs["i"].to_numpy()

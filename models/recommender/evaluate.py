@@ -13,21 +13,24 @@ import numpy as np
 import pandas as pd
 
 from models.evaluation import mean_over_origins, ratio_over_origins
-from models.recommender.data import ShopHistory, window_purchases
+from models.recommender.data import ShopHistory, window_buyers, window_purchases
 from models.recommender.metrics import WINDOW_DAYS, Recommendations, score
 
 Model = Callable[[ShopHistory, np.ndarray], Recommendations]
 SAMPLE_SEED = 20251202
 
 
-def scored_customers(full: ShopHistory, origin: date) -> tuple[ShopHistory, np.ndarray, dict]:
+def scored_customers(full: ShopHistory, origin: date, max_customers: int | None = None
+                     ) -> tuple[ShopHistory, np.ndarray, dict]:
     """The history at the origin, the customers to score (an order up to D and one in the
-    window) and their relevant items."""
+    window; with ``max_customers``, a seeded sample of at most that many) and their relevant
+    items."""
     history = full.until(origin)
-    relevant = window_purchases(full, origin, WINDOW_DAYS)
-    known = history.customers()
-    ids = history.purchases.customer_ids[known]
-    return history, known[np.array([c in relevant for c in ids], dtype=bool)], relevant
+    customers = np.intersect1d(history.customers(), window_buyers(full, origin, WINDOW_DAYS))
+    if max_customers is not None and len(customers) > max_customers:
+        rng = np.random.default_rng(SAMPLE_SEED)
+        customers = np.sort(rng.choice(customers, max_customers, replace=False))
+    return history, customers, window_purchases(full, origin, WINDOW_DAYS, customers)
 
 
 def bought_before(history: ShopHistory, customers: np.ndarray) -> dict[str, set[str]]:
@@ -55,10 +58,7 @@ class OriginScoring:
     def at(cls, full: ShopHistory, origin: date, max_customers: int | None = None) -> "OriginScoring":
         """With ``max_customers``, a seeded sample of the customers to score (a monitoring
         estimate whose cost does not grow with the shop)."""
-        history, customers, relevant = scored_customers(full, origin)
-        if max_customers is not None and len(customers) > max_customers:
-            rng = np.random.default_rng(SAMPLE_SEED)
-            customers = np.sort(rng.choice(customers, max_customers, replace=False))
+        history, customers, relevant = scored_customers(full, origin, max_customers)
         segment = dict(zip(history.purchases.customer_ids[customers], history.segments(customers)))
         sellable = history.sellable()
         cold = set(history.items.item_ids[sellable[history.cold_items(sellable)]])
