@@ -85,8 +85,9 @@ class ReportSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     html_days: int = Field(
         1, ge=0, description="The last run dates of each run that get Evidently's HTML reports.")
-    html_for: Literal["drifted", "all"] = Field(
-        "drifted", description="Reports of the datasets with a drifted column, or of every "
+    html_for: Literal["alarmed", "drifted", "all"] = Field(
+        "alarmed", description="Reports of the datasets with an alarmed column (the inputs), of "
+                               "those with any drifted column (predictions too), or of every "
                                "dataset with a verdict (about 1 s and 4 MB each).")
     html_retention_days: int = Field(
         14, ge=1, description="HTML reports of run dates this far before the newest are removed.")
