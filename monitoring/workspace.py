@@ -82,15 +82,25 @@ def open_project(path: Path, source: str):
 
 def add_days(path: Path, source: str, facts: dict[date, dict[str, float]]) -> int:
     """One snapshot per run date, in date order; a run date's earlier snapshot is replaced (a
-    rerun of the day). Returns the snapshots added."""
-    from evidently import DataDefinition, Dataset, Report
-    from evidently.metrics import MeanValue
+    rerun of the day). Returns the snapshots added.
 
-    workspace, project = open_project(path, source)
-    index = SnapshotIndex.read(workspace, project, path)
+    Snapshots are written through Evidently's file storage (``LocalState``, what the workspace's
+    own ``add_run`` calls), not through ``Workspace``: opening a local ``Workspace`` parses every
+    snapshot of every project (0.05 s each, 18 s a day after a year of daily snapshots). The
+    workspace is opened only to create the project and its dashboard, once."""
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.legacy.core import new_id
+    from evidently.metrics import MeanValue
+    from evidently.ui.storage.local.base import LocalState
+
+    state = LocalState(str(path))
+    project_id = project_named(state, source) if path.exists() else None
+    if project_id is None:
+        project_id = open_project(path, source)[1].id
+    index = SnapshotIndex.read(state, project_id, path)
     for run_date in facts:
         if (snapshot_id := index.by_day.pop(run_date.isoformat(), None)) is not None:
-            workspace.delete_run(project.id, snapshot_id)
+            state.delete_snapshot(project_id, snapshot_id)
     definition = DataDefinition(numerical_columns=list(FACTS))
     report = Report([MeanValue(column=c) for c in FACTS])
     for run_date in sorted(facts):
@@ -102,32 +112,42 @@ def add_days(path: Path, source: str, facts: dict[date, dict[str, float]]) -> in
                                   timestamp=datetime.combine(run_date, time()),
                                   metadata={"run_date": run_date.isoformat(), "source": source},
                                   name=f"{source} {run_date}")
-        index.by_day[run_date.isoformat()] = str(workspace.add_run(project.id, snapshot).id)
+        snapshot_id = new_id()
+        state.write_snapshot(project_id, snapshot_id, snapshot.to_snapshot_model())
+        index.by_day[run_date.isoformat()] = str(snapshot_id)
     index.write()
     return len(facts)
+
+
+def project_named(state, source: str):
+    """The id of the source's project in the workspace's files, or None."""
+    for project_id in state.list_projects():
+        if state.read_project(project_id).name == source:
+            return project_id
+    return None
 
 
 @dataclass
 class SnapshotIndex:
     """Which snapshot holds which run date, kept beside the workspace: Evidently's local
     workspace names snapshots by random ids, and finding a day by reading every snapshot back
-    costs 50 ms a snapshot (18 s a day after a year). Rebuilt by that scan when missing or when
-    it names a snapshot the workspace no longer lists."""
+    costs 50 ms a snapshot. Rebuilt by that scan when missing or when it names a snapshot the
+    workspace no longer lists."""
     file: Path
     by_day: dict[str, str]
 
     @classmethod
-    def read(cls, workspace, project, path: Path) -> "SnapshotIndex":
-        file = path / f"run_dates_{project.id}.json"
-        listed = {str(s) for s in workspace.list_runs(project.id)}
+    def read(cls, state, project_id, path: Path) -> "SnapshotIndex":
+        file = path / f"run_dates_{project_id}.json"
+        listed = {str(s) for s in state.list_snapshots(project_id)}
         if file.exists():
             by_day = json.loads(file.read_text())
             if set(by_day.values()) == listed:
                 return cls(file, by_day)
         by_day = {}
         for snapshot_id in sorted(listed):
-            run = workspace.get_run(project.id, snapshot_id)
-            if run is not None and "run_date" in run.metadata:
+            run = state.read_snapshot(project_id, snapshot_id)
+            if "run_date" in run.metadata:
                 by_day[run.metadata["run_date"]] = snapshot_id
         return cls(file, by_day)
 

@@ -22,7 +22,9 @@ def test_a_rerun_replaces_its_days_snapshot_and_a_lost_index_is_rebuilt(tmp_path
     workspace.add_days(tmp_path, "shop", {days[2]: FACTS, days[2] + timedelta(days=1): FACTS})
     assert run_dates(tmp_path) == [d.isoformat() for d in [*days, days[2] + timedelta(days=1)]]
 
+    from evidently.ui.storage.local.base import LocalState
+
     ws, project = workspace.open_project(tmp_path, "shop")
-    index = workspace.SnapshotIndex.read(ws, project, tmp_path)
+    index = workspace.SnapshotIndex.read(LocalState(str(tmp_path)), project.id, tmp_path)
     assert sorted(index.by_day) == run_dates(tmp_path)
     assert set(index.by_day.values()) == {str(s) for s in ws.list_runs(project.id)}
