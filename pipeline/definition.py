@@ -107,7 +107,7 @@ def run_window(ctx: RunContext, window: Window, outcome: RunOutcome,
     if pipeline[-1].reaches == DayState.complete:  # the days went all the way
         outcome.done += list(window.days)
         outcome.reports += [window.reports[d] for d in window.days if d in window.reports]
-    return window
+    return window.with_(histories={})  # the loaded histories are working memory, not a record
 
 
 def run_days(ctx: RunContext, days: list[date], force: bool = False,

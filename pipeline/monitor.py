@@ -43,7 +43,7 @@ def monitor_days(ctx: RunContext, window: Window) -> Window:
     with db.reader(settings) as con:
         first_day = ledger.first_day(con)
         realised = realised_quality(con, list(window.days), cfg.realised.every_days,
-                                    cfg.realised.max_customers)
+                                    cfg.realised.max_customers, window.histories)
         requests = earlier_requests(con, window.start)
     scored = earlier_realised(settings, window.start, cfg.retraining.quality_days)
     for run_date in window.days:
@@ -137,11 +137,12 @@ def write_review_page(ctx: RunContext) -> Path | None:
     return path
 
 
-def realised_quality(con, run_dates: list[date], every_days: int, max_customers: int | None = None
-                     ) -> dict[date, dict]:
+def realised_quality(con, run_dates: list[date], every_days: int, max_customers: int | None = None,
+                     histories: dict | None = None) -> dict[date, dict]:
     """For each chosen run date D, the forecasts published at D - 28 and the lists published at
     D - 30 scored on what happened since, next to the same day's baseline (the project's own
-    metric code, models/*/evaluate.py ``realised``)."""
+    metric code, models/*/evaluate.py ``realised``). ``histories``: what the model stages of
+    the run loaded, by (stage, last day), used instead of loading the same again."""
     end = max(run_dates)
     chosen = [d for d in run_dates if on_cadence(d, end, every_days)]
     fallback = recommend_baselines.BASELINES[recommend_baselines.FALLBACK]
@@ -160,7 +161,9 @@ def realised_quality(con, run_dates: list[date], every_days: int, max_customers:
         published = {d: read(con, d - timedelta(days=lag)) for d in chosen}
         if not any(published.values()):
             continue
-        history = load(con, end)  # once for every chosen day
+        history = (histories or {}).get((predictor.name, end))
+        if history is None:
+            history = load(con, end)  # once for every chosen day
         for d, found in published.items():
             if found:
                 origin = d - timedelta(days=lag)

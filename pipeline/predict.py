@@ -69,11 +69,13 @@ class Predictor:
 
 def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date],
                  log_line: Callable[[str], None] = log.info,
-                 per_transaction: int = 31) -> list[DayPrediction]:
+                 per_transaction: int = 31, full: Any = None) -> list[DayPrediction]:
     """Predict each run date in order; its rows replace D's in ``predictor.table``. Consecutive
-    days served by the same model are predicted in one call (``predictor.predict``)."""
+    days served by the same model are predicted in one call (``predictor.predict``). ``full``:
+    the history up to the last run date, when the caller loaded it."""
     with db.reader(settings) as con:
-        full = predictor.load(con, max(run_dates))
+        if full is None:
+            full = predictor.load(con, max(run_dates))
         requests = sorted(r[0] for r in con.execute(
             "SELECT run_date FROM ops.retrain_decisions WHERE model = ? AND requested",
             [predictor.model]).fetchall())
@@ -229,10 +231,16 @@ RECOMMENDER = Predictor(
 
 # -- the stages -------------------------------------------------------------------------------
 def forecast_window(ctx: RunContext, window: Window) -> Window:
-    predict_days(ctx.settings, FORECASTER, list(window.days))
-    return window
+    return predict_window(ctx, window, FORECASTER)
 
 
 def recommend_window(ctx: RunContext, window: Window) -> Window:
-    predict_days(ctx.settings, RECOMMENDER, list(window.days))
-    return window
+    return predict_window(ctx, window, RECOMMENDER)
+
+
+def predict_window(ctx: RunContext, window: Window, predictor: Predictor) -> Window:
+    """The stage; the history it loaded goes on with the window (``Window.histories``)."""
+    with db.reader(ctx.settings) as con:
+        full = predictor.load(con, window.end)
+    predict_days(ctx.settings, predictor, list(window.days), full=full)
+    return window.with_(histories={**window.histories, (predictor.name, window.end): full})

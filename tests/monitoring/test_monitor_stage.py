@@ -110,3 +110,25 @@ def test_no_report_names_a_customer(monitored):
     for page in pages:
         found = pattern.search(page.read_text(errors="replace"))
         assert found is None, f"{page} names customer {found.group(0) if found else ''}"
+
+
+def test_realised_quality_scores_on_the_history_the_model_stages_loaded(monitored, monkeypatch):
+    from models.panel import load_panel
+    from models.recommender.data import load_history
+    from pipeline import monitor
+
+    day = DAY[-1]
+    with db.reader(monitored) as con:
+        loaded = monitor.realised_quality(con, [day], 1, 500)
+        histories = {("forecast", day): load_panel(con, day), ("recommend", day): load_history(con, day)}
+
+    def no_reload(con, end):
+        raise AssertionError("realised quality loaded what the model stages had loaded")
+
+    monkeypatch.setattr(monitor, "load_panel", no_reload)
+    monkeypatch.setattr(monitor, "load_history", no_reload)
+    with db.reader(monitored) as con:
+        assert monitor.realised_quality(con, [day], 1, 500, histories) == loaded
+        with pytest.raises(AssertionError, match="loaded what"):  # another last day: loaded
+            monitor.realised_quality(con, [day], 1, 500, {("recommend", DAY[-2]): histories[("recommend", day)]})
+    assert set(loaded[day]) == {"forecasts", "recommendations"}
