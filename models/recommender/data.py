@@ -332,9 +332,9 @@ def window_purchases(full: ShopHistory, d: date, days: int, customers: np.ndarra
     """Distinct items each customer (of ``customers``, rows, when given) bought in
     D+1 .. D+days (the relevant sets)."""
     p = full.purchases
-    inside = _inside(full, d, days)
-    if customers is not None:
-        inside &= np.isin(p.customer, customers)
+    inside = np.flatnonzero(_inside(full, d, days))
+    if customers is not None:  # the window's events only: a month, not the whole history
+        inside = inside[np.isin(p.customer[inside], customers)]
     # one set per customer from the (customer, item) pairs sorted by customer: no loop per event
     pairs = pd.DataFrame({"c": p.customer[inside], "i": p.item[inside]}).drop_duplicates().sort_values(["c", "i"])
     c, i = pairs["c"].to_numpy(), pairs["i"].to_numpy()

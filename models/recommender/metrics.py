@@ -88,10 +88,12 @@ def rank_blocks(customer_ids: np.ndarray, item_ids: np.ndarray, blocks: Iterable
                            np.concatenate(scores) if scores else np.zeros((0, width)))
 
 
-def _ndcg(hits: np.ndarray, relevant: int) -> float:
-    discounts = 1.0 / np.log2(np.arange(2, len(hits) + 2))
-    ideal = discounts[:min(relevant, len(hits))].sum()
-    return float((hits * discounts).sum() / ideal) if ideal else 0.0
+def _member(ids: np.ndarray, items: np.ndarray, sets: dict[str, set[str]]) -> np.ndarray:
+    """(customers x slots) bool: whether each listed item is in that customer's set (one pass of
+    set lookups, no per-customer arrays)."""
+    empty: set[str] = set()
+    flags = [i in bought for c, row in zip(ids, items) for bought in (sets.get(c, empty),) for i in row]
+    return np.array(flags, dtype=bool).reshape(items.shape)
 
 
 def score(recs: Recommendations, relevant: dict[str, set[str]], segment: dict[str, str],
@@ -103,36 +105,44 @@ def score(recs: Recommendations, relevant: dict[str, set[str]], segment: dict[st
     With ``bought_before`` (each customer's items up to D) Recall@20 is split into what repeat
     items (bought before D) and explore items (new to the customer) contribute, and
     ``repeat_share`` says how much of what customers buy are repeats (Li et al., "A Next Basket
-    Recommendation Reality Check", TOIS 2023): a list of own items can reach no further."""
-    per: dict[str, list[tuple[float, ...]]] = {"cold": [], "warm": [], "all": []}
-    slots = cold_slots = cold_hits = 0
-    for customer, items in zip(recs.customer_ids, recs.item_ids):
-        is_cold = np.array([i in cold_items for i in items], dtype=bool)
-        slots += len(items)
-        cold_slots += int(is_cold.sum())
-        bought = relevant.get(customer)
-        if not bought:
-            continue
-        hits = np.array([i in bought for i in items], dtype=float)
-        cold_hits += int(hits[is_cold].sum())
+    Recommendation Reality Check", TOIS 2023): a list of own items can reach no further.
+
+    Computed on (customers x slots) arrays, without small arrays per customer (0.3 s for
+    5,000 lists before); tests/models/recommender hold a per-customer reference."""
+    items = recs.item_ids.reshape(len(recs.customer_ids), -1)
+    k = items.shape[1]
+    ids = np.asarray(recs.customer_ids, dtype=object)
+    n_bought = np.array([len(relevant.get(c, ())) for c in ids], dtype=np.int64)
+    has = n_bought > 0
+    hits = _member(ids, items, relevant)
+    is_cold = np.array([i in cold_items for i in items.ravel()], dtype=bool).reshape(items.shape)
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = np.cumsum(discounts)[np.clip(np.minimum(n_bought, k) - 1, 0, None)] if k else \
+        np.zeros(len(ids))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recall = hits.sum(axis=1) / n_bought
+        ndcg = np.where(ideal > 0, (hits * discounts).sum(axis=1) / np.where(ideal > 0, ideal, 1), 0.0)
         if bought_before is None:
-            repeat_recall = repeat_share = np.nan
+            repeat_recall = repeat_share = np.full(len(ids), np.nan)
         else:
-            before = bought_before.get(customer, set())
-            repeat_recall = sum(1 for i, hit in zip(items, hits) if hit and i in before) / len(bought)
-            repeat_share = len(bought & before) / len(bought)
-        row = (hits.sum() / len(bought), _ndcg(hits, len(bought)), repeat_recall, repeat_share)
-        per[segment[customer]].append(row)
-        per["all"].append(row)
-    listed = set(recs.item_ids.ravel()) if recs.item_ids.size else set()
+            before = _member(ids, items, bought_before)
+            repeat_recall = (hits & before).sum(axis=1) / n_bought
+            repeat_share = np.array([len(relevant[c] & bought_before.get(c, set())) / n
+                                     if n else np.nan for c, n in zip(ids, n_bought)])
+    rows = np.column_stack([recall, ndcg, repeat_recall, repeat_share])[has]
+    seg = np.array([segment[c] for c in ids[has]], dtype=object)
     out = {}
-    for name, rows in per.items():
-        values = np.array(rows) if rows else np.full((1, 4), np.nan)
-        recall, ndcg, repeat_recall, repeat_share = values.mean(axis=0)
-        out[name] = {"recall_at_20": float(recall), "ndcg_at_20": float(ndcg),
-                     "recall_from_repeats": float(repeat_recall),
-                     "recall_from_explore": float(recall - repeat_recall),
-                     "repeat_share": float(repeat_share), "customers": len(rows)}
+    for name in ("cold", "warm", "all"):
+        chosen = rows if name == "all" else rows[seg == name]
+        values = chosen if len(chosen) else np.full((1, 4), np.nan)
+        mean_recall, mean_ndcg, mean_repeat, mean_share = values.mean(axis=0)
+        out[name] = {"recall_at_20": float(mean_recall), "ndcg_at_20": float(mean_ndcg),
+                     "recall_from_repeats": float(mean_repeat),
+                     "recall_from_explore": float(mean_recall - mean_repeat),
+                     "repeat_share": float(mean_share), "customers": len(chosen)}
+    slots, cold_slots = items.size, int(is_cold.sum())
+    cold_hits = int(hits[is_cold].sum())
+    listed = set(recs.item_ids.ravel()) if recs.item_ids.size else set()
     out["all"].update({
         "catalogue_coverage": len(listed & set(sellable)) / max(len(sellable), 1),
         "new_item_share": cold_slots / max(slots, 1),

@@ -94,6 +94,49 @@ def test_recall_splits_into_repeats_and_explore_by_hand():
     assert out["all"]["recall_from_repeats"] == pytest.approx(0.125)
 
 
+def per_customer_reference(recs, relevant, segment, before):
+    """docs/evaluation.md's definitions one customer at a time: what ``score`` computes at once."""
+    per = {"cold": [], "warm": [], "all": []}
+    for customer, items in zip(recs.customer_ids, recs.item_ids):
+        bought = relevant.get(customer)
+        if not bought:
+            continue
+        hits = np.array([i in bought for i in items], dtype=float)
+        discounts = 1.0 / np.log2(np.arange(2, len(items) + 2))
+        ideal = discounts[:min(len(bought), len(items))].sum()
+        mine = before.get(customer, set())
+        row = (hits.sum() / len(bought), (hits * discounts).sum() / ideal,
+               sum(1 for i, h in zip(items, hits) if h and i in mine) / len(bought),
+               len(bought & mine) / len(bought))
+        per[segment[customer]].append(row)
+        per["all"].append(row)
+    return {name: np.array(rows).mean(axis=0) if rows else np.full(4, np.nan) for name, rows in per.items()}
+
+
+def test_score_equals_the_per_customer_definitions_on_random_lists():
+    rng = np.random.default_rng(3)
+    catalogue = np.array([f"i{j}" for j in range(60)], dtype=object)
+    customers = np.array([f"c{j}" for j in range(400)], dtype=object)
+    recs = Recommendations(customers, np.array([rng.choice(catalogue, 20, replace=False)
+                                                for _ in customers]), np.zeros((400, 20)))
+    relevant = {c: set(rng.choice(catalogue, rng.integers(1, 30), replace=False))
+                for c in customers if rng.random() < 0.7}
+    before = {c: set(rng.choice(catalogue, rng.integers(0, 25), replace=False)) for c in customers}
+    segment = {c: "cold" if rng.random() < 0.4 else "warm" for c in customers}
+    cold = set(catalogue[:10])
+    out = score(recs, relevant, segment, catalogue[:50], cold, bought_before=before)
+    reference = per_customer_reference(recs, relevant, segment, before)
+    for name in ("cold", "warm", "all"):
+        got = [out[name][m] for m in ("recall_at_20", "ndcg_at_20", "recall_from_repeats", "repeat_share")]
+        np.testing.assert_allclose(got, reference[name], rtol=1e-12)
+    slots = recs.item_ids.ravel()
+    cold_slots = np.array([i in cold for i in slots])
+    hit = np.array([i in relevant.get(c, ()) for c, row in zip(customers, recs.item_ids) for i in row])
+    assert out["all"]["new_item_share"] == pytest.approx(cold_slots.mean())
+    assert out["all"]["new_item_hit_rate"] == pytest.approx(hit[cold_slots].sum() / cold_slots.sum())
+    assert out["all"]["customers"] == len(relevant)
+
+
 def test_the_checksum_does_not_depend_on_the_order_rows_arrive_in():
     from tests.models.recommender.conftest import tiny_shop_frames
 
