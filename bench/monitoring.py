@@ -171,7 +171,8 @@ def _online_retail(child, work: Path) -> list[str]:
     rows = ["### Online Retail", "",
             f"Online Retail's {len([v for v in verdicts.values() if v])} run dates (its 305 trading "
             f"days and the days between) through every stage ({start} .. {end}), the baselines "
-            f"serving; {len(judged)} run dates with a verdict (the first "
+            f"serving, with its own thresholds (configs/monitoring.yaml `sources.online_retail`, "
+            f"decision 0014); {len(judged)} run dates with a verdict (the first "
             f"{len(verdicts) - len(judged)} calendar days are the warm-up and the reference "
             f"window). Run dates with an alarm: **{len(alarmed)} of {len(judged)}**.", "",
             "| column | run dates alarmed |", "|---|---:|",
