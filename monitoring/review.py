@@ -3,7 +3,7 @@
 Rebuilt after every run from what the run left: the ledger (status of each run date), each
 day's ``day.json`` (counts, models), ``drift.json`` and ``realised.json``, and the warehouse for
 the fan charts. Static files that open from the disk: the charts are Plotly figures whose
-library is written once beside the page (``plotly.min.js``), no server and no network.
+library is written beside the page (``plotly-<version>.min.js``), no server and no network.
 """
 from __future__ import annotations
 
@@ -150,13 +150,9 @@ def series_chart(frame: pd.DataFrame, columns: list[str], title: str, y_range=No
 
 
 def write_index(con, reports_dir: Path, source: str, data_docs: Path) -> Path:
-    """Render reports/index.html (and plotly.min.js beside it once)."""
-    from plotly.offline import get_plotlyjs
-
+    """Render reports/index.html (and the plotly library beside it, once per plotly version)."""
     reports_dir.mkdir(parents=True, exist_ok=True)
-    library = reports_dir / "plotly.min.js"
-    if not library.exists():
-        library.write_text(get_plotlyjs())
+    library = write_library(reports_dir)
     rows = day_rows(con, reports_dir)
     frame = over_time(rows)
     charts = []
@@ -175,7 +171,7 @@ def write_index(con, reports_dir: Path, source: str, data_docs: Path) -> Path:
                    if r.record.status == ledger.DayState.complete.value), None)
     fans = [fan_chart(con, item, newest, why) for item, why in fan_items(con, newest)] if newest else []
     html = TEMPLATE.render(
-        source=source, rows=rows, newest=newest,
+        source=source, rows=rows, newest=newest, library=library.name,
         data_docs=Path(data_docs).resolve().as_uri() if Path(data_docs).exists() else None,
         charts=[_div(c) for c in charts], fans=[_div(f) for f in fans])
     path = reports_dir / "index.html"
@@ -183,6 +179,24 @@ def write_index(con, reports_dir: Path, source: str, data_docs: Path) -> Path:
     tmp.write_text(html)
     tmp.replace(path)  # a reader never sees half a page
     return path
+
+
+def write_library(reports_dir: Path) -> Path:
+    """plotly.js as the installed plotly ships it, named by its version: an upgrade writes the
+    new library (the page's charts are drawn by the same version that built them) and removes
+    the old one."""
+    import plotly
+    from plotly.offline import get_plotlyjs
+
+    library = reports_dir / f"plotly-{plotly.__version__}.min.js"
+    if not library.exists():
+        tmp = library.with_suffix(".tmp")
+        tmp.write_text(get_plotlyjs())
+        tmp.replace(library)
+    for old in [*reports_dir.glob("plotly-*.min.js"), reports_dir / "plotly.min.js"]:
+        if old != library and old.exists():
+            old.unlink()
+    return library
 
 
 def _div(figure) -> str:
@@ -193,7 +207,7 @@ def _div(figure) -> str:
 TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string("""\
 <!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>shopcast review: {{ source }}</title>
-<script src="plotly.min.js"></script>
+<script src="{{ library }}"></script>
 <style>
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
 table { border-collapse: collapse; font-size: 0.9em; }
