@@ -160,7 +160,7 @@ class DayRows:
                fresh: set[date]) -> "DayRows":
         """``load``'s rows, each day sampled once and kept in ``monitoring.sample_<dataset>``
         (a daily run samples its own day and reads the other 34 its windows need; the
-        recommendations' sample joins a month of lists, 3 s). A day is sampled again when it
+        recommendations' sample of 35 days joins a month of lists, 1.3 s at 100k lines). A day is sampled again when it
         is in ``fresh`` (the run's own days: their data was just rewritten), when the ledger
         does not hold it as complete or skipped (a rerun of it has begun), or when the query
         or ``per_day`` changed. ``con`` writes; the same rows as ``load`` (tested)."""

@@ -102,6 +102,14 @@ def verdict(samples: dict[str, Samples], settings: DriftSettings, run_date: date
             "drifted_datasets": [n for n, d in datasets.items() if d["status"] == "drifted"]}
 
 
+def drifted_share(summary: dict) -> float | None:
+    """The share of the day's tested columns, over every dataset, that drifted (None before a
+    verdict): the review page's and the workspace's drift series."""
+    tested = [c for d in summary.get("datasets", {}).values() for c in d.get("columns", {}).values()
+              if "drifted" in c]
+    return sum(c["drifted"] for c in tested) / len(tested) if tested else None
+
+
 def evidently_report(s: Samples, settings: DriftSettings, run_date: date):
     """Evidently's data drift report of one dataset's samples (the same tests and thresholds
     as the verdict): a snapshot, to save as HTML and JSON."""

@@ -16,6 +16,7 @@ import jinja2
 import pandas as pd
 
 from domain.rules import HORIZON_DAYS
+from monitoring.drift import drifted_share
 from warehouse import ledger
 
 FAN_TOP_ITEMS = 3      # fan charts of the items with the most revenue over the last 28 days
@@ -60,11 +61,8 @@ def over_time(rows: list[DayRow]) -> pd.DataFrame:
     tested, and realised quality of the served model and its baseline."""
     records = []
     for row in rows:
-        tested = [c for d in row.drift.get("datasets", {}).values() for c in d.get("columns", {}).values()
-                  if "drifted" in c]
         record = {"run_date": row.record.run_date, "lines": row.record.lines,
-                  "quarantined": row.record.quarantined,
-                  "drifted_share": (sum(c["drifted"] for c in tested) / len(tested)) if tested else None,
+                  "quarantined": row.record.quarantined, "drifted_share": drifted_share(row.drift),
                   "alarm_columns": len(row.drift.get("alarm_columns", [])) if row.drift else None}
         for key, (table, metric, segment) in REALISED_SERIES.items():
             pair = _ratio(row.realised, table, metric, segment)

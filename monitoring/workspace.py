@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from monitoring.drift import drifted_share
+
 FACTS = {  # column: what it is (the dashboard's legends)
     "drifted_share": "share of monitored columns that drifted",
     "alarm_columns": "alarmed input columns",
@@ -44,11 +46,10 @@ PANELS = (  # (title, columns)
 
 def day_facts(report: dict, drift: dict, realised: dict) -> dict[str, float]:
     """The day's facts from what the stages left (NaN where a fact does not exist yet)."""
-    tested = [c for d in drift.get("datasets", {}).values() for c in d.get("columns", {}).values()
-              if "drifted" in c]
+    share = drifted_share(drift)
     f, r = realised.get("forecasts"), realised.get("recommendations")
     return {
-        "drifted_share": sum(c["drifted"] for c in tested) / len(tested) if tested else math.nan,
+        "drifted_share": math.nan if share is None else share,
         "alarm_columns": float(len(drift.get("alarm_columns", []))),
         "lines": float(report.get("lines", math.nan)),
         "quarantined": float(report.get("quarantined_lines", math.nan)),
@@ -86,7 +87,7 @@ def add_days(path: Path, source: str, facts: dict[date, dict[str, float]]) -> in
 
     Snapshots are written through Evidently's file storage (``LocalState``, what the workspace's
     own ``add_run`` calls), not through ``Workspace``: opening a local ``Workspace`` parses every
-    snapshot of every project (0.05 s each, 18 s a day after a year of daily snapshots). The
+    snapshot of every project (0.05 s each: about 18 s a day after a year of daily snapshots, projected). The
     workspace is opened only to create the project and its dashboard, once."""
     from evidently import DataDefinition, Dataset, Report
     from evidently.legacy.core import new_id

@@ -19,10 +19,8 @@ from pathlib import Path
 
 from domain.rules import HORIZON_DAYS, RECOMMENDATION_WINDOW_DAYS
 from models.forecaster import evaluate as forecast_evaluate
-from models.panel import load_panel
 from models.recommender import baselines as recommend_baselines
 from models.recommender import evaluate as recommend_evaluate
-from models.recommender.data import load_history
 from monitoring import drift, retraining, review, workspace
 from pipeline import predict
 from pipeline.context import RunContext, Window, log
@@ -146,24 +144,24 @@ def realised_quality(con, run_dates: list[date], every_days: int, max_customers:
     end = max(run_dates)
     chosen = [d for d in run_dates if on_cadence(d, end, every_days)]
     fallback = recommend_baselines.BASELINES[recommend_baselines.FALLBACK]
-    # per table: how far back it was published, its reader, the history to load once, and the
-    # scoring of (history, origin, published) beside the predictor's baseline
+    # per table: how far back it was published, its reader, its predictor (whose loader gives
+    # the history, once) and the scoring of (history, origin, published) beside its baseline
     jobs = {
-        "forecasts": (HORIZON_DAYS, predict.read_forecast, load_panel, predict.FORECASTER,
+        "forecasts": (HORIZON_DAYS, predict.read_forecast, predict.FORECASTER,
                       lambda h, o, p: forecast_evaluate.realised(h, o, p, predict.FORECASTER.baseline)),
         "recommendations": (
-            RECOMMENDATION_WINDOW_DAYS, predict.read_recommendations, load_history, predict.RECOMMENDER,
+            RECOMMENDATION_WINDOW_DAYS, predict.read_recommendations, predict.RECOMMENDER,
             lambda h, o, p: recommend_evaluate.realised(
                 h, o, p, lambda cut, c: recommend_baselines.recommend(cut, fallback, c), max_customers)),
     }
     out: dict[date, dict] = {d: {} for d in chosen}
-    for table, (lag, read, load, predictor, scored) in jobs.items():
+    for table, (lag, read, predictor, scored) in jobs.items():
         published = {d: read(con, d - timedelta(days=lag)) for d in chosen}
         if not any(published.values()):
             continue
         history = (histories or {}).get((predictor.name, end))
         if history is None:
-            history = load(con, end)  # once for every chosen day
+            history = predictor.load(con, end)  # once for every chosen day
         for d, found in published.items():
             if found:
                 origin = d - timedelta(days=lag)

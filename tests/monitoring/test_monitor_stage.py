@@ -125,8 +125,12 @@ def test_realised_quality_scores_on_the_history_the_model_stages_loaded(monitore
     def no_reload(con, end):
         raise AssertionError("realised quality loaded what the model stages had loaded")
 
-    monkeypatch.setattr(monitor, "load_panel", no_reload)
-    monkeypatch.setattr(monitor, "load_history", no_reload)
+    from dataclasses import replace
+
+    from pipeline import predict
+
+    monkeypatch.setattr(predict, "FORECASTER", replace(predict.FORECASTER, load=no_reload))
+    monkeypatch.setattr(predict, "RECOMMENDER", replace(predict.RECOMMENDER, load=no_reload))
     with db.reader(monitored) as con:
         assert monitor.realised_quality(con, [day], 1, 500, histories) == loaded
         with pytest.raises(AssertionError, match="loaded what"):  # another last day: loaded
