@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
+
+import numpy as np
 
 from domain.rules import HORIZON_DAYS, RECOMMENDATION_WINDOW_DAYS
 from models.forecaster import evaluate as forecast_evaluate
 from models.recommender import baselines as recommend_baselines
 from models.recommender import evaluate as recommend_evaluate
+from models.recommender.metrics import Recommendations
 from monitoring import drift, retraining, review, workspace
 from pipeline import predict
 from pipeline.context import RunContext, Window, log
@@ -36,13 +40,16 @@ def monitor_days(ctx: RunContext, window: Window) -> Window:
     with_html = set(window.days[len(window.days) - cfg.reports.html_days:]) if cfg.reports.html_days else set()
     reports = dict(window.reports)
     facts, decisions = {}, {}
-    with db.writer(settings) as con:
-        rows = drift.load_rows(con, cfg.drift, list(window.days), fresh=set(window.days))
-    with db.reader(settings) as con:
+    with db.writer(settings) as con, ThreadPoolExecutor(1) as side:
+        # the drift samples (DuckDB, which lets go of the GIL) are read beside the realised
+        # quality (numpy): each on its own cursor of the one connection
+        sampling = side.submit(drift.load_rows, con.cursor(), cfg.drift, list(window.days),
+                               fresh=set(window.days))
         first_day = ledger.first_day(con)
         realised = realised_quality(con, list(window.days), cfg.realised.every_days,
                                     cfg.realised.max_customers, window.histories)
         requests = earlier_requests(con, window.start)
+        rows = sampling.result()
     scored = earlier_realised(settings, window.start, cfg.retraining.quality_days)
     for run_date in window.days:
         samples = drift.samples_of(rows, cfg.drift, run_date)
@@ -143,32 +150,42 @@ def realised_quality(con, run_dates: list[date], every_days: int, max_customers:
     the run loaded, by (stage, last day), used instead of loading the same again."""
     end = max(run_dates)
     chosen = [d for d in run_dates if on_cadence(d, end, every_days)]
-    fallback = recommend_baselines.BASELINES[recommend_baselines.FALLBACK]
-    # per table: how far back it was published, its reader, its predictor (whose loader gives
-    # the history, once) and the scoring of (history, origin, published) beside its baseline
-    jobs = {
-        "forecasts": (HORIZON_DAYS, predict.read_forecast, predict.FORECASTER,
-                      lambda h, o, p: forecast_evaluate.realised(h, o, p, predict.FORECASTER.baseline)),
-        "recommendations": (
-            RECOMMENDATION_WINDOW_DAYS, predict.read_recommendations, predict.RECOMMENDER,
-            lambda h, o, p: recommend_evaluate.realised(
-                h, o, p, lambda cut, c: recommend_baselines.recommend(cut, fallback, c), max_customers)),
-    }
     out: dict[date, dict] = {d: {} for d in chosen}
-    for table, (lag, read, predictor, scored) in jobs.items():
-        published = {d: read(con, d - timedelta(days=lag)) for d in chosen}
-        if not any(published.values()):
+    for table, lag, predictor, scored in (
+            ("forecasts", HORIZON_DAYS, predict.FORECASTER, realised_forecasts),
+            ("recommendations", RECOMMENDATION_WINDOW_DAYS, predict.RECOMMENDER, realised_lists)):
+        versions = {d: predict.published_version(con, predictor.table, d - timedelta(days=lag))
+                    for d in chosen}
+        if not any(versions.values()):
             continue
         history = (histories or {}).get((predictor.name, end))
         if history is None:
             history = predictor.load(con, end)  # once for every chosen day
-        for d, found in published.items():
-            if found:
+        for d, version in versions.items():
+            if version:
                 origin = d - timedelta(days=lag)
-                out[d][table] = {"origin": origin.isoformat(), "model_version": found[1],
+                out[d][table] = {"origin": origin.isoformat(), "model_version": version,
                                  "baseline_version": predictor.baseline_version,
-                                 **scored(history, origin, found[0])}
+                                 **scored(con, history, origin, max_customers)}
     return {d: v for d, v in out.items() if v}
+
+
+def realised_forecasts(con, panel, origin: date, _max_customers=None) -> dict:
+    """Every item's published forecast of ``origin`` against the baseline's."""
+    return forecast_evaluate.realised(panel, origin, predict.read_forecast(con, origin),
+                                      predict.FORECASTER.baseline)
+
+
+def realised_lists(con, full, origin: date, max_customers: int | None) -> dict:
+    """The lists of ``origin`` of a seeded sample of the customers to score (only theirs are
+    read) against the fallback baseline's, which reads only the customers' own purchases."""
+    scoring = recommend_evaluate.OriginScoring.at(full, origin, max_customers)
+    fallback = recommend_baselines.BASELINES[recommend_baselines.FALLBACK]
+    published = predict.read_recommendations(con, origin, scoring.customer_ids)
+    if published is None:  # none of the scored customers got a list that day
+        published = Recommendations(np.zeros(0, object), np.zeros((0, 0), object), np.zeros((0, 0)))
+    return recommend_evaluate.realised(
+        scoring, published, lambda cut, c: recommend_baselines.recommend(cut, fallback, c))
 
 
 def write_reports(samples: dict, summary: dict, settings, run_date: date, directory: Path,

@@ -160,19 +160,18 @@ def forecast_table(history: DemandPanel, f: Forecast, version: str) -> pa.Table:
     }, schema=FORECASTS)
 
 
-def read_forecast(con, run_date: date) -> tuple[Forecast, str] | None:
-    """The forecast published for ``run_date`` as the model made it, and its model version
-    (None when nothing was published): forecast_table read back."""
+def read_forecast(con, run_date: date) -> Forecast | None:
+    """The forecast published for ``run_date`` as the model made it (None when nothing was
+    published): forecast_table read back."""
     rows = con.execute(
-        "SELECT item_id, mean, p10, p50, p90, model_version FROM predictions.forecasts "
+        "SELECT item_id, mean, p10, p50, p90 FROM predictions.forecasts "
         "WHERE run_date = ? ORDER BY item_id, target_date", [run_date]).fetchnumpy()
     if not len(rows["item_id"]):
         return None
     n, h = len(rows["item_id"]) // HORIZON_DAYS, HORIZON_DAYS
     quantiles = np.stack([rows[q] for q in ("p10", "p50", "p90")], axis=-1).reshape(n, h, 3)
-    forecast = Forecast(np.asarray(rows["item_id"][::h], dtype=object),
-                        np.asarray(rows["mean"]).reshape(n, h), quantiles)
-    return forecast, ", ".join(sorted(set(rows["model_version"])))
+    return Forecast(np.asarray(rows["item_id"][::h], dtype=object),
+                    np.asarray(rows["mean"]).reshape(n, h), quantiles)
 
 
 FORECASTER = Predictor(
@@ -204,19 +203,29 @@ def recommendation_table(history: ShopHistory, recs: Recommendations, version: s
     }, schema=RECOMMENDATIONS)
 
 
-def read_recommendations(con, run_date: date) -> tuple[Recommendations, str] | None:
-    """The lists published for ``run_date`` and their model version (None when nothing was
-    published): recommendation_table read back (every list of a day has the same length)."""
+def read_recommendations(con, run_date: date, customer_ids: np.ndarray | None = None
+                         ) -> Recommendations | None:
+    """The lists published for ``run_date`` (of ``customer_ids`` only, when given; None when
+    none was published): recommendation_table read back (every list of a day has the same
+    length)."""
+    only = "AND customer_id IN (SELECT unnest(?::VARCHAR[]))" if customer_ids is not None else ""
     rows = con.execute(
-        "SELECT customer_id, item_id, score, model_version FROM predictions.recommendations "
-        "WHERE run_date = ? ORDER BY customer_id, rank", [run_date]).fetchnumpy()
+        f"SELECT customer_id, item_id, score FROM predictions.recommendations "
+        f"WHERE run_date = ? {only} ORDER BY customer_id, rank",
+        [run_date] + ([list(customer_ids)] if customer_ids is not None else [])).fetchnumpy()
     ids = np.asarray(rows["customer_id"], dtype=object)
     if not len(ids):
         return None
     k = len(ids) // len(set(ids))
-    recs = Recommendations(ids[::k], np.asarray(rows["item_id"], dtype=object).reshape(-1, k),
+    return Recommendations(ids[::k], np.asarray(rows["item_id"], dtype=object).reshape(-1, k),
                            np.asarray(rows["score"], dtype=np.float64).reshape(-1, k))
-    return recs, ", ".join(sorted(set(rows["model_version"])))
+
+
+def published_version(con, table: str, run_date: date) -> str | None:
+    """The model version(s) of what ``table`` holds for ``run_date`` (None: nothing published)."""
+    found = [v for (v,) in con.execute(f"SELECT DISTINCT model_version FROM {table} "
+                                       "WHERE run_date = ? ORDER BY 1", [run_date]).fetchall()]
+    return ", ".join(found) if found else None
 
 
 RECOMMENDER = Predictor(

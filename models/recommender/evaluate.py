@@ -24,21 +24,28 @@ def scored_customers(full: ShopHistory, origin: date, max_customers: int | None 
                      ) -> tuple[ShopHistory, np.ndarray, dict]:
     """The history at the origin, the customers to score (an order up to D and one in the
     window; with ``max_customers``, a seeded sample of at most that many) and their relevant
-    items."""
-    history = full.until(origin)
-    customers = np.intersect1d(history.customers(), window_buyers(full, origin, WINDOW_DAYS))
+    items. A sample's history holds only the sampled customers' purchases, which is all that
+    scoring their lists and an own-items baseline read (``ShopHistory.of_customers``)."""
+    column = (origin - full.purchases.start).days
+    customers = np.intersect1d(full.customers(through=column), window_buyers(full, origin, WINDOW_DAYS))
     if max_customers is not None and len(customers) > max_customers:
         rng = np.random.default_rng(SAMPLE_SEED)
         customers = np.sort(rng.choice(customers, max_customers, replace=False))
-    return history, customers, window_purchases(full, origin, WINDOW_DAYS, customers)
+        full = full.of_customers(customers)
+    return full.until(origin), customers, window_purchases(full, origin, WINDOW_DAYS, customers)
 
 
 def bought_before(history: ShopHistory, customers: np.ndarray) -> dict[str, set[str]]:
     """Each customer's distinct items up to D (what a repeat is)."""
-    rows, cols, _ = history.events(customers, np.arange(len(history.items.item_ids)))
-    out: dict[str, set[str]] = {c: set() for c in history.purchases.customer_ids[customers]}
-    for c, i in zip(history.purchases.customer_ids[customers[rows]], history.items.item_ids[cols]):
-        out[c].add(i)
+    n_items = len(history.items.item_ids)
+    rows, cols, _ = history.events(customers, np.arange(n_items))
+    pairs = np.sort(rows * n_items + cols)  # sorted, then the distinct ones: no hash table
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
+    rows, cols = pairs // n_items, pairs % n_items
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else np.zeros(0, np.int64)
+    ids, items = history.purchases.customer_ids[customers], history.items.item_ids
+    out: dict[str, set[str]] = {c: set() for c in ids}
+    out.update({ids[rows[s]]: set(items[chunk]) for s, chunk in zip(starts, np.split(cols, starts[1:]))})
     return out
 
 
@@ -65,6 +72,10 @@ class OriginScoring:
         return cls(history, customers, relevant, segment, history.items.item_ids[sellable], cold,
                    bought_before(history, customers))
 
+    @property
+    def customer_ids(self) -> np.ndarray:
+        return self.history.purchases.customer_ids[self.customers]
+
     def score(self, recs: Recommendations) -> dict[str, dict[str, float]]:
         return score(recs, self.relevant, self.segment, self.sellable, self.cold, self.before)
 
@@ -89,14 +100,12 @@ def rolling_origins(full: ShopHistory, origins: list[date], models: dict[str, Mo
     return pd.DataFrame(rows)
 
 
-def realised(full: ShopHistory, origin: date, published: Recommendations, baseline: Model,
-             max_customers: int | None = None) -> dict[str, dict]:
-    """The lists published at ``origin`` and the baseline's lists of the same day, scored on
-    what their customers bought since (``full`` reaches origin + 30 days): the same metric code
-    as the benchmark, restricted to the customers scored (at most ``max_customers`` of them)."""
-    scoring = OriginScoring.at(full, origin, max_customers)
-    ids = scoring.history.purchases.customer_ids[scoring.customers]
-    keep = pd.Index(published.customer_ids).isin(ids)  # hashed: np.isin on objects is quadratic
+def realised(scoring: OriginScoring, published: Recommendations, baseline: Model) -> dict[str, dict]:
+    """The lists published at the scoring's origin and the baseline's lists of the same day,
+    scored on what their customers bought since: the same metric code as the benchmark,
+    restricted to the customers scored (``OriginScoring.at``; with a sample, the baseline must
+    read only the customers' own purchases, as the fallback does)."""
+    keep = pd.Index(published.customer_ids).isin(scoring.customer_ids)  # hashed: np.isin on objects is quadratic
     mine = Recommendations(published.customer_ids[keep], published.item_ids[keep], published.scores[keep])
     return {"model": scoring.score(mine), "baseline": scoring.score(baseline(scoring.history, scoring.customers))}
 

@@ -10,7 +10,13 @@ from models.forecaster.baselines import ses
 
 from models.recommender.baselines import BASELINES, FALLBACK, recommend
 from models.recommender.data import history_from_frames
-from pipeline.predict import forecast_table, read_forecast, read_recommendations, recommendation_table
+from pipeline.predict import (
+    forecast_table,
+    published_version,
+    read_forecast,
+    read_recommendations,
+    recommendation_table,
+)
 from tests.models.conftest import panel  # noqa: F401 (a fixture)
 from tests.models.recommender.conftest import DAYS, START, tiny_shop_frames
 
@@ -43,11 +49,16 @@ def test_published_lists_read_back_as_the_model_made_them():
     con.execute("CREATE SCHEMA predictions")
     rows = recommendation_table(shop, recs, "v1")  # noqa: F841 (DuckDB reads it by name)
     con.execute("CREATE TABLE predictions.recommendations AS SELECT * FROM rows")
-    back, version = read_recommendations(con, shop.run_date)
+    back = read_recommendations(con, shop.run_date)
     order = np.argsort(recs.customer_ids)
-    assert version == "v1" and (back.customer_ids == recs.customer_ids[order]).all()
+    assert published_version(con, "predictions.recommendations", shop.run_date) == "v1"
+    assert (back.customer_ids == recs.customer_ids[order]).all()
     assert (back.item_ids == recs.item_ids[order]).all() and np.allclose(back.scores, recs.scores[order])
+    some = back.customer_ids[1::2]
+    only = read_recommendations(con, shop.run_date, some)  # a sample's lists, as scored
+    assert list(only.customer_ids) == list(some) and (only.item_ids == back.item_ids[1::2]).all()
     assert read_recommendations(con, shop.run_date + timedelta(days=1)) is None
+    assert published_version(con, "predictions.recommendations", shop.run_date + timedelta(days=1)) is None
 
 
 def test_a_published_forecast_reads_back_as_the_model_made_it(panel):  # noqa: F811
@@ -56,8 +67,9 @@ def test_a_published_forecast_reads_back_as_the_model_made_it(panel):  # noqa: F
     con.execute("CREATE SCHEMA predictions")
     rows = forecast_table(panel, forecast, "baseline-ses")  # noqa: F841 (read by name)
     con.execute("CREATE TABLE predictions.forecasts AS SELECT * FROM rows")
-    back, version = read_forecast(con, panel.end)
+    back = read_forecast(con, panel.end)
     order = np.argsort(forecast.item_ids.astype(str))
-    assert version == "baseline-ses" and list(back.item_ids) == list(forecast.item_ids.astype(str)[order])
+    assert published_version(con, "predictions.forecasts", panel.end) == "baseline-ses"
+    assert list(back.item_ids) == list(forecast.item_ids.astype(str)[order])
     assert np.allclose(back.mean, forecast.mean[order])
     assert np.allclose(back.quantiles, forecast.quantiles[order])

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.recommender.data import history_from_frames, window_purchases
+from models.recommender.data import history_from_frames, window_buyers, window_purchases
 from models.recommender.metrics import Recommendations, score, top_k
 
 
@@ -49,6 +49,16 @@ def test_window_purchases_are_after_d_only(shop):
     assert {(c, i) for c, items in relevant.items() for i in items} == bought
     with pytest.raises(ValueError, match="before D\\+30"):
         window_purchases(shop, shop.run_date - timedelta(days=10), 30)
+
+
+def test_window_buyers_from_order_rows_are_the_customers_of_the_windows_purchases(shop):
+    for back in (30, 45):
+        d = shop.run_date - timedelta(days=back)
+        buyers = window_buyers(shop, d, 30)
+        assert len(buyers) > 0
+        assert set(shop.purchases.customer_ids[buyers]) == set(window_purchases(shop, d, 30))
+    with pytest.raises(ValueError, match="before D\\+30"):
+        window_buyers(shop, shop.run_date - timedelta(days=10), 30)
 
 
 def test_top_k_is_best_first_with_ties_by_column():
