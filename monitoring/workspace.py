@@ -4,7 +4,7 @@ built once when the project is created. ``shopcast monitor ui`` serves it with `
 
 A snapshot is Evidently's report of the day's facts (one row: drifted share, alarmed columns,
 lines, quarantined lines, realised quality of the served model and of its baseline), each a
-``MeanValue`` metric, the values the dashboard's panels plot over time. The day's full drift
+``DayFact`` metric (monitoring/facts.py), the values the dashboard's panels plot over time. The day's full drift
 reports stay as HTML beside the day's other reports (a snapshot of each would cost 4 MB a day).
 """
 from __future__ import annotations
@@ -32,6 +32,7 @@ FACTS = {  # column: what it is (the dashboard's legends)
     "recall_warm": "Recall@20 warm",
     "recall_warm_baseline": "baseline's Recall@20 warm",
 }
+FACT_METRIC = "DayFact"  # monitoring/facts.py
 PANELS = (  # (title, columns)
     ("Drift: share of monitored columns that drifted", ("drifted_share",)),
     ("Drift: alarmed input columns", ("alarm_columns",)),
@@ -63,22 +64,31 @@ def day_facts(report: dict, drift: dict, realised: dict) -> dict[str, float]:
 
 
 def open_project(path: Path, source: str):
-    """(workspace, project) of this source, the project and its dashboard made on first use."""
+    """(workspace, project) of this source, the project made on first use and its dashboard
+    built then, or again when it plots another metric than the facts' (an older workspace)."""
     from evidently.sdk.models import PanelMetric
     from evidently.sdk.panels import line_plot_panel
     from evidently.ui.workspace import Workspace
 
     workspace = Workspace(str(path))
     found = workspace.search_project(source)
-    if found:
-        return workspace, found[0]
-    project = workspace.create_project(source, description=f"shopcast monitoring of {source}")
+    project = found[0] if found else workspace.create_project(
+        source, description=f"shopcast monitoring of {source}")
+    if found and dashboard_current(path, project.id):
+        return workspace, project
+    project.dashboard.clear_dashboard()
     for title, columns in PANELS:
         project.dashboard.add_panel(line_plot_panel(
             title=title, size="half",
-            values=[PanelMetric(legend=FACTS[c], metric="MeanValue", metric_labels={"column": c})
+            values=[PanelMetric(legend=FACTS[c], metric=FACT_METRIC, metric_labels={"column": c})
                     for c in columns]))
     return workspace, project
+
+
+def dashboard_current(path: Path, project_id) -> bool:
+    """Whether the project's dashboard (Evidently's file of its panels) plots the facts' metric."""
+    file = path / str(project_id) / "dashboard.json"
+    return file.exists() and f"evidently:metric_v2:{FACT_METRIC}" in file.read_text()
 
 
 def add_days(path: Path, source: str, facts: dict[date, dict[str, float]]) -> int:
@@ -91,23 +101,24 @@ def add_days(path: Path, source: str, facts: dict[date, dict[str, float]]) -> in
     workspace is opened only to create the project and its dashboard, once."""
     from evidently import DataDefinition, Dataset, Report
     from evidently.legacy.core import new_id
-    from evidently.metrics import MeanValue
     from evidently.ui.storage.local.base import LocalState
+
+    from monitoring.facts import DayFact
 
     state = LocalState(str(path))
     project_id = project_named(state, source) if path.exists() else None
-    if project_id is None:
+    if project_id is None or not dashboard_current(path, project_id):
         project_id = open_project(path, source)[1].id
     index = SnapshotIndex.read(state, project_id, path)
     for run_date in facts:
         if (snapshot_id := index.by_day.pop(run_date.isoformat(), None)) is not None:
             state.delete_snapshot(project_id, snapshot_id)
     definition = DataDefinition(numerical_columns=list(FACTS))
-    report = Report([MeanValue(column=c) for c in FACTS])
+    report = Report([DayFact(column=c) for c in FACTS])
     for run_date in sorted(facts):
         row = pd.DataFrame([facts[run_date]], columns=list(FACTS))
-        # a fact not there yet is NaN: Evidently's column statistics divide by its zero count,
-        # numpy's warning is noise in the day's log
+        # a fact not there yet is NaN: Evidently's dataset statistics divide by its zero
+        # count, numpy's warning is noise in the day's log
         with np.errstate(invalid="ignore", divide="ignore"):
             snapshot = report.run(Dataset.from_pandas(row, data_definition=definition), None,
                                   timestamp=datetime.combine(run_date, time()),

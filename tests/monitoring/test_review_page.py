@@ -118,6 +118,18 @@ def test_the_workspace_has_a_snapshot_per_scored_day_and_evidently_ui_serves_it(
                 time.sleep(1)
         assert projects is not None, "evidently ui did not answer"
         assert [p["name"] for p in projects] == ["synthetic"]
+        # the dashboard's series: the lines of every run date with a snapshot, as plotted
+        from monitoring.workspace import FACT_METRIC
+
+        query = {"series_filter": [{"tags": [], "metadata": {}, "metric_labels": {"column": "lines"},
+                                    "metric": f"evidently:metric_v2:{FACT_METRIC}"}]}
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v2/snapshots/{projects[0]['id']}/data_series_batch",
+            data=json.dumps(query).encode(), headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as r:
+            series = json.load(r)
+        (lines,) = series["series"]
+        assert len(lines["values"]) == len(dates) and all(v > 0 for v in lines["values"])
     finally:
         ui.terminate()
         ui.wait(timeout=30)

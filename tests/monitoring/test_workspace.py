@@ -28,3 +28,20 @@ def test_a_rerun_replaces_its_days_snapshot_and_a_lost_index_is_rebuilt(tmp_path
     index = workspace.SnapshotIndex.read(LocalState(str(tmp_path)), project.id, tmp_path)
     assert sorted(index.by_day) == run_dates(tmp_path)
     assert set(index.by_day.values()) == {str(s) for s in ws.list_runs(project.id)}
+
+
+def test_an_older_dashboard_is_rebuilt_to_plot_the_facts_and_snapshots_stay_small(tmp_path):
+    import json
+
+    day = date(2025, 3, 1)
+    workspace.add_days(tmp_path, "shop", {day: FACTS})
+    (project_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    dashboard = project_dir / "dashboard.json"
+    older = dashboard.read_text().replace(f"metric_v2:{workspace.FACT_METRIC}", "metric_v2:MeanValue")
+    dashboard.write_text(older)  # as a workspace made before the facts' metric
+    workspace.add_days(tmp_path, "shop", {day + timedelta(days=1): FACTS})
+    plotted = {v["metric"] for panel in json.loads(dashboard.read_text())["panels"] for v in panel["values"]}
+    assert plotted == {f"evidently:metric_v2:{workspace.FACT_METRIC}"}
+    assert len(json.loads(dashboard.read_text())["panels"]) == len(workspace.PANELS)
+    for snapshot in (project_dir / "snapshots").glob("*.json"):
+        assert snapshot.stat().st_size < 40_000  # the values, no chart per fact
