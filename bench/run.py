@@ -86,7 +86,11 @@ def window(first: int, last: int) -> dict:
 # meta-training is the model sections' business); the daily increments run every stage, with
 # models trained once on the history before them, as a daily run finds them.
 HISTORY_STAGES = tuple(n for n in STAGE_NAMES if n not in ("forecast", "recommend", "predictions"))
-FOUNDATION_MODELS = {"SHOPCAST_FORECASTER__OUTER_STEPS": "150", "SHOPCAST_RECOMMENDER__OUTER_STEPS": "150"}
+FOUNDATION_MODELS = {"SHOPCAST_FORECASTER__OUTER_STEPS": "150", "SHOPCAST_RECOMMENDER__OUTER_STEPS": "150",
+                     # the models trained once for these steps have no backtest before them: the
+                     # daily runs serve them (the gate's first champion), as most days do
+                     "SHOPCAST_FORECASTER__GATE_FIRST_CHAMPION": "network",
+                     "SHOPCAST_RECOMMENDER__GATE_FIRST_CHAMPION": "network"}
 
 
 def backfill(data_dir: Path, first: int, last: int, steps=STAGE_NAMES, **extra) -> dict:

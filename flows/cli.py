@@ -233,6 +233,47 @@ def monitor_page() -> None:
     console.print(str(path), markup=False)
 
 
+models_app = typer.Typer(help="The registered models and the model gate's decisions.")
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list(kind: Annotated[Optional[str], typer.Option(
+        help="forecaster or recommender (default: both)")] = None) -> None:
+    """Every registered model (training window, lineage, training time) and the gate's
+    decisions: what served from which run date, and why."""
+    from rich.table import Table
+
+    from models import gate, registry
+    from warehouse import db
+
+    settings = Settings()
+    kinds = [kind] if kind else list(registry.KINDS)
+    unknown = set(kinds) - set(registry.KINDS)
+    if unknown:
+        raise typer.BadParameter(f"no model kind {sorted(unknown)}: {sorted(registry.KINDS)}")
+    decisions = []
+    if settings.warehouse_path.exists():
+        with db.reader(settings) as con:
+            decisions = [gate.Decision.from_dict(json.loads(d)) for (d,) in con.execute(
+                "SELECT decision FROM ops.model_gate ORDER BY run_date, model").fetchall()]
+    for name in kinds:
+        table = Table(title=f"{name}: registered models", title_justify="left")
+        for column in ("version", "trained on data up to", "from", "seconds"):
+            table.add_column(column)
+        for c in registry.candidates(settings.models_dir, name):
+            card = json.loads((c.path / registry.CARD).read_text())
+            parent = (card.get("started_from") or {}).get("version", "scratch")
+            table.add_row(c.path.name, str(c.train_end), parent, f"{c.training_seconds:.0f}")
+        console.print(table)
+        gates = Table(title=f"{name}: the gate's decisions", title_justify="left")
+        for column in ("from run date", "serves", "was serving", "why"):
+            gates.add_column(column)
+        for d in (d for d in decisions if d.model == name):
+            gates.add_row(str(d.run_date), d.winner, d.champion, d.reason)
+        console.print(gates)
+
+
 @app.command()
 def demo(daily_days: Annotated[int, typer.Option(help="days run by the daily flow at the end")] = 2
          ) -> None:

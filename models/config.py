@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 # the daily flow's, not the model's (a warm start's parent is in the model's lineage and version)
 POLICY_FIELDS = {"retrain_every_days", "min_history_days", "warm_start_fraction",
-                 "scratch_every_days", "from_scratch"}
+                 "scratch_every_days", "from_scratch", "gate_margin", "gate_first_champion"}
 
 
 class MetaLearnerConfig(BaseModel):
@@ -39,6 +39,13 @@ class MetaLearnerConfig(BaseModel):
         91, ge=1, description="train from scratch when the chain of warm starts began this many "
         "days or more before the training end")
     from_scratch: bool = Field(False, description="the next retrains start from scratch")
+    gate_margin: float = Field(
+        0.02, ge=0.0, lt=1.0, description="at a retrain, a challenger replaces the serving "
+        "candidate only when it beats it by this much (relative) on the backtest of the "
+        "horizon before the run date (models/gate.py)")
+    gate_first_champion: Literal["baseline", "network"] = Field(
+        "baseline", description="what serves until a backtest could be run (the network needs "
+        "min_history_days of history at D - horizon to be a candidate)")
 
     def training_fields(self) -> dict:
         """The fields that make the model what it is (its version hashes them)."""

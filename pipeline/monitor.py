@@ -22,8 +22,6 @@ import numpy as np
 
 from domain.rules import HORIZON_DAYS, RECOMMENDATION_WINDOW_DAYS
 from models.forecaster import evaluate as forecast_evaluate
-from models.recommender import baselines as recommend_baselines
-from models.recommender import evaluate as recommend_evaluate
 from models.recommender.metrics import Recommendations
 from monitoring import drift, retraining, review, workspace
 from pipeline import predict
@@ -178,14 +176,13 @@ def realised_forecasts(con, panel, origin: date, _max_customers=None) -> dict:
 
 def realised_lists(con, full, origin: date, max_customers: int | None) -> dict:
     """The lists of ``origin`` of a seeded sample of the customers to score (only theirs are
-    read) against the fallback baseline's, which reads only the customers' own purchases."""
-    scoring = recommend_evaluate.OriginScoring.at(full, origin, max_customers)
-    fallback = recommend_baselines.BASELINES[recommend_baselines.FALLBACK]
-    published = predict.read_recommendations(con, origin, scoring.customer_ids)
-    if published is None:  # none of the scored customers got a list that day
-        published = Recommendations(np.zeros(0, object), np.zeros((0, 0), object), np.zeros((0, 0)))
-    return recommend_evaluate.realised(
-        scoring, published, lambda cut, c: recommend_baselines.recommend(cut, fallback, c))
+    read) against the fallback baseline's."""
+    def published(scoring) -> Recommendations:
+        found = predict.read_recommendations(con, origin, scoring.customer_ids)
+        # none of the scored customers got a list that day: every one of them scores as a miss
+        return found if found is not None else Recommendations(
+            np.zeros(0, object), np.zeros((0, 0), object), np.zeros((0, 0)))
+    return predict.lists_against_baseline(full, origin, max_customers, published)
 
 
 def write_reports(samples: dict, summary: dict, settings, run_date: date, directory: Path,

@@ -21,21 +21,27 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from domain.rules import HORIZON_DAYS
+from domain.rules import HORIZON_DAYS, RECOMMENDATION_WINDOW_DAYS
 from models import registry
 from models.config import MetaLearnerConfig
 from models.forecaster import baselines as forecast_baselines
+from models.forecaster import evaluate as forecast_evaluate
 from models.forecaster.metrics import Forecast
-from models.forecaster.predict import forecast_days
+from models.forecaster.predict import forecast, forecast_days
 from models.forecaster.train import meta_train as train_forecaster
+from models.gate import BASELINE
+from models.gate import NETWORK as GATE_NETWORK
 from models.panel import DemandPanel, load_panel
 from models.recommender import baselines as recommend_baselines
+from models.recommender import evaluate as recommend_evaluate
 from models.recommender.data import ShopHistory, load_history
 from models.recommender.metrics import Recommendations
+from models.recommender.predict import recommend as recommend_with
 from models.recommender.predict import recommend_days
 from models.recommender.train import meta_train as train_recommender
 from models.warm import warm_steps
 from pipeline.context import RunContext, Window, log
+from pipeline.gate import GateSpec, ModelGate, network_candidate
 from pipeline.settings import Settings
 from warehouse import db
 from warehouse.tables import FORECASTS, RECOMMENDATIONS
@@ -65,6 +71,7 @@ class Predictor:
     predict: Callable[[Any, Any, list[date]], list]     # (model, history, days) -> per day
     rows: Callable[[Any, Any, str], pa.Table]            # (history, predictions, version)
     entities: Callable[[Any], int]
+    gate: GateSpec                                       # how the gate backtests it
 
 
 def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date],
@@ -79,28 +86,38 @@ def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date]
         requests = sorted(r[0] for r in con.execute(
             "SELECT run_date FROM ops.retrain_decisions WHERE model = ? AND requested",
             [predictor.model]).fetchall())
+        cfg = predictor.config(settings)
+        gate = ModelGate.read(con, predictor.model, predictor.gate, cfg.gate_margin,
+                              cfg.gate_first_champion)
     last = max(run_dates)
-    cfg = predictor.config(settings)
     models = registry.PointInTime(settings.models_dir, cfg)
     results = []
 
+    def enough_history(run_date: date) -> bool:
+        return predictor.history_days(full) - (last - run_date).days >= cfg.min_history_days
+
+    def train_at(run_date: date, start_from, why: str, asked: date | None = None):
+        how = (f"{why}, {warm_steps(cfg.outer_steps, cfg.warm_start_fraction)} steps"
+               if start_from is not None else f"from scratch: {why}")
+        if asked is not None:
+            how += f"; monitoring asked for a retrain on {asked}"
+        log_line(f"meta-training the {predictor.name} model on data up to {run_date} ({how})")
+        return predictor.train(full.until(run_date), cfg, log_line, start_from)
+
+    network_at = network_candidate(settings.models_dir, cfg, full.checksum, train_at, enough_history)
+
     def model_of(run_date: date) -> tuple[Any, str, bool]:
         """(the point-in-time model, or None for the baseline; its version; trained now)"""
-        if predictor.history_days(full) - (last - run_date).days < cfg.min_history_days:
+        if not enough_history(run_date):
             return None, predictor.baseline_version, False
-
         asked = max((d for d in requests if d < run_date), default=None)  # by monitoring
-
-        def train(start_from, why: str):
-            how = (f"{why}, {warm_steps(cfg.outer_steps, cfg.warm_start_fraction)} steps"
-                   if start_from is not None else f"from scratch: {why}")
-            if asked is not None:
-                how += f"; monitoring asked for a retrain on {asked}"
-            log_line(f"meta-training the {predictor.name} model on data up to {run_date} ({how})")
-            return predictor.train(full.until(run_date), cfg, log_line, start_from)
-
         # the checksum of the data up to a day is the same in the full load and in a cut of it
-        model, trained = models.model_for(run_date, full.checksum, train, not_trained_by=asked)
+        model, trained = models.model_for(
+            run_date, full.checksum, lambda start, why: train_at(run_date, start, why, asked),
+            not_trained_by=asked)
+        decision = gate.decision_for(run_date, model, trained, network_at, log_line)
+        if decision.winner == BASELINE:  # the network is trained all the same: the next gate's candidate
+            return None, predictor.baseline_version, trained
         return model, model.version, trained
 
     def batch(group: list[tuple[date, str, bool, Any, float]]):
@@ -136,6 +153,7 @@ def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date]
             yield from batch(group)
 
     db.replace_days(settings, predictor.table, days(), per_transaction)
+    gate.record(settings)
     return results
 
 
@@ -174,12 +192,21 @@ def read_forecast(con, run_date: date) -> Forecast | None:
                     np.asarray(rows["mean"]).reshape(n, h), quantiles)
 
 
+def backtest_forecasts(network, panel: DemandPanel, origin: date) -> dict[str, dict]:
+    """The network's forecast of ``origin`` and the baseline's, on the units of the 28 days
+    after it (``panel`` reaches them)."""
+    scored = forecast_evaluate.realised(panel, origin, forecast(network, panel.until(origin)),
+                                        forecast_baselines.ses)
+    return {GATE_NETWORK: scored["model"], BASELINE: scored["baseline"]}
+
+
 FORECASTER = Predictor(
     name="forecast", model="forecaster", table="predictions.forecasts", config=lambda s: s.forecaster,
     load=load_panel, history_days=lambda h: h.days,
     baseline=forecast_baselines.ses, baseline_version=f"baseline-{forecast_baselines.FALLBACK}",
     train=lambda h, cfg, log_line, start: train_forecaster(h, cfg, log=log_line, start_from=start),
-    predict=forecast_days, rows=forecast_table, entities=lambda f: len(f.item_ids))
+    predict=forecast_days, rows=forecast_table, entities=lambda f: len(f.item_ids),
+    gate=GateSpec(HORIZON_DAYS, "wrmsse all", lower_is_better=True, backtest=backtest_forecasts))
 
 
 # -- the recommender --------------------------------------------------------------------------
@@ -228,6 +255,29 @@ def published_version(con, table: str, run_date: date) -> str | None:
     return ", ".join(found) if found else None
 
 
+BACKTEST_CUSTOMERS = 5000  # lists backtested on a seeded sample (as monitoring's realised quality)
+
+
+def lists_against_baseline(full: ShopHistory, origin: date, max_customers: int | None,
+                           lists_for: Callable[[recommend_evaluate.OriginScoring], Recommendations]
+                           ) -> dict[str, dict]:
+    """Lists made at ``origin`` (``lists_for(scoring)``: for the scoring's customers) and the
+    fallback baseline's, for a seeded sample of the customers who bought in the 30 days after
+    it (``full`` reaches them), scored with the benchmark's metric code. The baseline reads only
+    the sampled customers' own purchases (``OriginScoring.at``)."""
+    scoring = recommend_evaluate.OriginScoring.at(full, origin, max_customers)
+    fallback = recommend_baselines.BASELINES[recommend_baselines.FALLBACK]
+    return recommend_evaluate.realised(scoring, lists_for(scoring),
+                                       lambda cut, c: recommend_baselines.recommend(cut, fallback, c))
+
+
+def backtest_lists(network, full: ShopHistory, origin: date) -> dict[str, dict]:
+    """The network's lists of ``origin`` (from the whole history known then) and the baseline's."""
+    scored = lists_against_baseline(full, origin, BACKTEST_CUSTOMERS, lambda scoring: recommend_with(
+        network, full.until(origin), scoring.customers))
+    return {GATE_NETWORK: scored["model"], BASELINE: scored["baseline"]}
+
+
 RECOMMENDER = Predictor(
     name="recommend", model="recommender", table="predictions.recommendations", config=lambda s: s.recommender,
     load=load_history, history_days=lambda h: h.items.days,
@@ -235,7 +285,9 @@ RECOMMENDER = Predictor(
         h, recommend_baselines.BASELINES[recommend_baselines.FALLBACK]),
     baseline_version=f"baseline-{recommend_baselines.FALLBACK}",
     train=lambda h, cfg, log_line, start: train_recommender(h, cfg, log=log_line, start_from=start),
-    predict=recommend_days, rows=recommendation_table, entities=lambda r: len(r.customer_ids))
+    predict=recommend_days, rows=recommendation_table, entities=lambda r: len(r.customer_ids),
+    gate=GateSpec(RECOMMENDATION_WINDOW_DAYS, "recall_at_20 all", lower_is_better=False,
+                  backtest=backtest_lists))
 
 
 # -- the stages -------------------------------------------------------------------------------

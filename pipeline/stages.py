@@ -268,6 +268,9 @@ def _publish_day(con, ctx: RunContext, run_date: date) -> dict:
                 retention=settings.publish_retention, extra={"model_versions": versions})
     publish.update_latest(settings.published_dir, run_date, manifests)
     row = summary.to_pylist()[0]
+    gate = {model: json.loads(decision) for model, decision in con.execute(
+        "SELECT model, arg_max(decision, run_date) FROM ops.model_gate WHERE run_date <= ? "
+        "GROUP BY model ORDER BY model", [run_date]).fetchall()}
     report = {"run_date": run_date.isoformat(), "source": ctx.source.name,
               **{k: row[k] for k in SUMMARY_COLUMNS}, "quarantine_by_rule": dict(rules),
               "sellable_items_with_features": items, "customers_with_features": customers,
@@ -277,7 +280,7 @@ def _publish_day(con, ctx: RunContext, run_date: date) -> dict:
               "recommendation_rows": predictions["recommendations"].num_rows,
               "recommended_customers": _distinct(predictions["recommendations"], "customer_id"),
               "recommendation_model": _versions(manifests, "recommendations"),
-              "data_docs": str(ctx.data_docs)}
+              "model_gate": gate, "data_docs": str(ctx.data_docs)}
     report["report_path"] = str(write_day_report(settings, report))
     return report
 

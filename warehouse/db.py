@@ -84,6 +84,15 @@ CREATE TABLE IF NOT EXISTS ops.retrain_decisions (
     numbers VARCHAR,
     PRIMARY KEY (run_date, model)
 );
+-- the model gate's decisions (models/gate.py): at each retrain date, per model, what serves
+-- from then on and why, with the backtest's numbers (the decision as JSON)
+CREATE TABLE IF NOT EXISTS ops.model_gate (
+    run_date DATE NOT NULL,
+    model VARCHAR NOT NULL,
+    winner VARCHAR NOT NULL,
+    decision VARCHAR NOT NULL,
+    PRIMARY KEY (run_date, model)
+);
 -- the monitor stage's drift samples (monitoring/datasets.py): the days of each dataset held in
 -- monitoring.sample_<dataset> (tables made by the stage, one per dataset), and the query's
 -- fingerprint they were sampled with

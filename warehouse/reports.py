@@ -32,6 +32,8 @@ def day_report_markdown(report: dict) -> str:
         lines += [f"Recommendations: {report['recommended_customers']:,} customers "
                   f"({report['recommendation_rows']:,} rows), model "
                   f"{report['recommendation_model']}", ""]
+    if report.get("model_gate"):
+        lines += gate_lines(report["model_gate"])
     if report.get("data_docs"):
         lines += [f"Data quality: passed the raw, features and predictions gates; Data Docs: {report['data_docs']}", ""]
     if report.get("quarantine_by_rule"):
@@ -48,6 +50,23 @@ def day_report_markdown(report: dict) -> str:
                   for model, d in report["retraining"].items()]
         lines.append("")
     return "\n".join(lines)
+
+
+def gate_lines(gate: dict) -> list[str]:
+    """Which candidate serves each model, decided when and why, and the backtest behind it."""
+    lines = ["## Which model serves (the gate)", "",
+             "| model | serves | decided on | why |", "|---|---|---|---|"]
+    lines += [f"| {model} | {d['winner']} | {d['run_date']} | {d['reason']} |"
+              for model, d in gate.items()]
+    for model, d in gate.items():
+        if d.get("backtest"):
+            b = d["backtest"]
+            lines += ["", f"{model}: backtest of what was known on {b['origin']}, scored on the "
+                      f"days after it up to {d['run_date']} ({b['metric']}, "
+                      f"{'lower' if b['lower_is_better'] else 'higher'} is better)", "",
+                      "| candidate | version | score |", "|---|---|---:|"]
+            lines += [f"| {c} | {b['versions'].get(c, '-')} | {s:.4f} |" for c, s in b["scores"].items()]
+    return lines + [""]
 
 
 def drift_lines(summary: dict) -> list[str]:

@@ -11,12 +11,12 @@ from pipeline.context import Window
 from pipeline.definition import STAGES, RunOutcome
 
 COMMANDS = ["generate", "daily", "backfill", "skip", "reprocess", "status", "checksums", "docs",
-            "serve", "demo"]
+            "serve", "demo", "models list"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help(command):
-    result = CliRunner().invoke(app, [command, "--help"], prog_name="shopcast")
+    result = CliRunner().invoke(app, [*command.split(), "--help"], prog_name="shopcast")
     assert result.exit_code == 0, result.output
     assert "Usage: shopcast " + command in " ".join(result.output.split())
 

@@ -33,12 +33,15 @@ def shop(tmp_path_factory, prefect_harness):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SHOPCAST_DATA_DIR", str(root / "data"))
         mp.setenv("SHOPCAST_SOURCE_CONFIG", str(REPO_ROOT / "configs/sources/synthetic.yaml"))
-        # small networks, and the first meta-trainings on day 56 (the forecaster's earliest)
+        # small networks, and the first meta-trainings on day 56 (the forecaster's earliest);
+        # the shop is too short for a backtest (D - 28 has under 56 days), so the networks
+        # serve as the gate's first champion: the flows publish what a network predicts
         for key, value in {"MIN_HISTORY_DAYS": 56, "OUTER_STEPS": 15, "TASKS_PER_STEP": 64,
-                           "HIDDEN": 32, "EMBEDDING": 16}.items():
+                           "HIDDEN": 32, "EMBEDDING": 16, "GATE_FIRST_CHAMPION": "network"}.items():
             mp.setenv(f"SHOPCAST_FORECASTER__{key}", str(value))
         for key, value in {"MIN_HISTORY_DAYS": 56, "OUTER_STEPS": 15, "TASKS_PER_STEP": 32,
-                           "HIDDEN": 16, "EMBEDDING": 8, "CONTENT": 8}.items():
+                           "HIDDEN": 16, "EMBEDDING": 8, "CONTENT": 8,
+                           "GATE_FIRST_CHAMPION": "network"}.items():
             mp.setenv(f"SHOPCAST_RECOMMENDER__{key}", str(value))
         settings = Settings()
         cfg = load_source_config(settings.source_config)
@@ -74,6 +77,16 @@ def test_backfilling_60_days_twice_gives_identical_marts(shop):
     model = versions[DAY[55]]
     assert model.startswith(f"forecaster-maml-{DAY[55]}-")  # meta-trained on days up to D
     assert {versions[d] for d in DAY[55:60]} == {model}    # reused while fresh
+    with db.reader(settings) as con:  # the gate decided once, at the retrain, and said why
+        gate = con.execute("SELECT run_date, model, winner FROM ops.model_gate ORDER BY 1, 2").fetchall()
+    assert gate == [(DAY[55], "forecaster", "network"), (DAY[55], "recommender", "network")]
+    summary = (settings.reports_dir / f"run_date={DAY[57]}" / "summary.md").read_text()
+    assert "## Which model serves (the gate)" in summary and "no backtest yet" in summary
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COLUMNS", "250")
+        listed = CliRunner().invoke(app, ["models", "list"], prog_name="shopcast")
+    assert listed.exit_code == 0, listed.output
+    assert model in listed.output and "no backtest yet" in listed.output
     published = publish.partition_dir(settings.published_dir, "forecasts", DAY[59]) / "part-0.parquet"
     rows = pq.read_table(published).to_pandas()
     assert len(rows) == 28 * rows["item_id"].nunique() and (rows["p10"] <= rows["p90"]).all()

@@ -1,0 +1,109 @@
+"""The gate in the model stages (models/gate.py has the rule): at a retrain date D the
+candidates are backtested on D - H + 1 .. D and the decision says what serves from D on; the
+run dates after D, until the next retrain, serve what it chose. Decisions are stored in the
+ledger (``ops.model_gate``) and in the day's report.
+
+The network's candidate is the newest registered model trained on data up to D - H (within
+``retrain_every_days`` of it, its data unchanged), trained and registered then if there is none:
+in production, with weekly retrains, it already exists. The baseline is made from the history
+known at D - H. Both are scored with the product's own metrics (models/*/evaluate.py).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from models import gate, registry
+from warehouse import db
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    """What the gate needs to know of one model kind."""
+    horizon_days: int                                   # H
+    metric: str                                         # e.g. "wrmsse all": (metric, segment)
+    lower_is_better: bool
+    # (network at D - H, history reaching D, D - H) -> {"network": metrics, "baseline": metrics}
+    backtest: Callable[[Any, Any, date], dict[str, dict]]
+
+    def score_of(self, metrics: dict) -> float:
+        name, segment = self.metric.split()
+        return float(metrics[segment][name])
+
+
+@dataclass
+class ModelGate:
+    """The decisions of one model kind in one call of the model stage."""
+    model: str
+    spec: GateSpec
+    margin: float
+    decisions: dict[date, gate.Decision]                # from the ledger, and those made now
+    first_champion: str = gate.FIRST_CHAMPION           # what serves before any backtest
+    made: list[gate.Decision] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, con, model: str, spec: GateSpec, margin: float,
+             first_champion: str = gate.FIRST_CHAMPION) -> "ModelGate":
+        rows = con.execute("SELECT decision FROM ops.model_gate WHERE model = ?", [model]).fetchall()
+        decisions = {d.run_date: d for d in (gate.Decision.from_dict(json.loads(r[0])) for r in rows)}
+        return cls(model, spec, margin, decisions, first_champion)
+
+    def decision_for(self, run_date: date, network, trained_now: bool,
+                     network_at: Callable[[date, bool], Any | None], log_line: Callable[[str], None]
+                     ) -> gate.Decision:
+        """The decision that serves ``run_date``: the newest one made on or after the serving
+        network's training end, unless the network was trained now (a retrain date: decide
+        again). ``network_at(origin, may_train)``: the network's candidate for a backtest at
+        origin (None: too little history, or none registered and ``may_train`` false)."""
+        last = max((d for d in self.decisions if d <= run_date), default=None)
+        trained_end = date.fromisoformat(str(network.train_end))
+        if not trained_now and last is not None and last >= trained_end:
+            return self.decisions[last]
+        champion = self.decisions[last].winner if last is not None else self.first_champion
+        origin = run_date - timedelta(days=self.spec.horizon_days)
+        candidate = network_at(origin, trained_now)  # trains one only at a retrain date
+        backtest = None
+        if candidate is not None:
+            metrics = self.spec.backtest(candidate, run_date, origin)
+            backtest = gate.Backtest(
+                origin, self.spec.metric, self.spec.lower_is_better,
+                {c: self.spec.score_of(m) for c, m in metrics.items()},
+                {gate.NETWORK: candidate.version}, metrics)
+        decision = gate.decide(self.model, run_date, champion, backtest, self.margin)
+        self.decisions[run_date] = decision
+        self.made = [d for d in self.made if d.run_date != run_date] + [decision]
+        log_line(f"{run_date} {self.model} gate: {decision.winner} serves ({decision.reason})")
+        return decision
+
+    def record(self, settings) -> None:
+        """The decisions made in this call into the ledger (a rerun of a day replaces its own)."""
+        if not self.made:
+            return
+        with db.writer(settings) as con:
+            con.executemany("INSERT OR REPLACE INTO ops.model_gate VALUES (?, ?, ?, ?)",
+                            [(d.run_date, d.model, d.winner, json.dumps(d.as_dict()))
+                             for d in self.made])
+
+
+def network_candidate(models_dir, config, checksum_at: Callable[[date], str],
+                      train: Callable[[date, Any, str], Any], enough_history: Callable[[date], bool]
+                      ) -> Callable[[date, bool], Any | None]:
+    """``network_at(origin, may_train)`` for ``ModelGate.decision_for``: the newest usable
+    registered network trained on data up to origin, or with ``may_train`` one trained and
+    registered now (``train(origin, start_from, why)``); None when the history at origin is too
+    short to train one. A day that reuses its model never trains for the gate (a run that
+    finds a model made before the gate existed decides without a backtest)."""
+    def network_at(origin: date, may_train: bool):
+        if not enough_history(origin):
+            return None
+        found = registry.usable_for(models_dir, origin, config, checksum_at)
+        if found is not None:
+            return registry.load(found.path)
+        if not may_train:
+            return None
+        start_from, why = registry.warm_start_for(models_dir, origin, config, checksum_at)
+        return registry.load(registry.save(train(origin, start_from, why), models_dir))
+    return network_at

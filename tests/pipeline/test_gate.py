@@ -1,0 +1,122 @@
+"""The gate in the model stages: a decision at each retrain date from a backtest at D - H, kept
+until the next retrain, stored in the ledger; a worse challenger is not promoted, a better one
+is, and the backtest's candidate never saw data after D - H."""
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from models.gate import BASELINE, NETWORK
+from pipeline.gate import GateSpec, ModelGate
+from tests.conftest import tiny_environment
+from warehouse import db
+
+D = date(2025, 6, 1)
+
+
+@dataclass
+class Network:
+    version: str
+    train_end: str
+
+
+def spec(network_wrmsse: float, seen: list) -> GateSpec:
+    def backtest(candidate, run_date, origin):
+        seen.append((candidate.version, run_date, origin))
+        return {NETWORK: {"all": {"wrmsse": network_wrmsse}}, BASELINE: {"all": {"wrmsse": 1.0}}}
+    return GateSpec(28, "wrmsse all", lower_is_better=True, backtest=backtest)
+
+
+def candidate_at(origin: date, may_train: bool = True) -> Network:
+    return Network(f"net-{origin}", origin.isoformat())
+
+
+def test_a_worse_network_is_not_promoted_and_a_better_one_is(tmp_path):
+    seen: list = []
+    worse = ModelGate("forecaster", spec(1.10, seen), 0.02, {})
+    served = worse.decision_for(D, Network("net-D", D.isoformat()), True, candidate_at, print)
+    assert served.winner == BASELINE and served.backtest.scores == {NETWORK: 1.10, BASELINE: 1.0}
+    assert seen == [(f"net-{D - timedelta(days=28)}", D, D - timedelta(days=28))]
+    assert date.fromisoformat(served.backtest.versions[NETWORK][4:]) <= D - timedelta(days=28)
+
+    better = ModelGate("forecaster", spec(0.90, []), 0.02, {})
+    assert better.decision_for(D, Network("net-D", D.isoformat()), True, candidate_at, print).winner == NETWORK
+    within_margin = ModelGate("forecaster", spec(0.99, []), 0.02, {})
+    assert within_margin.decision_for(D, Network("net-D", D.isoformat()), True, candidate_at,
+                                      print).winner == BASELINE
+
+
+def test_a_decision_holds_until_the_next_retrain_and_is_kept_in_the_ledger(tmp_path):
+    seen: list = []
+    gate = ModelGate("forecaster", spec(0.80, seen), 0.02, {})
+    network = Network("net-D", D.isoformat())
+    first = gate.decision_for(D, network, True, candidate_at, print)
+    later = gate.decision_for(D + timedelta(days=3), network, False, candidate_at, print)
+    assert later == first and len(seen) == 1  # the same model: no new backtest
+    retrained = Network("net-D7", (D + timedelta(days=7)).isoformat())
+    gate.spec = spec(1.5, seen)  # the network got worse: the baseline takes over again
+    again = gate.decision_for(D + timedelta(days=7), retrained, True, candidate_at, print)
+    assert (again.champion, again.winner) == (NETWORK, BASELINE) and len(seen) == 2
+    # too little history at D - H for a candidate: the champion stays, said so
+    young = ModelGate("forecaster", spec(0.5, []), 0.02, {})
+    held = young.decision_for(D, network, True, lambda origin, may_train: None, print)
+    assert held.winner == BASELINE and held.backtest is None and "no backtest" in held.reason
+
+    with tiny_environment(tmp_path) as (settings, _, _):
+        gate.record(settings)
+        with db.reader(settings) as con:
+            back = ModelGate.read(con, "forecaster", gate.spec, 0.02)
+    assert back.decisions == gate.decisions
+    # the next call starts from what the ledger holds: a day between retrains reuses it
+    assert back.decision_for(D + timedelta(days=9), retrained, False, candidate_at, print) == again
+
+
+# -- the backtests themselves, on the model tests' tiny shops ---------------------------------
+from tests.models.conftest import panel, tiny_config, trained  # noqa: E402,F401 (fixtures)
+from tests.models.recommender.conftest import shop  # noqa: E402,F401 (a fixture)
+
+
+def zeroed(model):
+    """A deliberately worse challenger: the same network with every weight at zero."""
+    import copy
+
+    import torch
+
+    worse = copy.deepcopy(model)
+    with torch.no_grad():
+        for p in worse.model.parameters():
+            p.zero_()
+    return worse
+
+
+def test_the_forecast_backtest_scores_the_network_and_the_baseline_as_monitoring_does(panel, trained):  # noqa: F811
+    from models.forecaster import evaluate
+    from models.forecaster.baselines import ses
+    from pipeline.predict import FORECASTER, backtest_forecasts
+
+    origin = panel.end - timedelta(days=28)
+    assert date.fromisoformat(str(trained.train_end)) <= origin  # point in time
+    scores = backtest_forecasts(trained, panel, origin)
+    assert scores[BASELINE] == evaluate.realised(panel, origin, ses(panel.until(origin)), ses)["baseline"]
+    worse = backtest_forecasts(zeroed(trained), panel, origin)
+    spec = FORECASTER.gate
+    assert spec.score_of(worse[NETWORK]) > spec.score_of(scores[NETWORK])
+    gate = ModelGate("forecaster", GateSpec(28, spec.metric, True, lambda c, d, o: worse), 0.02, {})
+    decision = gate.decision_for(panel.end, Network("net", panel.end.isoformat()), True,
+                                 lambda origin, may_train: Network("zeroed", origin.isoformat()), print)
+    assert decision.winner == BASELINE  # the zeroed network is not promoted
+
+
+def test_the_list_backtest_scores_a_network_trained_up_to_its_origin(shop):  # noqa: F811
+    from models.recommender.config import RecommenderConfig
+    from models.recommender.train import meta_train
+    from pipeline.predict import RECOMMENDER, backtest_lists
+
+    origin = shop.run_date - timedelta(days=30)
+    network = meta_train(shop.until(origin), RecommenderConfig(
+        embedding=8, hidden=16, content=8, outer_steps=20, tasks_per_step=32, origins=6,
+        positives=8, negatives=16, seed=1), log=None)
+    scores = backtest_lists(network, shop, origin)
+    spec = RECOMMENDER.gate
+    assert 0 < spec.score_of(scores[BASELINE]) <= 1 and 0 <= spec.score_of(scores[NETWORK]) <= 1
+    assert scores[NETWORK]["all"]["customers"] == scores[BASELINE]["all"]["customers"] > 0
+    worse = backtest_lists(zeroed(network), shop, origin)
+    assert spec.score_of(worse[NETWORK]) < spec.score_of(scores[BASELINE])
