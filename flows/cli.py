@@ -311,7 +311,8 @@ def demo(daily_days: Annotated[int, typer.Option(help="days run by the daily flo
         ("published tables", f"{published}  (latest: {published / 'latest.json'})"),
         ("forecasts", published / "forecasts" / f"run_date={last}"),
         ("recommendations", published / "recommendations" / f"run_date={last}"),
-        ("models", f"{settings.models_dir}/forecaster, {settings.models_dir}/recommender"),
+        ("models", f"{settings.models_dir}/forecaster, {settings.models_dir}/recommender; "
+                   "which serves and why: shopcast models list"),
         ("reports", f"{settings.reports_dir}/run_date=<D>/: summary.md, drift.json, realised.json, "
                     f"Evidently's drift_*.html (latest: {settings.day_reports_dir(last)})"),
         ("data quality", f"{settings.root / 'quality' / 'data_docs' / 'index.html'} (Data Docs)"),
