@@ -274,6 +274,71 @@ def models_list(kind: Annotated[Optional[str], typer.Option(
         console.print(gates)
 
 
+def _predictor(kind: str):
+    from pipeline.predict import FORECASTER, RECOMMENDER
+
+    found = {p.model: p for p in (FORECASTER, RECOMMENDER)}
+    if kind not in found:
+        raise typer.BadParameter(f"no model kind {kind!r}: {sorted(found)}")
+    return found[kind]
+
+
+def _next_run_date(settings) -> date:
+    from warehouse import db, ledger
+
+    with db.reader(settings) as con:
+        last = ledger.last_done_day(con)
+    if last is None:
+        raise typer.BadParameter("no day is complete yet: give --from")
+    return last + timedelta(days=1)
+
+
+KindArgument = Annotated[str, typer.Argument(help="forecaster or recommender")]
+FromOption = Annotated[Optional[datetime], typer.Option(
+    "--from", formats=["%Y-%m-%d"], help="the first run date it serves (default: the day after "
+    "the last complete day; rerun earlier days with backfill --force)")]
+
+
+@models_app.command("promote")
+def models_promote(kind: KindArgument,
+                   version: Annotated[str, typer.Argument(help="a version from `shopcast models list`, "
+                                                          "or the baseline's (e.g. baseline-ses-alpha0.1)")],
+                   from_date: FromOption = None) -> None:
+    """Serve VERSION from a run date on, until the gate decides again at the next retrain date
+    (never a model trained on data after that run date)."""
+    from pipeline.gate import promote
+
+    settings = Settings()
+    first = from_date.date() if from_date else _next_run_date(settings)
+    try:
+        decision = promote(settings, kind, version, first, _predictor(kind).baseline_version)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+    console.print(f"{kind}: {version} serves from {decision.run_date} (was: {decision.champion})",
+                  markup=False)
+
+
+@models_app.command("rollback")
+def models_rollback(kind: KindArgument, from_date: FromOption = None) -> None:
+    """Serve again the version that published before the current one, from a run date on."""
+    from pipeline.gate import previous_version, promote
+    from warehouse import db
+
+    settings = Settings()
+    first = from_date.date() if from_date else _next_run_date(settings)
+    predictor = _predictor(kind)
+    with db.reader(settings) as con:
+        found = previous_version(con, predictor.table, first)
+    if found is None:
+        raise typer.BadParameter(f"no earlier {kind} version published before {first}")
+    try:
+        promote(settings, kind, found[1], first, predictor.baseline_version)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+    console.print(f"{kind}: {found[1]} serves again from {first} (instead of {found[0]})",
+                  markup=False)
+
+
 @app.command()
 def demo(daily_days: Annotated[int, typer.Option(help="days run by the daily flow at the end")] = 2
          ) -> None:

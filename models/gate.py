@@ -36,6 +36,7 @@ class Decision:
     winner: str                     # what serves now
     reason: str
     backtest: Backtest | None
+    version: str | None = None      # an operator's choice: this version serves (promote, rollback)
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -49,7 +50,7 @@ class Decision:
         b = d.get("backtest")
         backtest = None if b is None else Backtest(**{**b, "origin": date.fromisoformat(b["origin"])})
         return cls(d["model"], date.fromisoformat(d["run_date"]), d["champion"], d["winner"],
-                   d["reason"], backtest)
+                   d["reason"], backtest, d.get("version"))
 
 
 def decide(model: str, run_date: date, champion: str, backtest: Backtest | None,

@@ -62,6 +62,8 @@ class ModelGate:
         trained_end = date.fromisoformat(str(network.train_end))
         if not trained_now and last is not None and last >= trained_end:
             return self.decisions[last]
+        if last == run_date and self.decisions[last].version is not None:
+            return self.decisions[last]  # the operator's choice for this very day stands
         champion = self.decisions[last].winner if last is not None else self.first_champion
         origin = run_date - timedelta(days=self.spec.horizon_days)
         candidate = network_at(origin, trained_now)  # trains one only at a retrain date
@@ -107,3 +109,45 @@ def network_candidate(models_dir, config, checksum_at: Callable[[date], str],
         start_from, why = registry.warm_start_for(models_dir, origin, config, checksum_at)
         return registry.load(registry.save(train(origin, start_from, why), models_dir))
     return network_at
+
+
+def promote(settings, kind: str, version: str, from_date: date, baseline_version: str) -> gate.Decision:
+    """The operator's decision: ``version`` (a registered model of ``kind``, or the kind's
+    baseline) serves from ``from_date`` on, until the gate decides again at the next retrain
+    date. Point in time: a model trained on data after ``from_date`` is refused."""
+    if version == baseline_version:
+        winner = gate.BASELINE
+    else:
+        path = settings.models_dir / kind / version
+        if not (path / registry.CARD).exists():
+            known = [c.path.name for c in registry.candidates(settings.models_dir, kind)]
+            raise ValueError(f"no {kind} version {version!r} in {settings.models_dir / kind} "
+                             f"(registered: {', '.join(known) or 'none'}; the baseline: "
+                             f"{baseline_version})")
+        train_end = date.fromisoformat(json.loads((path / registry.CARD).read_text())["train_end"])
+        if train_end > from_date:
+            raise ValueError(f"{version} was trained on data up to {train_end}: it cannot serve "
+                             f"{from_date} (a model serves only run dates on or after its "
+                             "training end)")
+        winner = gate.NETWORK
+    with db.writer(settings) as con:
+        held = con.execute("SELECT winner FROM ops.model_gate WHERE model = ? AND run_date <= ? "
+                           "ORDER BY run_date DESC LIMIT 1", [kind, from_date]).fetchone()
+        decision = gate.Decision(kind, from_date, held[0] if held else gate.FIRST_CHAMPION, winner,
+                                 f"promoted by the operator: {version}", None, version)
+        con.execute("INSERT OR REPLACE INTO ops.model_gate VALUES (?, ?, ?, ?)",
+                    [from_date, kind, winner, json.dumps(decision.as_dict())])
+    return decision
+
+
+def previous_version(con, table: str, before: date) -> tuple[str, str] | None:
+    """(the version that published the last run date before ``before``, the different one that
+    published before it), from the published rows of ``table``; None when there is no earlier
+    version to go back to."""
+    served = con.execute(f"SELECT run_date, min(model_version) FROM {table} WHERE run_date < ? "
+                         "GROUP BY run_date ORDER BY run_date DESC", [before]).fetchall()
+    if not served:
+        return None
+    current = served[0][1]
+    earlier = next((v for _, v in served if v != current), None)
+    return None if earlier is None else (current, earlier)

@@ -105,6 +105,7 @@ def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date]
         return predictor.train(full.until(run_date), cfg, log_line, start_from)
 
     network_at = network_candidate(settings.models_dir, cfg, full.checksum, train_at, enough_history)
+    pinned: dict[str, Any] = {}  # versions the operator promoted (shopcast models promote)
 
     def model_of(run_date: date) -> tuple[Any, str, bool]:
         """(the point-in-time model, or None for the baseline; its version; trained now)"""
@@ -118,6 +119,11 @@ def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date]
         decision = gate.decision_for(run_date, model, trained, network_at, log_line)
         if decision.winner == BASELINE:  # the network is trained all the same: the next gate's candidate
             return None, predictor.baseline_version, trained
+        if decision.version is not None and decision.version != model.version:  # the operator's
+            if decision.version not in pinned:
+                pinned[decision.version] = registry.load(
+                    settings.models_dir / predictor.model / decision.version)
+            model = pinned[decision.version]
         return model, model.version, trained
 
     def batch(group: list[tuple[date, str, bool, Any, float]]):

@@ -108,6 +108,24 @@ def test_backfilling_60_days_twice_gives_identical_marts(shop):
     assert _predictions(settings) == (forecasts, versions)  # the same models, the same numbers
     assert _predictions(settings, "recommendations") == (lists, list_versions)
 
+    # one command puts back what served before, point in time, and one undoes it
+    rolled = CliRunner().invoke(app, ["models", "rollback", "forecaster", "--from", str(DAY[59])],
+                                prog_name="shopcast")
+    assert rolled.exit_code == 0 and "baseline-ses-alpha0.1 serves again" in rolled.output, rolled.output
+    backfill(start=DAY[59], end=DAY[59], force=True)
+    assert _predictions(settings)[1][DAY[59]] == "baseline-ses-alpha0.1"
+    assert _predictions(settings)[1][DAY[58]] == model  # the days before are left as they were
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COLUMNS", "300")  # the refusal on one line
+        early = CliRunner().invoke(app, ["models", "promote", "forecaster", model, "--from",
+                                         str(DAY[50])], prog_name="shopcast")
+    assert early.exit_code != 0 and f"trained on data up to {DAY[55]}" in early.output
+    back = CliRunner().invoke(app, ["models", "promote", "forecaster", model, "--from", str(DAY[59])],
+                              prog_name="shopcast")
+    assert back.exit_code == 0, back.output
+    backfill(start=DAY[59], end=DAY[59], force=True)
+    assert _predictions(settings) == (forecasts, versions)
+
 
 def test_daily_publishes_and_a_bad_redelivery_changes_nothing(shop, webhook, monkeypatch):
     settings, cfg = shop

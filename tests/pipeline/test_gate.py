@@ -120,3 +120,50 @@ def test_the_list_backtest_scores_a_network_trained_up_to_its_origin(shop):  # n
     assert scores[NETWORK]["all"]["customers"] == scores[BASELINE]["all"]["customers"] > 0
     worse = backtest_lists(zeroed(network), shop, origin)
     assert spec.score_of(worse[NETWORK]) < spec.score_of(scores[BASELINE])
+
+
+def test_an_operators_choice_holds_on_its_day_and_the_next_retrain_decides_again():
+    from models.gate import Decision
+
+    pin = Decision("forecaster", D, NETWORK, BASELINE, "promoted by the operator: baseline-ses", None,
+                   "baseline-ses")
+    seen: list = []
+    gate = ModelGate("forecaster", spec(0.5, seen), 0.02, {D: pin})
+    network = Network("net-D", D.isoformat())
+    assert gate.decision_for(D, network, True, candidate_at, print) == pin  # trained that day too
+    assert gate.decision_for(D + timedelta(days=2), network, False, candidate_at, print) == pin
+    retrained = Network("net-D7", (D + timedelta(days=7)).isoformat())
+    after = gate.decision_for(D + timedelta(days=7), retrained, True, candidate_at, print)
+    assert (after.champion, after.winner, after.version) == (BASELINE, NETWORK, None) and seen
+
+
+def test_promote_refuses_unknown_versions_and_models_trained_after_the_day(tmp_path):
+    import json
+
+    import duckdb
+    import pytest
+
+    from pipeline.gate import previous_version, promote
+
+    with tiny_environment(tmp_path) as (settings, _, _):
+        card = settings.models_dir / "forecaster" / "forecaster-maml-2025-06-01-abc" / "model.json"
+        card.parent.mkdir(parents=True)
+        card.write_text(json.dumps({"train_end": "2025-06-01", "data_checksum": "x", "config": {},
+                                    "saved_at": "2025-06-02T00:00:00+00:00", "metrics": {}}))
+        with pytest.raises(ValueError, match="trained on data up to 2025-06-01"):
+            promote(settings, "forecaster", card.parent.name, date(2025, 5, 31), "baseline-ses")
+        with pytest.raises(ValueError, match="registered: forecaster-maml-2025-06-01-abc"):
+            promote(settings, "forecaster", "forecaster-maml-2025-07-01-xyz", D, "baseline-ses")
+        made = promote(settings, "forecaster", card.parent.name, date(2025, 6, 3), "baseline-ses")
+        assert (made.winner, made.version, made.champion) == (NETWORK, card.parent.name, BASELINE)
+        promote(settings, "forecaster", "baseline-ses", date(2025, 6, 5), "baseline-ses")
+        with db.reader(settings) as con:
+            back = ModelGate.read(con, "forecaster", spec(1.0, []), 0.02)
+        assert [(d, back.decisions[d].winner) for d in sorted(back.decisions)] == [
+            (date(2025, 6, 3), NETWORK), (date(2025, 6, 5), BASELINE)]
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (DATE '2025-06-01', 'a'), "
+                "(DATE '2025-06-02', 'b'), (DATE '2025-06-03', 'b')) v(run_date, model_version)")
+    assert previous_version(con, "t", date(2025, 6, 4)) == ("b", "a")
+    assert previous_version(con, "t", date(2025, 6, 2)) is None  # only 'a' served before
