@@ -52,12 +52,13 @@ class ModelGate:
         return cls(model, spec, margin, decisions, first_champion)
 
     def decision_for(self, run_date: date, network, trained_now: bool,
-                     network_at: Callable[[date, bool], Any | None], log_line: Callable[[str], None]
-                     ) -> gate.Decision:
+                     network_at: Callable[[date, bool], Any | None], history: Any,
+                     log_line: Callable[[str], None]) -> gate.Decision:
         """The decision that serves ``run_date``: the newest one made on or after the serving
         network's training end, unless the network was trained now (a retrain date: decide
         again). ``network_at(origin, may_train)``: the network's candidate for a backtest at
-        origin (None: too little history, or none registered and ``may_train`` false)."""
+        origin (None: too little history, or none registered and ``may_train`` false);
+        ``history``: the model's history, reaching ``run_date`` at least (the backtest's actuals)."""
         last = max((d for d in self.decisions if d <= run_date), default=None)
         trained_end = date.fromisoformat(str(network.train_end))
         if not trained_now and last is not None and last >= trained_end:
@@ -69,7 +70,7 @@ class ModelGate:
         candidate = network_at(origin, trained_now)  # trains one only at a retrain date
         backtest = None
         if candidate is not None:
-            metrics = self.spec.backtest(candidate, run_date, origin)
+            metrics = self.spec.backtest(candidate, history, origin)
             backtest = gate.Backtest(
                 origin, self.spec.metric, self.spec.lower_is_better,
                 {c: self.spec.score_of(m) for c, m in metrics.items()},

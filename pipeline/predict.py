@@ -116,7 +116,7 @@ def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date]
         model, trained = models.model_for(
             run_date, full.checksum, lambda start, why: train_at(run_date, start, why, asked),
             not_trained_by=asked)
-        decision = gate.decision_for(run_date, model, trained, network_at, log_line)
+        decision = gate.decision_for(run_date, model, trained, network_at, full, log_line)
         if decision.winner == BASELINE:  # the network is trained all the same: the next gate's candidate
             return None, predictor.baseline_version, trained
         if decision.version is not None and decision.version != model.version:  # the operator's

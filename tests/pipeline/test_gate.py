@@ -4,12 +4,15 @@ is, and the backtest's candidate never saw data after D - H."""
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import pytest
+
 from models.gate import BASELINE, NETWORK
 from pipeline.gate import GateSpec, ModelGate
 from tests.conftest import tiny_environment
 from warehouse import db
 
 D = date(2025, 6, 1)
+HISTORY = object()  # what the model stage loaded: handed to the backtest as it is
 
 
 @dataclass
@@ -19,8 +22,8 @@ class Network:
 
 
 def spec(network_wrmsse: float, seen: list) -> GateSpec:
-    def backtest(candidate, run_date, origin):
-        seen.append((candidate.version, run_date, origin))
+    def backtest(candidate, history, origin):
+        seen.append((candidate.version, history, origin))
         return {NETWORK: {"all": {"wrmsse": network_wrmsse}}, BASELINE: {"all": {"wrmsse": 1.0}}}
     return GateSpec(28, "wrmsse all", lower_is_better=True, backtest=backtest)
 
@@ -32,32 +35,32 @@ def candidate_at(origin: date, may_train: bool = True) -> Network:
 def test_a_worse_network_is_not_promoted_and_a_better_one_is(tmp_path):
     seen: list = []
     worse = ModelGate("forecaster", spec(1.10, seen), 0.02, {})
-    served = worse.decision_for(D, Network("net-D", D.isoformat()), True, candidate_at, print)
+    served = worse.decision_for(D, Network("net-D", D.isoformat()), True, candidate_at, HISTORY, print)
     assert served.winner == BASELINE and served.backtest.scores == {NETWORK: 1.10, BASELINE: 1.0}
-    assert seen == [(f"net-{D - timedelta(days=28)}", D, D - timedelta(days=28))]
+    assert seen == [(f"net-{D - timedelta(days=28)}", HISTORY, D - timedelta(days=28))]
     assert date.fromisoformat(served.backtest.versions[NETWORK][4:]) <= D - timedelta(days=28)
 
     better = ModelGate("forecaster", spec(0.90, []), 0.02, {})
-    assert better.decision_for(D, Network("net-D", D.isoformat()), True, candidate_at, print).winner == NETWORK
+    assert better.decision_for(D, Network("net-D", D.isoformat()), True, candidate_at, HISTORY, print).winner == NETWORK
     within_margin = ModelGate("forecaster", spec(0.99, []), 0.02, {})
     assert within_margin.decision_for(D, Network("net-D", D.isoformat()), True, candidate_at,
-                                      print).winner == BASELINE
+                                      HISTORY, print).winner == BASELINE
 
 
 def test_a_decision_holds_until_the_next_retrain_and_is_kept_in_the_ledger(tmp_path):
     seen: list = []
     gate = ModelGate("forecaster", spec(0.80, seen), 0.02, {})
     network = Network("net-D", D.isoformat())
-    first = gate.decision_for(D, network, True, candidate_at, print)
-    later = gate.decision_for(D + timedelta(days=3), network, False, candidate_at, print)
+    first = gate.decision_for(D, network, True, candidate_at, HISTORY, print)
+    later = gate.decision_for(D + timedelta(days=3), network, False, candidate_at, HISTORY, print)
     assert later == first and len(seen) == 1  # the same model: no new backtest
     retrained = Network("net-D7", (D + timedelta(days=7)).isoformat())
     gate.spec = spec(1.5, seen)  # the network got worse: the baseline takes over again
-    again = gate.decision_for(D + timedelta(days=7), retrained, True, candidate_at, print)
+    again = gate.decision_for(D + timedelta(days=7), retrained, True, candidate_at, HISTORY, print)
     assert (again.champion, again.winner) == (NETWORK, BASELINE) and len(seen) == 2
     # too little history at D - H for a candidate: the champion stays, said so
     young = ModelGate("forecaster", spec(0.5, []), 0.02, {})
-    held = young.decision_for(D, network, True, lambda origin, may_train: None, print)
+    held = young.decision_for(D, network, True, lambda origin, may_train: None, HISTORY, print)
     assert held.winner == BASELINE and held.backtest is None and "no backtest" in held.reason
 
     with tiny_environment(tmp_path) as (settings, _, _):
@@ -66,7 +69,7 @@ def test_a_decision_holds_until_the_next_retrain_and_is_kept_in_the_ledger(tmp_p
             back = ModelGate.read(con, "forecaster", gate.spec, 0.02)
     assert back.decisions == gate.decisions
     # the next call starts from what the ledger holds: a day between retrains reuses it
-    assert back.decision_for(D + timedelta(days=9), retrained, False, candidate_at, print) == again
+    assert back.decision_for(D + timedelta(days=9), retrained, False, candidate_at, HISTORY, print) == again
 
 
 # -- the backtests themselves, on the model tests' tiny shops ---------------------------------
@@ -101,7 +104,8 @@ def test_the_forecast_backtest_scores_the_network_and_the_baseline_as_monitoring
     assert spec.score_of(worse[NETWORK]) > spec.score_of(scores[NETWORK])
     gate = ModelGate("forecaster", GateSpec(28, spec.metric, True, lambda c, d, o: worse), 0.02, {})
     decision = gate.decision_for(panel.end, Network("net", panel.end.isoformat()), True,
-                                 lambda origin, may_train: Network("zeroed", origin.isoformat()), print)
+                                 lambda origin, may_train: Network("zeroed", origin.isoformat()),
+                                 panel, print)
     assert decision.winner == BASELINE  # the zeroed network is not promoted
 
 
@@ -130,10 +134,10 @@ def test_an_operators_choice_holds_on_its_day_and_the_next_retrain_decides_again
     seen: list = []
     gate = ModelGate("forecaster", spec(0.5, seen), 0.02, {D: pin})
     network = Network("net-D", D.isoformat())
-    assert gate.decision_for(D, network, True, candidate_at, print) == pin  # trained that day too
-    assert gate.decision_for(D + timedelta(days=2), network, False, candidate_at, print) == pin
+    assert gate.decision_for(D, network, True, candidate_at, HISTORY, print) == pin  # trained that day too
+    assert gate.decision_for(D + timedelta(days=2), network, False, candidate_at, HISTORY, print) == pin
     retrained = Network("net-D7", (D + timedelta(days=7)).isoformat())
-    after = gate.decision_for(D + timedelta(days=7), retrained, True, candidate_at, print)
+    after = gate.decision_for(D + timedelta(days=7), retrained, True, candidate_at, HISTORY, print)
     assert (after.champion, after.winner, after.version) == (BASELINE, NETWORK, None) and seen
 
 
@@ -167,3 +171,67 @@ def test_promote_refuses_unknown_versions_and_models_trained_after_the_day(tmp_p
                 "(DATE '2025-06-02', 'b'), (DATE '2025-06-03', 'b')) v(run_date, model_version)")
     assert previous_version(con, "t", date(2025, 6, 4)) == ("b", "a")
     assert previous_version(con, "t", date(2025, 6, 2)) is None  # only 'a' served before
+
+
+# -- the gate inside the model stages, with real networks and a real backtest -----------------
+GATE_SHOP_DAYS = 92  # a backtest needs min_history_days (56) of history at D - 30
+
+
+@pytest.fixture(scope="module")
+def gated(tmp_path_factory):
+    """A synthetic shop through the stages before the models; tiny networks."""
+    from domain.paths import REPO_ROOT
+    from pipeline.settings import Settings
+    from sources.config import load_source_config
+    from sources.synthetic import ShopConfig, generate
+    from tests.conftest import run_stages
+
+    config = ShopConfig(seed=21, days=GATE_SHOP_DAYS, lines_per_day=250, initial_items=120,
+                      initial_customers=250, customer_joins_per_day=2, item_launches_per_day=0.5)
+    root = tmp_path_factory.mktemp("gate")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SHOPCAST_DATA_DIR", str(root / "data"))
+        mp.setenv("SHOPCAST_SOURCE_CONFIG", str(REPO_ROOT / "configs/sources/synthetic.yaml"))
+        for model, sizes in (("FORECASTER", {"TASKS_PER_STEP": 64, "HIDDEN": 32, "EMBEDDING": 16}),
+                             ("RECOMMENDER", {"TASKS_PER_STEP": 32, "HIDDEN": 16, "EMBEDDING": 8,
+                                              "CONTENT": 8})):
+            for key, value in {"MIN_HISTORY_DAYS": 56, "OUTER_STEPS": 15, **sizes}.items():
+                mp.setenv(f"SHOPCAST_{model}__{key}", str(value))
+        settings = Settings()
+        generate(config, load_source_config(settings.source_config).landing_path(settings.root),
+                 settings.root / "truth")
+        days = [config.start_date + timedelta(days=i) for i in range(config.days)]
+        assert run_stages(settings, days, until="features").stop is None
+        yield settings, days
+
+
+@pytest.mark.slow
+@pytest.mark.dbt
+@pytest.mark.parametrize("name", ["forecaster", "recommender"])
+def test_the_model_stage_backtests_at_a_retrain_and_publishes_the_winner(gated, name):
+    import json
+
+    from models import registry
+    from pipeline.predict import FORECASTER, RECOMMENDER, predict_days
+
+    settings, days = gated
+    predictor = {"forecaster": FORECASTER, "recommender": RECOMMENDER}[name]
+    run_date = days[-1]
+    (day,) = predict_days(settings, predictor, [run_date])
+    assert day.trained  # a retrain date: the gate decided
+    with db.reader(settings) as con:
+        (decision,) = con.execute("SELECT decision FROM ops.model_gate WHERE model = ? AND run_date = ?",
+                                  [name, run_date]).fetchone()
+        published = con.execute(f"SELECT DISTINCT model_version FROM {predictor.table} "
+                                "WHERE run_date = ?", [run_date]).fetchall()
+    decision = json.loads(decision)
+    backtest = decision["backtest"]
+    origin = run_date - timedelta(days=predictor.gate.horizon_days)
+    assert backtest is not None and backtest["origin"] == origin.isoformat()
+    assert all(0 <= score < 100 for score in backtest["scores"].values())  # both scored
+    candidate = backtest["versions"][NETWORK]
+    trained_ends = {c.path.name: c.train_end for c in registry.candidates(settings.models_dir, name)}
+    assert trained_ends[candidate] <= origin  # the candidate saw nothing after D - H
+    served = predictor.baseline_version if decision["winner"] == BASELINE else max(
+        v for v in trained_ends if trained_ends[v] == run_date)
+    assert published == [(served,)] and day.model_version == served
