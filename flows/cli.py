@@ -240,8 +240,8 @@ app.add_typer(models_app, name="models")
 @models_app.command("list")
 def models_list(kind: Annotated[Optional[str], typer.Option(
         help="forecaster or recommender (default: both)")] = None) -> None:
-    """Every registered model (training window, lineage, training time) and the gate's
-    decisions: what served from which run date, and why."""
+    """Every registered model (training window, lineage, training time, its backtests) and the
+    gate's decisions: what served from which run date, and why."""
     from rich.table import Table
 
     from models import gate, registry
@@ -257,14 +257,22 @@ def models_list(kind: Annotated[Optional[str], typer.Option(
         with db.reader(settings) as con:
             decisions = [gate.Decision.from_dict(json.loads(d)) for (d,) in con.execute(
                 "SELECT decision FROM ops.model_gate ORDER BY run_date, model").fetchall()]
+    backtested: dict[str, list[str]] = {}  # version -> its backtests, against the baseline's score
+    for d in decisions:
+        if d.backtest is not None and gate.NETWORK in d.backtest.versions:
+            b = d.backtest
+            backtested.setdefault(b.versions[gate.NETWORK], []).append(
+                f"{b.metric} {b.scores[gate.NETWORK]:.4f} (baseline {b.scores[gate.BASELINE]:.4f}) "
+                f"on {b.origin + timedelta(days=1)}..{d.run_date}")
     for name in kinds:
         table = Table(title=f"{name}: registered models", title_justify="left")
-        for column in ("version", "trained on data up to", "from", "seconds"):
+        for column in ("version", "trained on data up to", "from", "seconds", "backtests"):
             table.add_column(column)
         for c in registry.candidates(settings.models_dir, name):
             card = json.loads((c.path / registry.CARD).read_text())
             parent = (card.get("started_from") or {}).get("version", "scratch")
-            table.add_row(c.path.name, str(c.train_end), parent, f"{c.training_seconds:.0f}")
+            table.add_row(c.path.name, str(c.train_end), parent, f"{c.training_seconds:.0f}",
+                          "; ".join(backtested.get(c.path.name, [])) or "-")
         console.print(table)
         gates = Table(title=f"{name}: the gate's decisions", title_justify="left")
         for column in ("from run date", "serves", "was serving", "why"):

@@ -235,3 +235,15 @@ def test_the_model_stage_backtests_at_a_retrain_and_publishes_the_winner(gated, 
     served = predictor.baseline_version if decision["winner"] == BASELINE else max(
         v for v in trained_ends if trained_ends[v] == run_date)
     assert published == [(served,)] and day.model_version == served
+
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COLUMNS", "400")
+        listed = CliRunner().invoke(app, ["models", "list", "--kind", name], prog_name="shopcast")
+    assert listed.exit_code == 0, listed.output
+    score = backtest["scores"][NETWORK]
+    row = next(line for line in listed.output.splitlines() if candidate in line)
+    assert f"{predictor.gate.metric} {score:.4f}" in row  # the candidate's backtest, on its row
