@@ -362,9 +362,17 @@ def window_purchases(full: ShopHistory, d: date, days: int, customers: np.ndarra
     inside = np.flatnonzero(_inside(full, d, days))
     if customers is not None:  # the window's events only: a month, not the whole history
         inside = inside[np.isin(p.customer[inside], customers)]
-    # one set per customer from the (customer, item) pairs sorted by customer: no loop per event
-    pairs = pd.DataFrame({"c": p.customer[inside], "i": p.item[inside]}).drop_duplicates().sort_values(["c", "i"])
-    c, i = pairs["c"].to_numpy(), pairs["i"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]]) if len(c) else np.zeros(0, np.int64)
-    return {p.customer_ids[c[s]]: set(p.item_ids[chunk])
-            for s, chunk in zip(starts, np.split(i, starts[1:]))}
+    return sets_by_key(p.customer[inside], p.item[inside], p.customer_ids, p.item_ids)
+
+
+def sets_by_key(keys: np.ndarray, values: np.ndarray, key_names: np.ndarray,
+                value_names: np.ndarray) -> dict[str, set[str]]:
+    """{key_names[k]: {value_names[v], ...}} from parallel integer arrays of (key, value)
+    pairs: the distinct pairs sorted by key, then one set per key, no loop per pair (keys
+    without a pair are absent)."""
+    n = len(value_names)
+    pairs = np.sort(np.asarray(keys, np.int64) * n + np.asarray(values, np.int64))
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
+    k, v = pairs // n, pairs % n
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.zeros(0, np.int64)
+    return {key_names[k[s]]: set(value_names[chunk]) for s, chunk in zip(starts, np.split(v, starts[1:]))}

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from models.evaluation import mean_over_origins, ratio_over_origins
-from models.recommender.data import ShopHistory, window_buyers, window_purchases
+from models.recommender.data import ShopHistory, sets_by_key, window_buyers, window_purchases
 from models.recommender.metrics import WINDOW_DAYS, Recommendations, score
 
 Model = Callable[[ShopHistory, np.ndarray], Recommendations]
@@ -37,16 +37,9 @@ def scored_customers(full: ShopHistory, origin: date, max_customers: int | None 
 
 def bought_before(history: ShopHistory, customers: np.ndarray) -> dict[str, set[str]]:
     """Each customer's distinct items up to D (what a repeat is)."""
-    n_items = len(history.items.item_ids)
-    rows, cols, _ = history.events(customers, np.arange(n_items))
-    pairs = np.sort(rows * n_items + cols)  # sorted, then the distinct ones: no hash table
-    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
-    rows, cols = pairs // n_items, pairs % n_items
-    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else np.zeros(0, np.int64)
-    ids, items = history.purchases.customer_ids[customers], history.items.item_ids
-    out: dict[str, set[str]] = {c: set() for c in ids}
-    out.update({ids[rows[s]]: set(items[chunk]) for s, chunk in zip(starts, np.split(cols, starts[1:]))})
-    return out
+    rows, cols, _ = history.events(customers, np.arange(len(history.items.item_ids)))
+    ids = history.purchases.customer_ids[customers]
+    return {**{c: set() for c in ids}, **sets_by_key(rows, cols, ids, history.items.item_ids)}
 
 
 @dataclass(frozen=True)
