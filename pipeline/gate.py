@@ -78,7 +78,7 @@ class ModelGate:
         decision = gate.decide(self.model, run_date, champion, backtest, self.margin)
         self.decisions[run_date] = decision
         self.made = [d for d in self.made if d.run_date != run_date] + [decision]
-        log_line(f"{run_date} {self.model} gate: {decision.winner} serves ({decision.reason})")
+        log_line(f"{run_date} {self.model}: the model gate chose the {decision.winner} ({decision.reason})")
         return decision
 
     def record(self, settings) -> None:
