@@ -261,9 +261,9 @@ def models_list(kind: Annotated[Optional[str], typer.Option(
     for d in decisions:
         if d.backtest is not None and gate.NETWORK in d.backtest.versions:
             b = d.backtest
+            scores = ", ".join(f"{c} {s:.4f}" for c, s in b.scores.items())
             backtested.setdefault(b.versions[gate.NETWORK], []).append(
-                f"{b.metric} {b.scores[gate.NETWORK]:.4f} (baseline {b.scores[gate.BASELINE]:.4f}) "
-                f"on {b.origin + timedelta(days=1)}..{d.run_date}")
+                f"{b.metric}: {scores} on {b.origin + timedelta(days=1)}..{d.run_date}")
     for name in kinds:
         table = Table(title=f"{name}: registered models", title_justify="left")
         for column in ("version", "trained on data up to", "from", "seconds", "backtests"):

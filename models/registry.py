@@ -4,6 +4,7 @@ model. Kinds: the forecaster and the recommender.
     <models_dir>/<kind>/<version>/weights.pt   state dict (loaded with weights_only=True)
                                  /model.json   kind, training window, data checksum, config,
                                                vocabularies (categories, ...), metrics
+                                 /ranker.txt   the recommender's two-stage ranker (LightGBM)
 
 The version names the kind, mode, training end and a hash of config and data, so the same
 training on the same data gives the same version, and a model trained up to E is never used for
@@ -42,6 +43,7 @@ class Kind:
     trained: type
     vocabularies: tuple[str, ...]     # lists stored in the card that size the network
     build: Callable[[Any, dict], torch.nn.Module]  # (config, card) -> an untrained network
+    texts: tuple[str, ...] = ()       # optional text parts, <name>.txt (None: not trained)
 
 
 KINDS = {k.name: k for k in (
@@ -50,7 +52,8 @@ KINDS = {k.name: k for k in (
                                       inner_lr=cfg.inner_lr)),
     Kind("recommender", RecommenderConfig, TrainedRecommender, ("items", "categories", "stores"),
          lambda cfg, card: Recommender(len(card["items"]), len(card["categories"]),
-                                       len(card["stores"]), cfg)),
+                                       len(card["stores"]), cfg),
+         ("ranker",)),  # the two-stage recommender's LightGBM model, text: loads no code
 )}
 
 
@@ -80,6 +83,9 @@ def save(trained: Trained, models_dir: Path) -> Path:
     staging = final.parent / f".staging-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     torch.save(trained.model.state_dict(), staging / WEIGHTS)
+    for part in kind.texts:
+        if getattr(trained, part) is not None:
+            (staging / f"{part}.txt").write_text(getattr(trained, part))
     card = {
         "kind": kind.name, "version": trained.version, "train_start": trained.train_start,
         "train_end": trained.train_end, "data_checksum": trained.data_checksum,
@@ -106,7 +112,9 @@ def load(path: Path) -> Trained:
                         train_end=card["train_end"], data_checksum=card["data_checksum"],
                         metrics=card["metrics"], version=card["version"],
                         started_from=card.get("started_from"),
-                        **{v: card[v] for v in kind.vocabularies})
+                        **{v: card[v] for v in kind.vocabularies},
+                        **{t: (path / f"{t}.txt").read_text() if (path / f"{t}.txt").exists()
+                           else None for t in kind.texts})
 
 
 @dataclass

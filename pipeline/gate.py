@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from models import gate, registry
+from models.recommender import ranker
 from warehouse import db
 
 
@@ -26,7 +27,8 @@ class GateSpec:
     horizon_days: int                                   # H
     metric: str                                         # e.g. "wrmsse all": (metric, segment)
     lower_is_better: bool
-    # (network at D - H, history reaching D, D - H) -> {"network": metrics, "baseline": metrics}
+    # (network at D - H, history reaching D, D - H) -> {candidate: metrics}: the network, the
+    # baseline, and what was trained with the network (the two-stage recommender)
     backtest: Callable[[Any, Any, date], dict[str, dict]]
 
     def score_of(self, metrics: dict) -> float:
@@ -74,7 +76,7 @@ class ModelGate:
             backtest = gate.Backtest(
                 origin, self.spec.metric, self.spec.lower_is_better,
                 {c: self.spec.score_of(m) for c, m in metrics.items()},
-                {gate.NETWORK: candidate.version}, metrics)
+                {c: candidate.version for c in metrics if c != gate.BASELINE}, metrics)
         decision = gate.decide(self.model, run_date, champion, backtest, self.margin)
         self.decisions[run_date] = decision
         self.made = [d for d in self.made if d.run_date != run_date] + [decision]
@@ -115,7 +117,11 @@ def network_candidate(models_dir, config, checksum_at: Callable[[date], str],
 def promote(settings, kind: str, version: str, from_date: date, baseline_version: str) -> gate.Decision:
     """The operator's decision: ``version`` (a registered model of ``kind``, or the kind's
     baseline) serves from ``from_date`` on, until the gate decides again at the next retrain
-    date. Point in time: a model trained on data after ``from_date`` is refused."""
+    date. Point in time: a model trained on data after ``from_date`` is refused. A version
+    ending in ``+two-stage`` (as published) serves that model's two-stage recommender."""
+    head = gate.NETWORK
+    if version.endswith(ranker.SUFFIX):
+        version, head = version[:-len(ranker.SUFFIX)], gate.TWO_STAGE
     if version == baseline_version:
         winner = gate.BASELINE
     else:
@@ -130,7 +136,9 @@ def promote(settings, kind: str, version: str, from_date: date, baseline_version
             raise ValueError(f"{version} was trained on data up to {train_end}: it cannot serve "
                              f"{from_date} (a model serves only run dates on or after its "
                              "training end)")
-        winner = gate.NETWORK
+        if head == gate.TWO_STAGE and not (path / "ranker.txt").exists():
+            raise ValueError(f"{version} was registered without a two-stage recommender")
+        winner = head
     with db.writer(settings) as con:
         held = con.execute("SELECT winner FROM ops.model_gate WHERE model = ? AND run_date <= ? "
                            "ORDER BY run_date DESC LIMIT 1", [kind, from_date]).fetchone()

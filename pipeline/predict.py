@@ -29,11 +29,12 @@ from models.forecaster import evaluate as forecast_evaluate
 from models.forecaster.metrics import Forecast
 from models.forecaster.predict import forecast, forecast_days
 from models.forecaster.train import meta_train as train_forecaster
-from models.gate import BASELINE
+from models.gate import BASELINE, TWO_STAGE
 from models.gate import NETWORK as GATE_NETWORK
 from models.panel import DemandPanel, load_panel
 from models.recommender import baselines as recommend_baselines
 from models.recommender import evaluate as recommend_evaluate
+from models.recommender import ranker
 from models.recommender.data import ShopHistory, load_history
 from models.recommender.metrics import Recommendations
 from models.recommender.predict import recommend as recommend_with
@@ -72,6 +73,9 @@ class Predictor:
     rows: Callable[[Any, Any, str], pa.Table]            # (history, predictions, version)
     entities: Callable[[Any], int]
     gate: GateSpec                                       # how the gate backtests it
+    # (registered model, the gate's winner) -> what serves (the two-stage recommender of a
+    # recommender model)
+    serving: Callable[[Any, str], Any] = lambda model, winner: model
 
 
 def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date],
@@ -124,6 +128,7 @@ def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date]
                 pinned[decision.version] = registry.load(
                     settings.models_dir / predictor.model / decision.version)
             model = pinned[decision.version]
+        model = predictor.serving(model, decision.winner)
         return model, model.version, trained
 
     def batch(group: list[tuple[date, str, bool, Any, float]]):
@@ -278,10 +283,38 @@ def lists_against_baseline(full: ShopHistory, origin: date, max_customers: int |
 
 
 def backtest_lists(network, full: ShopHistory, origin: date) -> dict[str, dict]:
-    """The network's lists of ``origin`` (from the whole history known then) and the baseline's."""
+    """The network's lists of ``origin`` (from the whole history known then), the baseline's,
+    and the two-stage recommender's where it was trained with the network."""
     scored = lists_against_baseline(full, origin, BACKTEST_CUSTOMERS, lambda scoring: recommend_with(
         network, full.until(origin), scoring.customers))
-    return {GATE_NETWORK: scored["model"], BASELINE: scored["baseline"]}
+    out = {GATE_NETWORK: scored["model"], BASELINE: scored["baseline"]}
+    if network.ranker is not None:
+        out[TWO_STAGE] = lists_against_baseline(
+            full, origin, BACKTEST_CUSTOMERS, lambda scoring: ranker.recommend(
+                network.ranker, full.until(origin), scoring.customers))["model"]
+    return out
+
+
+def train_recommender_models(history: ShopHistory, cfg, log_line: Callable, start_from):
+    """The network (meta-trained, from ``start_from``'s weights when given) and, with
+    ``two_stage``, the two-stage recommender's ranker on the same history."""
+    trained = train_recommender(history, cfg, log=log_line, start_from=start_from)
+    if cfg.two_stage:
+        started = time.perf_counter()
+        trained.ranker = ranker.train(history)
+        trained.metrics["ranker_seconds"] = time.perf_counter() - started
+    return trained
+
+
+def serve_recommender(model, winner: str):
+    """The two-stage recommender when it won the gate and was trained with this model."""
+    return ranker.TwoStage(model) if winner == TWO_STAGE and model.ranker is not None else model
+
+
+def recommend_served(model, full: ShopHistory, days: list[date]) -> list[Recommendations]:
+    if isinstance(model, ranker.TwoStage):
+        return ranker.recommend_days(model.trained.ranker, full, days)
+    return recommend_days(model, full, days)
 
 
 RECOMMENDER = Predictor(
@@ -290,10 +323,11 @@ RECOMMENDER = Predictor(
     baseline=lambda h: recommend_baselines.recommend(
         h, recommend_baselines.BASELINES[recommend_baselines.FALLBACK]),
     baseline_version=f"baseline-{recommend_baselines.FALLBACK}",
-    train=lambda h, cfg, log_line, start: train_recommender(h, cfg, log=log_line, start_from=start),
-    predict=recommend_days, rows=recommendation_table, entities=lambda r: len(r.customer_ids),
+    train=train_recommender_models, predict=recommend_served, rows=recommendation_table,
+    entities=lambda r: len(r.customer_ids),
     gate=GateSpec(RECOMMENDATION_WINDOW_DAYS, "recall_at_20 all", lower_is_better=False,
-                  backtest=backtest_lists))
+                  backtest=backtest_lists),
+    serving=serve_recommender)
 
 
 # -- the stages -------------------------------------------------------------------------------

@@ -22,5 +22,8 @@ class RecommenderConfig(MetaLearnerConfig):
                              "customer buys in the window_days after the origin (as it is scored)")
     origin_every_days: int = 7
     origins: int = Field(16, description="training origins back from the training end - window")
+    two_stage: bool = Field(
+        True, description="train the two-stage recommender (candidates, then a LightGBM ranker) "
+        "beside the network at each retrain: a candidate of the model gate")
     min_history_days: int = Field(
         90, ge=45, description="before the warehouse holds this many days, publish the baseline")

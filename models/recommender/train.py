@@ -33,6 +33,9 @@ class TrainedRecommender(TrainedModel):
     items: list[str]
     categories: list[str]
     stores: list[str]
+    # the two-stage recommender trained on the same history (models/recommender/ranker.py):
+    # LightGBM's text model, None where it was not trained
+    ranker: str | None = None
 
 
 @dataclass

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from models.gate import BASELINE, NETWORK
+from models.gate import BASELINE, NETWORK, TWO_STAGE
 from pipeline.gate import GateSpec, ModelGate
 from tests.conftest import tiny_environment
 from warehouse import db
@@ -228,12 +228,15 @@ def test_the_model_stage_backtests_at_a_retrain_and_publishes_the_winner(gated, 
     backtest = decision["backtest"]
     origin = run_date - timedelta(days=predictor.gate.horizon_days)
     assert backtest is not None and backtest["origin"] == origin.isoformat()
-    assert all(0 <= score < 100 for score in backtest["scores"].values())  # both scored
+    # every candidate scored: for lists also the two-stage recommender trained with the network
+    assert set(backtest["scores"]) == {NETWORK, BASELINE} | ({TWO_STAGE} if name == "recommender" else set())
+    assert all(0 <= score < 100 for score in backtest["scores"].values())
     candidate = backtest["versions"][NETWORK]
     trained_ends = {c.path.name: c.train_end for c in registry.candidates(settings.models_dir, name)}
     assert trained_ends[candidate] <= origin  # the candidate saw nothing after D - H
-    served = predictor.baseline_version if decision["winner"] == BASELINE else max(
-        v for v in trained_ends if trained_ends[v] == run_date)
+    trained_now = max(v for v in trained_ends if trained_ends[v] == run_date)
+    served = {BASELINE: predictor.baseline_version, NETWORK: trained_now,
+              TWO_STAGE: f"{trained_now}+two-stage"}[decision["winner"]]
     assert published == [(served,)] and day.model_version == served
 
     from typer.testing import CliRunner
@@ -246,4 +249,4 @@ def test_the_model_stage_backtests_at_a_retrain_and_publishes_the_winner(gated, 
     assert listed.exit_code == 0, listed.output
     score = backtest["scores"][NETWORK]
     row = next(line for line in listed.output.splitlines() if candidate in line)
-    assert f"{predictor.gate.metric} {score:.4f}" in row  # the candidate's backtest, on its row
+    assert f"{predictor.gate.metric}: {NETWORK} {score:.4f}" in row  # the candidate's backtest, on its row

@@ -1,0 +1,287 @@
+"""The two-stage recommender: candidates per customer from simple sources, then a learned ranker.
+
+Candidates: the customer's own past items, the co-occurrence neighbours of what they bought
+(recency-weighted), the most popular items of the last 30 days and the most popular of the
+customer's two main categories. A LightGBM lambdarank model orders them on repeat signals
+(orders, distinct days, recency, gaps, the item's rebuy rate), co-occurrence strength,
+popularity and its trend, and what kind of customer it is. It is trained point in time: at the
+origins D - 30, D - 60, ... the candidates made from the history up to that origin are labelled
+with what the customer bought in the 30 days after it, all known at D (the task construction of
+the network, models/recommender/train.py). Lists are the ranked candidates, then recent
+popularity, so the whole sellable catalogue stays reachable.
+
+LightGBM rather than scikit-learn's histogram boosting: it optimises the ranking itself
+(lambdarank, truncated at the list length) and saves as text, which loads without running
+code (decision 0016 has the measurements).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from models.recommender import baselines
+from models.recommender.data import ShopHistory, ranges
+from models.recommender.metrics import K, WINDOW_DAYS, Recommendations, rank_blocks, \
+    top_k_own_plus_shared
+
+NEIGHBOURS_PER_ITEM = 30       # co-occurrence neighbours kept per item
+NEIGHBOUR_CANDIDATES = 40      # per customer, from their items' neighbours
+POPULAR_CANDIDATES = 30
+CATEGORY_CANDIDATES = 10       # per main category, two categories
+DECAY_DAYS = 60.0
+CHUNK = 2048
+
+FEATURES = (
+    "own", "orders", "days", "since_first", "since_last", "mean_gap", "since_last_over_gap",
+    "decayed_orders", "share_of_orders", "item_rebuy_rate", "item_buyers", "item_orders_7",
+    "item_orders_30", "item_orders_90", "item_trend", "item_age", "customer_orders",
+    "customer_since_last", "customer_items", "customer_repeat_share", "category_share",
+    "neighbour_score", "neighbour_rank", "popular_rank")
+
+
+@dataclass
+class Signals:
+    """What ranking reads of a history, computed once: per item column (into ``items``), per
+    customer row, per (customer, item) pair bought, and the pruned co-occurrence graph."""
+    history: ShopHistory
+    items: np.ndarray                  # sellable item rows; columns index into it
+    pair_keys: np.ndarray              # sorted customer * n + column of every pair bought
+    pair: np.ndarray                   # (pairs, 6): orders, days, first, last, decayed, -
+    item: np.ndarray                   # (n, 7): rebuy rate, buyers, orders 7/30/90, trend, age
+    category: np.ndarray               # (n,) category code per column
+    customer: dict                     # name -> (customers,) array
+    neighbours: sparse.csr_matrix      # (n, n) cosine, top NEIGHBOURS_PER_ITEM per row
+    popular: np.ndarray                # columns by recent popularity, best first
+    fill: np.ndarray                   # baselines.fill_scores
+
+    @classmethod
+    def of(cls, history: ShopHistory) -> "Signals":
+        items = history.sellable()
+        n, d = len(items), history.column
+        everyone = history.customers()
+        rows, cols, at = history.events(everyone, items)
+        c = everyone[rows]
+        p = history.purchases
+        day, orders = p.day[at].astype(np.int64), p.orders[at].astype(np.float64)
+        key = c.astype(np.int64) * n + cols
+        order = np.lexsort((day, key))
+        key, day, orders = key[order], day[order], orders[order]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, int)
+        pair_keys = key[starts]
+        ends = np.r_[starts[1:], len(key)]
+        pair = np.zeros((len(starts), 5))
+        if len(key):
+            pair[:, 0] = np.add.reduceat(orders, starts)
+            pair[:, 1] = ends - starts                       # distinct days (an event is a day)
+            pair[:, 2] = day[starts]
+            pair[:, 3] = day[ends - 1]
+            pair[:, 4] = pair[:, 0] * np.exp(-(d - pair[:, 3]) / DECAY_DAYS)
+        pair_col = pair_keys % n
+        pair_cust = pair_keys // n
+        buyers = np.bincount(pair_col, minlength=n).astype(np.float64)
+        again = np.bincount(pair_col, weights=(pair[:, 1] > 1), minlength=n)
+        panel = history.items.orders[items]
+        o7, o30, o90 = (panel[:, -w:].sum(axis=1).astype(np.float64) for w in (7, 30, 90))
+        first = history.items.first_sale()[items]
+        item = np.stack([(again + 1) / (buyers + 5), np.log1p(buyers), np.log1p(o7), np.log1p(o30),
+                         np.log1p(o90), (o7 / 7 + 0.1) / (o30 / 30 + 0.1),
+                         np.where(first >= 0, d - first, -1)], axis=1)
+        category = pd.factorize(np.asarray(history.items.category)[items])[0]
+        n_customers = len(p.customer_ids)
+        pairs_per = np.bincount(pair_cust, minlength=n_customers).astype(np.float64)
+        days_per = np.bincount(pair_cust, weights=pair[:, 1], minlength=n_customers)
+        last_order = np.full(n_customers, -1)
+        np.maximum.at(last_order, p.order_customer, p.order_day)
+        customer = {"orders": p.orders_per_customer(), "items": pairs_per,
+                    "since_last": np.where(last_order >= 0, d - last_order, -1),
+                    "repeat_share": np.where(days_per > 0, 1 - pairs_per / np.maximum(days_per, 1), 0)}
+        return cls(history, items, pair_keys, pair, item, category, customer,
+                   _neighbours(pair_cust, pair_col, n_customers, n), np.argsort(-o30, kind="stable"),
+                   baselines.fill_scores(history, items))
+
+    def candidates(self, customers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(block rows, columns, neighbour scores) of every candidate of ``customers``, sorted by
+        row and column, distinct."""
+        n, m = len(self.items), len(customers)
+        lo = np.searchsorted(self.pair_keys, customers.astype(np.int64) * n, side="left")
+        hi = np.searchsorted(self.pair_keys, (customers.astype(np.int64) + 1) * n, side="left")
+        owner, at = ranges(lo, hi)
+        own_cols = self.pair_keys[at] % n
+        weights = sparse.csr_matrix((self.pair[at, 4], (owner, own_cols)), shape=(m, n))
+        total = np.asarray(weights.sum(axis=1)).ravel()
+        weights = sparse.diags(1 / np.maximum(total, 1e-12)) @ weights
+        near = (weights @ self.neighbours).tocsr()
+        near_rows, near_cols = _top_per_row(near, NEIGHBOUR_CANDIDATES)
+        popular = self.popular[:POPULAR_CANDIDATES]
+        # the customer's two main categories, by decayed orders
+        cat_weight = sparse.csr_matrix((self.pair[at, 4], (owner, self.category[own_cols])),
+                                       shape=(m, self.category.max() + 1 if n else 1)).toarray()
+        main = np.argsort(-cat_weight, axis=1, kind="stable")[:, :2]
+        by_category = _popular_by_category(self.category, self.popular, CATEGORY_CANDIDATES)
+        cat_rows, cat_cols = [], []
+        for slot in range(main.shape[1]):
+            has = cat_weight[np.arange(m), main[:, slot]] > 0
+            for r in np.flatnonzero(has):
+                picks = by_category[main[r, slot]]
+                cat_rows.append(np.full(len(picks), r))
+                cat_cols.append(picks)
+        rows = np.concatenate([owner, near_rows, np.repeat(np.arange(m), len(popular))] + cat_rows)
+        cols = np.concatenate([own_cols, near_cols, np.tile(popular, m)] + cat_cols)
+        key = np.unique(rows.astype(np.int64) * n + cols)
+        rows, cols = key // n, key % n
+        return rows, cols, np.asarray(near[rows, cols]).ravel()
+
+    def features(self, customers: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                 near: np.ndarray) -> np.ndarray:
+        n, d = len(self.items), self.history.column
+        c = customers[rows]
+        key = c.astype(np.int64) * n + cols
+        at = np.searchsorted(self.pair_keys, key)
+        own = (at < len(self.pair_keys)) & (self.pair_keys[np.minimum(at, len(self.pair_keys) - 1)] == key)
+        pair = np.where(own[:, None], self.pair[np.minimum(at, max(len(self.pair) - 1, 0))], np.nan) \
+            if len(self.pair) else np.full((len(key), 5), np.nan)
+        gap = (pair[:, 3] - pair[:, 2]) / np.where(pair[:, 1] > 1, pair[:, 1] - 1, np.nan)
+        since_last = d - pair[:, 3]
+        cust = {k: v[c] for k, v in self.customer.items()}
+        share = pair[:, 0] / np.maximum(cust["orders"], 1)
+        # the customer's share of decayed orders in the item's category
+        cat_key = c.astype(np.int64) * (self.category.max() + 1) + self.category[cols]
+        own_cat = pd.Series(np.where(own, pair[:, 4], 0)).groupby(cat_key).transform("sum").to_numpy()
+        cust_total = pd.Series(np.where(own, pair[:, 4], 0)).groupby(c).transform("sum").to_numpy()
+        near_rank = pd.Series(-near).groupby(rows).rank(method="first").to_numpy()
+        pop_rank = np.empty(n)
+        pop_rank[self.popular] = np.arange(n)
+        return np.column_stack([
+            own, pair[:, 0], pair[:, 1], d - pair[:, 2], since_last, gap, since_last / gap,
+            pair[:, 4], share, self.item[cols], np.log1p(cust["orders"]), cust["since_last"],
+            np.log1p(cust["items"]), cust["repeat_share"], own_cat / np.maximum(cust_total, 1e-12),
+            near, np.where(near > 0, near_rank, np.nan), np.log1p(pop_rank[cols])]).astype(np.float32)
+
+
+def _neighbours(pair_cust: np.ndarray, pair_col: np.ndarray, n_customers: int, n: int
+                ) -> sparse.csr_matrix:
+    """Item x item cosine of their buyers, each row cut to its NEIGHBOURS_PER_ITEM largest."""
+    x = sparse.csr_matrix((np.ones(len(pair_col)), (pair_cust, pair_col)), shape=(n_customers, n))
+    co = (x.T @ x).tocsr()
+    co.setdiag(0)
+    co.eliminate_zeros()
+    norm = np.sqrt(np.maximum(np.asarray(x.sum(axis=0)).ravel(), 1.0))
+    co = sparse.diags(1 / norm) @ co @ sparse.diags(1 / norm)
+    rows, cols = _top_per_row(co.tocsr(), NEIGHBOURS_PER_ITEM)
+    return sparse.csr_matrix((np.asarray(co[rows, cols]).ravel(), (rows, cols)), shape=(n, n))
+
+
+def _top_per_row(m: sparse.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of each row's k largest stored entries."""
+    m = m.tocsr()
+    m.sum_duplicates()
+    lengths = np.diff(m.indptr)
+    rows = np.repeat(np.arange(m.shape[0]), lengths)
+    order = np.lexsort((-m.data, rows))
+    rank = np.arange(len(order)) - m.indptr[rows[order]]
+    keep = order[rank < k]
+    return rows[keep], m.indices[keep]
+
+
+def _popular_by_category(category: np.ndarray, popular: np.ndarray, k: int) -> dict:
+    ranked = category[popular]
+    return {c: popular[ranked == c][:k] for c in np.unique(category)}
+
+
+def training_set(history: ShopHistory, origins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidates labelled with what each customer bought in the 30 days after the origins
+    D - 30, D - 60, ...: (features, labels, group sizes), one group per customer with a bought
+    candidate (a group without one teaches a ranking nothing)."""
+    from models.recommender.evaluate import scored_customers
+
+    xs, ys, groups = [], [], []
+    for k in range(1, origins + 1):
+        origin = history.run_date - timedelta(days=WINDOW_DAYS * k)
+        if origin <= history.purchases.start:
+            break
+        past, customers, relevant = scored_customers(history, origin)
+        sig = Signals.of(past)
+        for at in range(0, len(customers), CHUNK):
+            chunk = customers[at:at + CHUNK]
+            rows, cols, near = sig.candidates(chunk)
+            ids = past.purchases.customer_ids[chunk][rows]
+            item_ids = past.items.item_ids[sig.items[cols]]
+            y = np.fromiter((i in relevant.get(c, ()) for c, i in zip(ids, item_ids)), bool, len(rows))
+            sizes = np.bincount(rows, minlength=len(chunk))
+            hit = np.bincount(rows, weights=y, minlength=len(chunk)) > 0
+            keep = hit[rows]
+            xs.append(sig.features(chunk, rows, cols, near)[keep])
+            ys.append(y[keep])
+            groups.append(sizes[hit])
+    return np.vstack(xs), np.concatenate(ys), np.concatenate(groups)
+
+
+PARAMS = {"objective": "lambdarank", "lambdarank_truncation_level": 30, "eval_at": [K],
+          "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 200,
+          "feature_fraction": 0.9, "bagging_fraction": 0.8, "bagging_freq": 1, "seed": 0,
+          "deterministic": True, "force_row_wise": True, "num_threads": 2, "verbose": -1}
+ROUNDS = 200
+
+
+def train(history: ShopHistory, origins: int = 4, params: dict | None = None,
+          rounds: int = ROUNDS) -> str | None:
+    """The ranker trained on the history up to D, as LightGBM's text model; None when no
+    origin has a customer whose candidates hold what they bought (too little history)."""
+    import lightgbm
+
+    x, y, groups = training_set(history, origins)
+    if not len(groups):
+        return None
+    data = lightgbm.Dataset(x, y.astype(np.float32), group=groups, feature_name=list(FEATURES),
+                            free_raw_data=True)
+    # leaves of at least 200 rows on a shop's data (measured best on Online Retail), fewer on a
+    # small shop's, where 200 would leave the trees without a split
+    leaf = {"min_data_in_leaf": int(np.clip(len(y) // 500, 5, PARAMS["min_data_in_leaf"]))}
+    booster = lightgbm.train({**PARAMS, **leaf, **(params or {})}, data, num_boost_round=rounds)
+    return booster.model_to_string()
+
+
+@dataclass(frozen=True)
+class TwoStage:
+    """The two-stage recommender that was trained with a registered recommender model (its
+    ``ranker``), as the pipeline serves it: the version names both."""
+    trained: object  # models.recommender.train.TrainedRecommender, with a ranker
+
+    @property
+    def version(self) -> str:
+        return f"{self.trained.version}{SUFFIX}"
+
+
+SUFFIX = "+two-stage"
+
+
+def recommend_days(model: str, history: ShopHistory, days: list[date]) -> list[Recommendations]:
+    """``recommend(model, history.until(D))`` for each D of ``days``."""
+    return [recommend(model, history.until(d)) for d in days]
+
+
+def recommend(model: str, history: ShopHistory, customers: np.ndarray | None = None,
+              k: int = K) -> Recommendations:
+    """Top-k sellable items per customer (default: every customer with an order up to D) from
+    ``model`` (``train``'s text); ``history`` must end at D."""
+    import lightgbm
+
+    booster = lightgbm.Booster(model_str=model)
+    customers = history.customers() if customers is None else np.asarray(customers)
+    sig = Signals.of(history)
+
+    def ranked(chunk: np.ndarray):
+        rows, cols, near = sig.candidates(chunk)
+        score = booster.predict(sig.features(chunk, rows, cols, near), num_threads=PARAMS["num_threads"])
+        # candidates above every filler: the fill is below 1e-3
+        return top_k_own_plus_shared(rows, cols, 1.0 + 1.0 / (1.0 + np.exp(-score)), sig.fill,
+                                     len(chunk), k)
+
+    return rank_blocks(history.purchases.customer_ids[customers],
+                       history.items.item_ids[sig.items],
+                       (ranked(customers[at:at + CHUNK]) for at in range(0, len(customers), CHUNK)),
+                       k, ranked=True)
