@@ -160,6 +160,15 @@ def test_promote_refuses_unknown_versions_and_models_trained_after_the_day(tmp_p
             promote(settings, "forecaster", "forecaster-maml-2025-07-01-xyz", D, "baseline-ses")
         made = promote(settings, "forecaster", card.parent.name, date(2025, 6, 3), "baseline-ses")
         assert (made.winner, made.version, made.champion) == (NETWORK, card.parent.name, BASELINE)
+        # a published two-stage version serves that model's two-stage recommender, if it has one
+        lists = settings.models_dir / "recommender" / "recommender-maml-2025-06-01-abc"
+        lists.mkdir(parents=True)
+        (lists / "model.json").write_text(card.read_text())
+        with pytest.raises(ValueError, match="without a two-stage recommender"):
+            promote(settings, "recommender", f"{lists.name}+two-stage", D, "baseline-recency-reorders")
+        (lists / "ranker.txt").write_text("tree")
+        made = promote(settings, "recommender", f"{lists.name}+two-stage", D, "baseline-recency-reorders")
+        assert (made.winner, made.version) == (TWO_STAGE, lists.name)
         promote(settings, "forecaster", "baseline-ses", date(2025, 6, 5), "baseline-ses")
         with db.reader(settings) as con:
             back = ModelGate.read(con, "forecaster", spec(1.0, []), 0.02)
