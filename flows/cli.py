@@ -386,6 +386,9 @@ def demo(daily_days: Annotated[int, typer.Option(help="days run by the daily flo
         ("recommendations", published / "recommendations" / f"run_date={last}"),
         ("models", f"{settings.models_dir}/forecaster, {settings.models_dir}/recommender; "
                    "which serves and why: shopcast models list"),
+        ("tracking (MLflow)", f"{settings.tracking}: every training and gate backtest; "
+                              f"mlflow ui --backend-store-uri {settings.tracking}"
+                              if settings.tracking else "off"),
         ("reports", f"{settings.reports_dir}/run_date=<D>/: summary.md, drift.json, realised.json, "
                     f"Evidently's drift_*.html (latest: {settings.day_reports_dir(last)})"),
         ("data quality", f"{settings.root / 'quality' / 'data_docs' / 'index.html'} (Data Docs)"),

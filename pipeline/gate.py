@@ -18,6 +18,7 @@ from typing import Any
 
 from models import gate, registry
 from models.recommender import ranker
+from pipeline.tracking import Tracker
 from warehouse import db
 
 
@@ -83,14 +84,17 @@ class ModelGate:
         log_line(f"{run_date} {self.model}: the model gate chose the {decision.winner} ({decision.reason})")
         return decision
 
-    def record(self, settings) -> None:
-        """The decisions made in this call into the ledger (a rerun of a day replaces its own)."""
+    def record(self, settings, tracker: Tracker) -> None:
+        """The decisions made in this call into the ledger (a rerun of a day replaces its own)
+        and the tracking store."""
         if not self.made:
             return
         with db.writer(settings) as con:
             con.executemany("INSERT OR REPLACE INTO ops.model_gate VALUES (?, ?, ?, ?)",
                             [(d.run_date, d.model, d.winner, json.dumps(d.as_dict()))
                              for d in self.made])
+        for d in self.made:
+            tracker.decision(d)
 
 
 def network_candidate(models_dir, config, checksum_at: Callable[[date], str],
@@ -146,6 +150,7 @@ def promote(settings, kind: str, version: str, from_date: date, baseline_version
                                  f"promoted by the operator: {version}", None, version)
         con.execute("INSERT OR REPLACE INTO ops.model_gate VALUES (?, ?, ?, ?)",
                     [from_date, kind, winner, json.dumps(decision.as_dict())])
+    Tracker(settings.tracking).decision(decision)
     return decision
 
 

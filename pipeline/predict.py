@@ -44,6 +44,7 @@ from models.warm import warm_steps
 from pipeline.context import RunContext, Window, log
 from pipeline.gate import GateSpec, ModelGate, network_candidate
 from pipeline.settings import Settings
+from pipeline.tracking import Tracker
 from warehouse import db
 from warehouse.tables import FORECASTS, RECOMMENDATIONS
 
@@ -95,6 +96,7 @@ def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date]
                               cfg.gate_first_champion)
     last = max(run_dates)
     models = registry.PointInTime(settings.models_dir, cfg)
+    tracker = Tracker(settings.tracking)
     results = []
 
     def enough_history(run_date: date) -> bool:
@@ -106,7 +108,10 @@ def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date]
         if asked is not None:
             how += f"; monitoring asked for a retrain on {asked}"
         log_line(f"meta-training the {predictor.name} model on data up to {run_date} ({how})")
-        return predictor.train(full.until(run_date), cfg, log_line, start_from)
+        trained = predictor.train(full.until(run_date), cfg, log_line, start_from)
+        trained.version = registry.version_of(trained)
+        tracker.training(predictor.model, trained)
+        return trained
 
     network_at = network_candidate(settings.models_dir, cfg, full.checksum, train_at, enough_history)
     pinned: dict[str, Any] = {}  # versions the operator promoted (shopcast models promote)
@@ -164,7 +169,7 @@ def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date]
             yield from batch(group)
 
     db.replace_days(settings, predictor.table, days(), per_transaction)
-    gate.record(settings)
+    gate.record(settings, tracker)
     return results
 
 

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         REPO_ROOT / "configs" / "monitoring.yaml",
         description="Drift monitoring: reference window, statistics, thresholds, reports.")
 
+    tracking_uri: str | None = Field(
+        None, description="MLflow tracking store that every training and gate backtest is logged "
+        "to; default: sqlite:///<data dir>/mlflow.db; 'off': no tracking.")
     alert_webhook: str | None = Field(
         None, description="URL that failed days, blocked gates, drift and retrain requests are "
                           "posted to (flows/alerts.py); none: no alerts.")
@@ -90,6 +93,13 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.root / "models"
+
+    @property
+    def tracking(self) -> str | None:
+        """The MLflow tracking URI in use (None: tracking is off)."""
+        if self.tracking_uri == "off":
+            return None
+        return self.tracking_uri or f"sqlite:///{self.root / 'mlflow.db'}"
 
     @property
     def dbt_target_dir(self) -> Path:

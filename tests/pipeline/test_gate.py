@@ -8,6 +8,7 @@ import pytest
 
 from models.gate import BASELINE, NETWORK, TWO_STAGE
 from pipeline.gate import GateSpec, ModelGate
+from pipeline.tracking import Tracker
 from tests.conftest import tiny_environment
 from warehouse import db
 
@@ -64,7 +65,7 @@ def test_a_decision_holds_until_the_next_retrain_and_is_kept_in_the_ledger(tmp_p
     assert held.winner == BASELINE and held.backtest is None and "no backtest" in held.reason
 
     with tiny_environment(tmp_path) as (settings, _, _):
-        gate.record(settings)
+        gate.record(settings, Tracker(None))
         with db.reader(settings) as con:
             back = ModelGate.read(con, "forecaster", gate.spec, 0.02)
     assert back.decisions == gate.decisions
@@ -247,6 +248,18 @@ def test_the_model_stage_backtests_at_a_retrain_and_publishes_the_winner(gated, 
     served = {BASELINE: predictor.baseline_version, NETWORK: trained_now,
               TWO_STAGE: f"{trained_now}+two-stage"}[decision["winner"]]
     assert published == [(served,)] and day.model_version == served
+
+    # the training and the decision are runs in the MLflow store under the data directory
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=settings.tracking)
+    trainings = client.search_runs([client.get_experiment_by_name(f"shopcast/{name}/training").experiment_id])
+    assert {trained_now, candidate} <= {r.data.tags["version"] for r in trainings}
+    (gate_run,) = client.search_runs([client.get_experiment_by_name(f"shopcast/{name}/gate").experiment_id],
+                                     f"params.run_date = '{run_date}'")
+    assert gate_run.data.tags["winner"] == decision["winner"]
+    metric, segment = predictor.gate.metric.split()
+    assert gate_run.data.metrics[f"{NETWORK}.{segment}.{metric}"] == pytest.approx(backtest["scores"][NETWORK])
 
     from typer.testing import CliRunner
 
