@@ -221,10 +221,10 @@ def training_set(history: ShopHistory, origins: int) -> tuple[np.ndarray, np.nda
 
 
 PARAMS = {"objective": "lambdarank", "lambdarank_truncation_level": 30, "eval_at": [K],
-          "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 200,
+          "learning_rate": 0.1, "num_leaves": 15, "min_data_in_leaf": 200,
           "feature_fraction": 0.9, "bagging_fraction": 0.8, "bagging_freq": 1, "seed": 0,
           "deterministic": True, "force_row_wise": True, "num_threads": 2, "verbose": -1}
-ROUNDS = 200
+ROUNDS = 100  # as good as 200 at half the rate on Online Retail, and half the time to rank
 
 
 def train(history: ShopHistory, origins: int = 4, params: dict | None = None,
