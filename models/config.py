@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 
 # the daily flow's, not the model's (a warm start's parent is in the model's lineage and version)
 POLICY_FIELDS = {"retrain_every_days", "min_history_days", "warm_start_fraction",
-                 "scratch_every_days", "from_scratch", "gate_margin", "gate_first_champion"}
+                 "scratch_every_days", "from_scratch", "gate_margin", "gate_first_champion",
+                 "gate_max_total_bias"}
 
 
 class MetaLearnerConfig(BaseModel):
@@ -43,6 +44,10 @@ class MetaLearnerConfig(BaseModel):
         0.02, ge=0.0, lt=1.0, description="at a retrain, a challenger replaces the serving "
         "candidate only when it beats it by this much (relative) on the backtest of the "
         "horizon before the run date (models/gate.py)")
+    gate_max_total_bias: float = Field(
+        0.25, gt=0.0, description="a candidate whose backtest total is off by more than this "
+        "(|sum of forecasts / units sold - 1|; models whose gate reads a total bias: the "
+        "forecaster) is left out of the decision: WRMSSE alone rewards forecasting zero")
     gate_first_champion: Literal["baseline", "network"] = Field(
         "baseline", description="what serves until a backtest could be run (the network needs "
         "min_history_days of history at D - horizon to be a candidate)")

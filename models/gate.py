@@ -12,7 +12,7 @@ baseline, so a network serves only once it has won. Pure: the pipeline gathers t
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 
 NETWORK, BASELINE = "network", "baseline"
@@ -56,15 +56,23 @@ class Decision:
 
 
 def decide(model: str, run_date: date, champion: str, backtest: Backtest | None,
-           margin: float) -> Decision:
+           margin: float, left_out: dict[str, str] | None = None) -> Decision:
     """The champion keeps serving unless a scored challenger beats it by ``margin`` (0.02:
     2% better) on the same backtest. Without a backtest (too little history to train a
     candidate on data up to D - H) the champion stays; a champion without a score of its own
-    gives way to the best scored challenger."""
+    gives way to the best scored challenger. ``left_out``: candidates that may not win,
+    whatever their score (candidate -> why), said in the reason."""
     if backtest is None:
         return Decision(model, run_date, champion, champion, "no backtest yet: the champion stays",
                         None)
-    scored = {c: s for c, s in backtest.scores.items() if s is not None and math.isfinite(s)}
+    left_out = left_out or {}
+    scored = {c: s for c, s in backtest.scores.items()
+              if s is not None and math.isfinite(s) and c not in left_out}
+    if left_out:
+        made = decide(model, run_date, champion, Backtest(
+            backtest.origin, backtest.metric, backtest.lower_is_better, scored), margin)
+        note = "; ".join(f"{c} left out: {why}" for c, why in left_out.items())
+        return replace(made, reason=f"{made.reason} ({note})", backtest=backtest)
     better = (lambda a, b: a < b) if backtest.lower_is_better else (lambda a, b: a > b)
     if not scored:
         return Decision(model, run_date, champion, champion, "no candidate could be scored: the "

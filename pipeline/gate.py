@@ -31,9 +31,10 @@ class GateSpec:
     # (network at D - H, history reaching D, D - H) -> {candidate: metrics}: the network, the
     # baseline, and what was trained with the network (the two-stage recommender)
     backtest: Callable[[Any, Any, date], dict[str, dict]]
+    bias_metric: str | None = None                      # e.g. "total_bias all": calibration
 
-    def score_of(self, metrics: dict) -> float:
-        name, segment = self.metric.split()
+    def score_of(self, metrics: dict, metric: str | None = None) -> float:
+        name, segment = (metric or self.metric).split()
         return float(metrics[segment][name])
 
 
@@ -45,14 +46,24 @@ class ModelGate:
     margin: float
     decisions: dict[date, gate.Decision]                # from the ledger, and those made now
     first_champion: str = gate.FIRST_CHAMPION           # what serves before any backtest
+    max_bias: float | None = None                       # beyond it (spec.bias_metric) a candidate is left out
     made: list[gate.Decision] = field(default_factory=list)
 
     @classmethod
     def read(cls, con, model: str, spec: GateSpec, margin: float,
-             first_champion: str = gate.FIRST_CHAMPION) -> "ModelGate":
+             first_champion: str = gate.FIRST_CHAMPION, max_bias: float | None = None) -> "ModelGate":
         rows = con.execute("SELECT decision FROM ops.model_gate WHERE model = ?", [model]).fetchall()
         decisions = {d.run_date: d for d in (gate.Decision.from_dict(json.loads(r[0])) for r in rows)}
-        return cls(model, spec, margin, decisions, first_champion)
+        return cls(model, spec, margin, decisions, first_champion, max_bias)
+
+    def left_out(self, metrics: dict[str, dict]) -> dict[str, str]:
+        """Candidates whose total is off by more than ``max_bias`` (forecasts: the sum over the
+        items and days against the units sold), with why."""
+        if self.spec.bias_metric is None or self.max_bias is None:
+            return {}
+        biases = {c: self.spec.score_of(m, self.spec.bias_metric) for c, m in metrics.items()}
+        return {c: f"its total is {b:+.0%} off the units sold (more than {self.max_bias:.0%})"
+                for c, b in biases.items() if abs(b) > self.max_bias}
 
     def decision_for(self, run_date: date, network, trained_now: bool,
                      network_at: Callable[[date, bool], Any | None], history: Any,
@@ -71,14 +82,15 @@ class ModelGate:
         champion = self.decisions[last].winner if last is not None else self.first_champion
         origin = run_date - timedelta(days=self.spec.horizon_days)
         candidate = network_at(origin, trained_now)  # trains one only at a retrain date
-        backtest = None
+        backtest, left_out = None, {}
         if candidate is not None:
             metrics = self.spec.backtest(candidate, history, origin)
             backtest = gate.Backtest(
                 origin, self.spec.metric, self.spec.lower_is_better,
                 {c: self.spec.score_of(m) for c, m in metrics.items()},
                 {c: candidate.version for c in metrics if c != gate.BASELINE}, metrics)
-        decision = gate.decide(self.model, run_date, champion, backtest, self.margin)
+            left_out = self.left_out(metrics)
+        decision = gate.decide(self.model, run_date, champion, backtest, self.margin, left_out)
         self.decisions[run_date] = decision
         self.made = [d for d in self.made if d.run_date != run_date] + [decision]
         log_line(f"{run_date} {self.model}: the model gate chose the {decision.winner} ({decision.reason})")

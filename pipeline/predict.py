@@ -93,7 +93,7 @@ def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date]
             [predictor.model]).fetchall())
         cfg = predictor.config(settings)
         gate = ModelGate.read(con, predictor.model, predictor.gate, cfg.gate_margin,
-                              cfg.gate_first_champion)
+                              cfg.gate_first_champion, cfg.gate_max_total_bias)
     last = max(run_dates)
     models = registry.PointInTime(settings.models_dir, cfg)
     tracker = Tracker(settings.tracking)
@@ -222,7 +222,8 @@ FORECASTER = Predictor(
     baseline=forecast_baselines.ses, baseline_version=f"baseline-{forecast_baselines.FALLBACK}",
     train=lambda h, cfg, log_line, start: train_forecaster(h, cfg, log=log_line, start_from=start),
     predict=forecast_days, rows=forecast_table, entities=lambda f: len(f.item_ids),
-    gate=GateSpec(HORIZON_DAYS, "wrmsse all", lower_is_better=True, backtest=backtest_forecasts))
+    gate=GateSpec(HORIZON_DAYS, "wrmsse all", lower_is_better=True, backtest=backtest_forecasts,
+                  bias_metric="total_bias all"))
 
 
 # -- the recommender --------------------------------------------------------------------------

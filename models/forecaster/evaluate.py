@@ -65,6 +65,7 @@ def summary(results: pd.DataFrame, reference: str | None = None) -> pd.DataFrame
         "WRMSSE all": ("wrmsse", "all"), "WRMSSE cold": ("wrmsse", "cold"),
         "WRMSSE warm": ("wrmsse", "warm"), "weekly WAPE all": ("weekly_wape", "all"),
         "pinball all": ("pinball", "all"), "p10-p90 coverage": ("coverage_80", "all"),
+        "total bias all": ("total_bias", "all"), "total bias cold": ("total_bias", "cold"),
         "items per origin": ("items", "all"), "cold items": ("items", "cold"),
     })
     if reference is not None and reference in table.index:

@@ -84,5 +84,7 @@ def _metrics(y, mean, q, rmsse, weight) -> dict:
     pinball = [float(np.mean(np.maximum(a * (y - q[..., i]), (a - 1) * (y - q[..., i]))))
                for i, a in enumerate(QUANTILES)] if len(y) else [float("nan")] * 3
     coverage = float(np.mean((y >= q[..., 0]) & (y <= q[..., 2]))) if len(y) else float("nan")
+    # calibration in total: WRMSSE alone rewards forecasting zero for intermittent items
+    total_bias = float(mean.sum() / y.sum() - 1) if y.sum() > 0 else float("nan")
     return {"items": int(len(y)), "wrmsse": wrmsse, "weekly_wape": wape,
-            "pinball": float(np.mean(pinball)), "coverage_80": coverage}
+            "pinball": float(np.mean(pinball)), "coverage_80": coverage, "total_bias": total_bias}

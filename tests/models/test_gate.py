@@ -38,3 +38,13 @@ def test_a_decision_reads_back_from_its_json():
     d = decide("forecaster", D, BASELINE, backtest(0.8, 1.0), 0.02)
     assert Decision.from_dict(d.as_dict()) == d
     assert Decision.from_dict(decide("forecaster", D, BASELINE, None, 0.02).as_dict()).backtest is None
+
+
+def test_a_candidate_left_out_cannot_win_whatever_its_score_and_the_reason_says_why():
+    left = decide("forecaster", D, BASELINE, backtest(0.50, 1.00), 0.02,
+                  {NETWORK: "its total is -98% off the units sold (more than 25%)"})
+    assert left.winner == BASELINE and "network left out: its total is -98%" in left.reason
+    assert left.backtest.scores[NETWORK] == 0.50  # the backtest is kept as it was
+    # a champion left out gives way to a challenger that may win
+    gives_way = decide("forecaster", D, BASELINE, backtest(1.20, 1.00), 0.02, {BASELINE: "off"})
+    assert gives_way.winner == NETWORK

@@ -109,6 +109,21 @@ def test_the_forecast_backtest_scores_the_network_and_the_baseline_as_monitoring
                                  panel, print)
     assert decision.winner == BASELINE  # the zeroed network is not promoted
 
+    # a network that forecasts too little in total is left out even where WRMSSE favours it
+    better_but_low = {NETWORK: {"all": {"wrmsse": 0.5, "total_bias": -0.6}},
+                      BASELINE: {"all": {"wrmsse": 1.0, "total_bias": 0.05}}}
+    decided = {}
+    for max_bias in (0.25, 0.75):
+        gate = ModelGate("forecaster", GateSpec(28, spec.metric, True, lambda c, d, o: better_but_low,
+                                                spec.bias_metric), 0.02, {}, max_bias=max_bias)
+        decided[max_bias] = gate.decision_for(panel.end, Network("net", panel.end.isoformat()), True,
+                                              lambda origin, may_train: Network("low", origin.isoformat()),
+                                              panel, print)
+    assert decided[0.25].winner == BASELINE
+    assert "network left out: its total is -60% off the units sold (more than 25%)" in decided[0.25].reason
+    assert decided[0.75].winner == NETWORK  # within a looser bound, WRMSSE decides
+    assert scores[NETWORK]["all"]["total_bias"] > -1  # the backtest reports the total bias
+
 
 def test_the_list_backtest_scores_a_network_trained_up_to_its_origin(shop):  # noqa: F811
     from models.recommender.config import RecommenderConfig
