@@ -15,6 +15,8 @@
    every stage, per stage and its training share (bench/scale.py).
 10. monitoring (--only monitoring): its share of a daily run, its false alarms on quiet shops,
    what it catches, and Online Retail's alarm days (bench/monitoring.py).
+11. adaptation (--only adaptation): the forecasters after a regime change they were not
+   trained on, the meta-learned one adapting on the latest windows (bench/adaptation.py).
 Results go to BENCHMARKS.md (each section between its markers is replaced).
 """
 from __future__ import annotations
@@ -34,7 +36,8 @@ from domain.paths import REPO_ROOT
 from pipeline.definition import STAGE_NAMES
 
 START = date(2025, 1, 1)
-SECTIONS = ("foundation", "gate", "forecast", "recommend", "warm", "scale", "monitoring")
+SECTIONS = ("foundation", "gate", "forecast", "recommend", "warm", "scale", "monitoring",
+            "adaptation")
 ONLINE_RETAIL = {"source": "online_retail", "start": "2010-12-01", "end": "2011-12-09",
                  "origins": ["2011-09-30", "2011-10-14", "2011-10-28", "2011-11-11"]}
 # a year of about 3,000 selling items, intermittent like a gift shop's (docs/evaluation.md, synthetic)
@@ -153,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         started = sum(r["seconds"] for r in RESULTS.values())
         report = {"foundation": foundation, "gate": gate, "forecast": forecast,
                   "recommend": recommend, "warm": warm, "scale": scale,
-                  "monitoring": monitoring}[section](args)
+                  "monitoring": monitoring, "adaptation": adaptation}[section](args)
         print(report)
         if args.out:
             write_section(args.out, section, report)
@@ -511,6 +514,21 @@ command and the date of the run that produced it; a section not rerun (`--only`)
 its last run. What the numbers mean for the models: docs/forecasting.md, docs/recommending.md
 and docs/decisions/.
 """
+
+
+def adaptation(args) -> str:
+    """Fast adaptation after a regime change (bench/adaptation.py), in its own process."""
+    import time
+
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "bench.adaptation", "--work",
+                           str(args.work / "adaptation"), "--markdown"],
+                          capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    RESULTS["adaptation"] = {"seconds": time.perf_counter() - started}
+    begin, end = markers("adaptation")
+    return "\n".join([begin, "## Meta-learning where it should win: adapting after a change", "",
+                      f"Command: `make bench` (`python -m bench.run --only adaptation`), {_machine()}.",
+                      "", done.stdout.strip(), end])
 
 
 def write_section(path: Path, section: str, text_of_section: str) -> None:

@@ -56,8 +56,10 @@ def segments(history: DemandPanel) -> np.ndarray:
     return np.where((first == NEVER) | (days_since < COLD_ITEM_DAYS), "cold", "warm")
 
 
-def score(history: DemandPanel, actual: np.ndarray, forecast: Forecast) -> dict[str, dict]:
-    """Metrics for all scored items and per segment; ``actual`` is (n_history_items, 28)."""
+def score(history: DemandPanel, actual: np.ndarray, forecast: Forecast,
+          groups: dict[str, np.ndarray] | None = None) -> dict[str, dict]:
+    """Metrics for all scored items and per segment; ``actual`` is (n_history_items, 28);
+    ``groups``: more segments, as boolean masks over the history's items."""
     idx = scored_items(history)
     ids = history.item_ids[idx]
     f = forecast.aligned(ids)
@@ -69,7 +71,7 @@ def score(history: DemandPanel, actual: np.ndarray, forecast: Forecast) -> dict[
     seg = segments(history)[idx]
     out = {}
     for name, mask in (("all", np.ones(len(idx), bool)), ("cold", seg == "cold"),
-                       ("warm", seg == "warm")):
+                       ("warm", seg == "warm"), *((g, m[idx]) for g, m in (groups or {}).items())):
         out[name] = _metrics(y[mask], f.mean[mask], f.quantiles[mask], rmsse[mask], weight[mask])
     return out
 
