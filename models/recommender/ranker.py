@@ -50,7 +50,7 @@ class Signals:
     history: ShopHistory
     items: np.ndarray                  # sellable item rows; columns index into it
     pair_keys: np.ndarray              # sorted customer * n + column of every pair bought
-    pair: np.ndarray                   # (pairs, 6): orders, days, first, last, decayed, -
+    pair: np.ndarray                   # (pairs, 5): orders, distinct days, first, last, decayed
     item: np.ndarray                   # (n, 7): rebuy rate, buyers, orders 7/30/90, trend, age
     category: np.ndarray               # (n,) category code per column
     customer: dict                     # name -> (customers,) array
@@ -137,6 +137,8 @@ class Signals:
 
     def features(self, customers: np.ndarray, rows: np.ndarray, cols: np.ndarray,
                  near: np.ndarray) -> np.ndarray:
+        """(candidates, FEATURES) for the candidates (block rows, columns, neighbour scores) of
+        ``customers``; NaN where a pair was never bought (LightGBM learns where missing goes)."""
         n, d = len(self.items), self.history.column
         c = customers[rows]
         key = c.astype(np.int64) * n + cols
