@@ -89,6 +89,8 @@ def window(first: int, last: int) -> dict:
 # meta-training is the model sections' business); the daily increments run every stage, with
 # models trained once on the history before them, as a daily run finds them.
 HISTORY_STAGES = tuple(n for n in STAGE_NAMES if n not in ("forecast", "recommend", "predictions"))
+SERVE_THE_NETWORK = {"SHOPCAST_RECOMMENDER__GATE_FIRST_CHAMPION": "network",
+                     "SHOPCAST_FORECASTER__GATE_FIRST_CHAMPION": "network"}
 FOUNDATION_MODELS = {"SHOPCAST_FORECASTER__OUTER_STEPS": "150", "SHOPCAST_RECOMMENDER__OUTER_STEPS": "150",
                      # the models trained once for these steps have no backtest before them: the
                      # daily runs serve them (the gate's first champion), as most days do
@@ -325,7 +327,10 @@ def recommend(args) -> str:
     speed = {}
     for name, (data_dir, source) in sources.items():
         last = ONLINE_RETAIL["end"] if name == "Online Retail" else w["last"]
-        speed[name] = {step: child({"step": step, "origin": last, "source": source}, data_dir)
+        # the daily stage serves the network it times: without a backtest the model gate
+        # would serve its first champion, the baseline
+        speed[name] = {step: child({"step": step, "origin": last, "source": source}, data_dir,
+                                   SERVE_THE_NETWORK if step == "daily_recommend" else None)
                        for step in ("recommend_inner_loop_speed", "recommend_train_once",
                                     "daily_recommend")}
     note = (f"Synthetic shop: {FORECAST_SHOP_NOTE_SHORT.format(lines=w['gen']['lines'])} The "
