@@ -16,7 +16,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pyarrow.parquet as pq
 
 from domain.rules import HORIZON_DAYS, RECOMMENDATION_WINDOW_DAYS
@@ -32,6 +31,7 @@ from models.recommender import ranker
 from models.recommender.data import load_history
 from models.recommender.metrics import Recommendations
 from models.recommender.predict import recommend
+from pipeline.predict import forecast_from_rows, recommendations_from_rows
 from warehouse.publish import partition_dir
 
 TOLERANCE = 0.005
@@ -44,25 +44,17 @@ def published_rows(data_dir: Path, table: str, day: date, order: list[str]):
     path = partition_dir(data_dir / "published", table, day) / "part-0.parquet"
     if not path.exists():
         raise FileNotFoundError(f"{path}: {table} of {day} were not published")
-    return pq.read_table(path).to_pandas().sort_values(order, kind="stable")
+    return pq.read_table(path).to_pandas().sort_values(order, kind="stable").reset_index(drop=True)
 
 
 def published_forecast(data_dir: Path, day: date) -> tuple[Forecast, str]:
     rows = published_rows(data_dir, "forecasts", day, ["item_id", "target_date"])
-    n = len(rows) // HORIZON_DAYS
-    quantiles = np.stack([rows[q].to_numpy() for q in ("p10", "p50", "p90")], -1).reshape(n, HORIZON_DAYS, 3)
-    return (Forecast(rows["item_id"].to_numpy()[::HORIZON_DAYS].astype(object),
-                     rows["mean"].to_numpy().reshape(n, HORIZON_DAYS), quantiles),
-            str(rows["model_version"].iloc[0]))
+    return forecast_from_rows(rows), str(rows["model_version"].iloc[0])
 
 
 def published_lists(data_dir: Path, day: date) -> tuple[Recommendations, str]:
     rows = published_rows(data_dir, "recommendations", day, ["customer_id", "rank"])
-    k = int(rows["rank"].max())
-    return (Recommendations(rows["customer_id"].to_numpy()[::k].astype(object),
-                            rows["item_id"].to_numpy().astype(object).reshape(-1, k),
-                            rows["score"].to_numpy().reshape(-1, k)),
-            str(rows["model_version"].iloc[0]))
+    return recommendations_from_rows(rows), str(rows["model_version"].iloc[0])
 
 
 def served_forecaster(models_dir: Path, version: str):

@@ -200,8 +200,12 @@ def read_forecast(con, run_date: date) -> Forecast | None:
     rows = con.execute(
         "SELECT item_id, mean, p10, p50, p90 FROM predictions.forecasts "
         "WHERE run_date = ? ORDER BY item_id, target_date", [run_date]).fetchnumpy()
-    if not len(rows["item_id"]):
-        return None
+    return forecast_from_rows(rows) if len(rows["item_id"]) else None
+
+
+def forecast_from_rows(rows) -> Forecast:
+    """A Forecast from the contract's columns (item_id, mean, p10, p50, p90) of one run date,
+    ordered by item and target date (from the warehouse or the published Parquet)."""
     n, h = len(rows["item_id"]) // HORIZON_DAYS, HORIZON_DAYS
     quantiles = np.stack([rows[q] for q in ("p10", "p50", "p90")], axis=-1).reshape(n, h, 3)
     return Forecast(np.asarray(rows["item_id"][::h], dtype=object),
@@ -257,9 +261,13 @@ def read_recommendations(con, run_date: date, customer_ids: np.ndarray | None = 
         f"SELECT customer_id, item_id, score FROM predictions.recommendations "
         f"WHERE run_date = ? {only} ORDER BY customer_id, rank",
         [run_date] + ([list(customer_ids)] if customer_ids is not None else [])).fetchnumpy()
+    return recommendations_from_rows(rows) if len(rows["customer_id"]) else None
+
+
+def recommendations_from_rows(rows) -> Recommendations:
+    """Lists from the contract's columns (customer_id, item_id, score) of one run date, ordered
+    by customer and rank (every list of a day has the same length)."""
     ids = np.asarray(rows["customer_id"], dtype=object)
-    if not len(ids):
-        return None
     k = len(ids) // len(set(ids))
     return Recommendations(ids[::k], np.asarray(rows["item_id"], dtype=object).reshape(-1, k),
                            np.asarray(rows["score"], dtype=np.float64).reshape(-1, k))
@@ -276,29 +284,29 @@ BACKTEST_CUSTOMERS = 5000  # lists backtested on a seeded sample (as monitoring'
 
 
 def lists_against_baseline(full: ShopHistory, origin: date, max_customers: int | None,
-                           lists_for: Callable[[recommend_evaluate.OriginScoring], Recommendations]
-                           ) -> dict[str, dict]:
+                           lists_for: Callable[[recommend_evaluate.OriginScoring], Recommendations],
+                           others: dict[str, Callable] | None = None) -> dict[str, dict]:
     """Lists made at ``origin`` (``lists_for(scoring)``: for the scoring's customers) and the
     fallback baseline's, for a seeded sample of the customers who bought in the 30 days after
     it (``full`` reaches them), scored with the benchmark's metric code. The baseline reads only
-    the sampled customers' own purchases (``OriginScoring.at``)."""
+    the sampled customers' own purchases (``OriginScoring.at``). ``others``: more list makers
+    (name -> ``lists_for``) scored on the same customers."""
     scoring = recommend_evaluate.OriginScoring.at(full, origin, max_customers)
     fallback = recommend_baselines.BASELINES[recommend_baselines.FALLBACK]
-    return recommend_evaluate.realised(scoring, lists_for(scoring),
-                                       lambda cut, c: recommend_baselines.recommend(cut, fallback, c))
+    scored = recommend_evaluate.realised(scoring, lists_for(scoring),
+                                         lambda cut, c: recommend_baselines.recommend(cut, fallback, c))
+    return scored | {name: scoring.score(lists(scoring)) for name, lists in (others or {}).items()}
 
 
 def backtest_lists(network, full: ShopHistory, origin: date) -> dict[str, dict]:
     """The network's lists of ``origin`` (from the whole history known then), the baseline's,
     and the two-stage recommender's where it was trained with the network."""
+    known = full.until(origin)
+    others = {} if network.ranker is None else {TWO_STAGE: lambda scoring: ranker.recommend(
+        network.ranker, known, scoring.customers)}
     scored = lists_against_baseline(full, origin, BACKTEST_CUSTOMERS, lambda scoring: recommend_with(
-        network, full.until(origin), scoring.customers))
-    out = {GATE_NETWORK: scored["model"], BASELINE: scored["baseline"]}
-    if network.ranker is not None:
-        out[TWO_STAGE] = lists_against_baseline(
-            full, origin, BACKTEST_CUSTOMERS, lambda scoring: ranker.recommend(
-                network.ranker, full.until(origin), scoring.customers))["model"]
-    return out
+        network, known, scoring.customers), others)
+    return {GATE_NETWORK: scored.pop("model"), BASELINE: scored.pop("baseline"), **scored}
 
 
 def train_recommender_models(history: ShopHistory, cfg, log_line: Callable, start_from):
