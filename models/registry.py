@@ -106,7 +106,12 @@ def load(path: Path) -> Trained:
     kind = KINDS[card.get("kind", "forecaster")]
     config = kind.config(**card["config"])
     model = kind.build(config, card)
-    model.load_state_dict(torch.load(path / WEIGHTS, weights_only=True))
+    try:
+        model.load_state_dict(torch.load(path / WEIGHTS, weights_only=True))
+    except RuntimeError as exc:  # weights of another network: an artifact of older code
+        detail = str(exc).splitlines()[1].strip() if "\n" in str(exc) else str(exc)
+        raise ValueError(f"{path / WEIGHTS}: these weights do not fit this version's {kind.name} "
+                         f"network (saved by older code?): {detail}") from exc
     model.eval()
     return kind.trained(model=model, config=config, train_start=card["train_start"],
                         train_end=card["train_end"], data_checksum=card["data_checksum"],

@@ -20,8 +20,15 @@ class ForecasterConfig(MetaLearnerConfig):
         3, description="spacing of the training origins back from D-28; not a multiple of 7, so "
         "that training sees every day of the week as origin (a model serves the 7 days after D)")
     revenue_share: float = Field(0.5, description="weight of revenue (as WRMSSE) vs uniform per task")
-    huber_delta: float = 5.0
+    huber_delta: float = Field(
+        50.0, description="the mean's loss is squared error up to this many RMSSE scales from "
+        "the target, linear beyond: smaller deltas score better on WRMSSE but forecast less in "
+        "total than sells (decision 0018)")
     quantile_weight: float = 0.5
+    inputs: int = Field(
+        2, description="version of the network's inputs (features.py, network.py): 2 added the "
+        "description's words and the category level; a model built for other inputs is never "
+        "served or warm-started by this code")
     min_history_days: int = Field(
         120, ge=56, description="before the warehouse holds this many days, publish the "
         "baseline (56 at least: a training origin needs 28 days before it and 28 after)")

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from domain.rules import COLD_ITEM_DAYS
+from models.content import word_ids
 from models.forecaster.metrics import HORIZON
 from models.panel import NEVER, DemandPanel
 
@@ -22,7 +23,7 @@ PRIOR_WEIGHT_DAYS = 7        # a new item's scale leans on the prior until it ha
 SCALE_FLOOR = 0.05
 LAG_CLIP = 30.0
 STATIC = ("log_scale", "log_history", "never_sold", "young", "recency", "active_share_28",
-          "log_price", "price_change_7", "shop_trend", "listed")
+          "log_price", "price_change_7", "shop_trend", "listed", "log_category_level")
 N_FEATURES = LAGS + len(STATIC) + 7  # lags, statics, day of week of the origin
 
 
@@ -31,6 +32,7 @@ class Samples:
     """Tensors for a batch of samples with any leading shape (tasks, or tasks x support)."""
     x: torch.Tensor         # (..., N_FEATURES)
     category: torch.Tensor  # (...,) long
+    words: torch.Tensor     # (..., WORDS_PER_ITEM) long: the description's hashed words, 0 padding
     scale: torch.Tensor     # (...,) units per day the network's outputs are multiplied by
     norm: torch.Tensor      # (...,) divides errors in the loss (RMSSE's scale as of the origin)
     y: torch.Tensor         # (..., 28)
@@ -63,9 +65,14 @@ class FeatureBuilder:
                                             np.minimum(self.first, panel.launch)))
         lookup = {c: i + 1 for i, c in enumerate(categories)}  # 0: a category not seen in training
         self.category = np.array([lookup.get(c, 0) for c in panel.category], dtype=np.int64)
+        self.words = word_ids(panel.item_name)
+        # items grouped by their category as it is named (not the training vocabulary's row):
+        # what items like a new one sell is read from its own category's items
+        _, self.category_group = np.unique(panel.category.astype(str), return_inverse=True)
         self.list_price = panel.list_price
         self.dow0 = panel.start.weekday()
         self._origin_cache: dict[int, tuple[float, float, float]] = {}
+        self._category_cache: dict[int, np.ndarray] = {}
 
     # -- per-origin population statistics (of items alive at that origin) --------------------
     def _origin_stats(self, t: int) -> tuple[float, float, float]:
@@ -91,6 +98,19 @@ class FeatureBuilder:
             price = float(np.median(revenue_by_t[sold] / units_by_t[sold])) if sold.any() else 1.0
             self._origin_cache[t] = (max(prior, SCALE_FLOOR), mean_revenue, price)
         return self._origin_cache[t]
+
+    def _category_level(self, t: int) -> np.ndarray:
+        """Per category group: the mean daily units over the 28 days up to t of its items sold
+        by t (what an item of that category sells; a new item's best guess before its own
+        sales say more). Columns up to t only."""
+        if t not in self._category_cache:
+            sold = (self.first != NEVER) & (self.first <= t)
+            recent = (self.cum_units[:, t + 1] - self.cum_units[:, max(t - 27, 0)]) / 28
+            groups = self.category_group.max() + 1 if len(self.category_group) else 0
+            total = np.bincount(self.category_group[sold], weights=recent[sold], minlength=groups)
+            count = np.bincount(self.category_group[sold], minlength=groups)
+            self._category_cache[t] = np.where(count > 0, total / np.maximum(count, 1), 0.0)
+        return self._category_cache[t]
 
     def _stats_at(self, origins: np.ndarray) -> np.ndarray:
         """(len(origins), 3) ``_origin_stats`` of each origin."""
@@ -150,10 +170,14 @@ class FeatureBuilder:
         shop7 = self.cum_shop[t + 1] - self.cum_shop[np.maximum(t - 6, 0)]
         shop28 = self.cum_shop[t + 1] - self.cum_shop[np.maximum(t - 27, 0)]
         trend = np.log((shop7 / 7 + 1) / (shop28 / 28 + 1))
+        distinct, position = np.unique(t, return_inverse=True)
+        levels = np.stack([self._category_level(int(o)) for o in distinct]).reshape(len(distinct), -1)
+        category_level = levels[position, self.category_group[items]] if len(items) else np.zeros(0)
         static = np.stack([
             np.log1p(scale), np.log1p(np.maximum(h, 0)) / np.log(366), (h < 0).astype(float),
             ((h >= 0) & (h < COLD_ITEM_DAYS)).astype(float), recency, active, np.log1p(np.maximum(price90, 0)),
             np.clip(change7, -2, 2), trend, (self.panel.launch[items] != NEVER).astype(float),
+            np.log1p(category_level),
         ], axis=1)
         dow = np.eye(7)[(self.dow0 + t) % 7]
         x = np.concatenate([scaled_lags, static, dow], axis=1)
@@ -169,6 +193,7 @@ class FeatureBuilder:
         return Samples(
             x=torch.from_numpy(x.astype(np.float32)),
             category=torch.from_numpy(self.category[items]),
+            words=torch.from_numpy(self.words[items]),
             scale=torch.from_numpy(scale.astype(np.float32)),
             norm=torch.from_numpy(norm.astype(np.float32)),
             y=torch.from_numpy(np.where(mask, y, 0.0).astype(np.float32)),

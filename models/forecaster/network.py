@@ -1,6 +1,8 @@
 """The global forecaster: an MLP body shared by all items and a small head adapted per item.
 
-The body maps a sample (scaled lag window, statics, calendar, category) to an embedding. The
+The body maps a sample (scaled lag window, statics, calendar, category, description words) to an
+embedding: the words and the category level let an item with little or no history start from
+what items like it sell. The
 head maps the embedding to 28 x 4 numbers: the mean and the 0.1/0.5/0.9 quantiles of each
 target day, in units of the item's scale. Quantiles are built as cumulative softplus steps, so
 0 <= p10 <= p50 <= p90 holds by construction. Only the head is adapted per item (ANIL-style),
@@ -14,6 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from models.content import VOCABULARY
 from models.forecaster.features import N_FEATURES, Samples
 from models.forecaster.metrics import HORIZON, QUANTILES
 
@@ -22,11 +25,12 @@ OUTPUTS = 4  # mean, p10, p50, p90
 
 class Forecaster(nn.Module):
     def __init__(self, n_categories: int, hidden: int = 256, embedding: int = 128,
-                 category_dim: int = 8, inner_lr: float = 0.1):
+                 category_dim: int = 8, inner_lr: float = 0.1, word_dim: int = 8):
         super().__init__()
         self.category = nn.Embedding(n_categories + 1, category_dim)
+        self.words = nn.Embedding(VOCABULARY, word_dim, padding_idx=0)
         self.body = nn.Sequential(
-            nn.Linear(N_FEATURES + category_dim, hidden), nn.GELU(),
+            nn.Linear(N_FEATURES + category_dim + word_dim, hidden), nn.GELU(),
             nn.Linear(hidden, hidden), nn.GELU(),
             nn.Linear(hidden, embedding), nn.GELU(),
         )
@@ -37,7 +41,13 @@ class Forecaster(nn.Module):
             for name, p in self.head.named_parameters()})
 
     def embed(self, s: Samples) -> torch.Tensor:
-        return self.body(torch.cat([s.x, self.category(s.category)], dim=-1))
+        return self.body(torch.cat([s.x, self.category(s.category), self.description(s.words)],
+                                   dim=-1))
+
+    def description(self, words: torch.Tensor) -> torch.Tensor:
+        """The mean embedding of the description's words (..., word_dim); zeros without any."""
+        present = (words > 0).unsqueeze(-1).to(self.words.weight.dtype)
+        return (self.words(words) * present).sum(-2) / present.sum(-2).clamp_min(1.0)
 
     def head_params(self) -> dict[str, torch.Tensor]:
         return dict(self.head.named_parameters())

@@ -14,28 +14,17 @@ Everything is looked up by searchsorted on sorted event keys and cumulative sums
 """
 from __future__ import annotations
 
-import re
 import zlib
 
 import numpy as np
 import pandas as pd
 
 from domain.rules import COLD_CUSTOMER_MAX_ORDERS, COLD_ITEM_DAYS
+from models.content import word_ids
 from models.recommender.data import ShopHistory, ranges
 
-VOCABULARY = 8192        # hashed word buckets (0 is padding)
-WORDS_PER_ITEM = 8
 RECENCY_DAYS = 60.0      # the decay of the repeat signal and of the profile weights
 ITEM_FEATURES, CUSTOMER_FEATURES, PAIR_FEATURES = 8, 6, 6
-
-
-def word_ids(names: np.ndarray) -> np.ndarray:
-    """(n, 8) hashed ids of the first words of each description (stable across processes)."""
-    out = np.zeros((len(names), WORDS_PER_ITEM), np.int64)
-    for r, name in enumerate(names):
-        words = re.findall(r"[a-z0-9]+", str(name).lower())[:WORDS_PER_ITEM]
-        out[r, :len(words)] = [1 + zlib.crc32(w.encode()) % (VOCABULARY - 1) for w in words]
-    return out
 
 
 def _rows_in(vocabulary: list[str], values: np.ndarray) -> np.ndarray:

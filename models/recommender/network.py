@@ -19,8 +19,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from models.content import VOCABULARY
 from models.recommender.config import RecommenderConfig
-from models.recommender.features import CUSTOMER_FEATURES, ITEM_FEATURES, PAIR_FEATURES, VOCABULARY
+from models.recommender.features import CUSTOMER_FEATURES, ITEM_FEATURES, PAIR_FEATURES
 
 REPEAT = 16
 STORE_DIM = 8

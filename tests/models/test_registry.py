@@ -1,6 +1,8 @@
+import json
 from datetime import date, timedelta
 
 import numpy as np
+import pytest
 
 from models import registry
 from models.forecaster.predict import forecast
@@ -41,3 +43,14 @@ def test_a_retrain_asked_for_makes_the_models_trained_by_that_day_unusable_after
     assert pick(end + timedelta(days=3), asked=None).train_end == end
     assert pick(end + timedelta(days=3), asked=end + timedelta(days=1)) is None   # after the request
     assert pick(end + timedelta(days=3), asked=end - timedelta(days=1)).train_end == end  # trained after it
+
+
+def test_weights_that_do_not_fit_the_network_name_the_file(tmp_path, trained):
+    """An artifact saved by older code (other inputs, another size) is refused with its path,
+    not with torch's bare size mismatch."""
+    path = registry.save(trained, tmp_path)
+    card = json.loads((path / registry.CARD).read_text())
+    card["config"]["hidden"] = trained.config.hidden * 2
+    (path / registry.CARD).write_text(json.dumps(card))
+    with pytest.raises(ValueError, match=f"{path / registry.WEIGHTS}.*do not fit"):
+        registry.load(path)

@@ -169,7 +169,7 @@ def test_samples_at_an_origin_are_the_same_in_a_panel_that_runs_past_it(panel, t
     for a, b in zip(FeatureBuilder(panel, trained.categories).tasks(rows, np.full(len(rows), t), t),
                     FeatureBuilder(cut, trained.categories).tasks(np.arange(len(rows)),
                                                                   np.full(len(rows), t), t)):
-        for name in ("x", "category", "scale", "norm", "y", "mask"):
+        for name in ("x", "category", "words", "scale", "norm", "y", "mask"):
             torch.testing.assert_close(getattr(a, name), getattr(b, name), rtol=0, atol=0)
 
 
