@@ -44,12 +44,14 @@ class Kind:
     vocabularies: tuple[str, ...]     # lists stored in the card that size the network
     build: Callable[[Any, dict], torch.nn.Module]  # (config, card) -> an untrained network
     texts: tuple[str, ...] = ()       # optional text parts, <name>.txt (None: not trained)
+    networks: tuple[str, ...] = ()    # optional networks of the same shape, <name>.pt
 
 
 KINDS = {k.name: k for k in (
     Kind("forecaster", ForecasterConfig, TrainedForecaster, ("categories",),
          lambda cfg, card: Forecaster(len(card["categories"]), cfg.hidden, cfg.embedding,
-                                      inner_lr=cfg.inner_lr)),
+                                      inner_lr=cfg.inner_lr),
+         networks=("pooled",)),  # the pooled network trained with it: a gate candidate
     Kind("recommender", RecommenderConfig, TrainedRecommender, ("items", "categories", "stores"),
          lambda cfg, card: Recommender(len(card["items"]), len(card["categories"]),
                                        len(card["stores"]), cfg),
@@ -83,6 +85,9 @@ def save(trained: Trained, models_dir: Path) -> Path:
     staging = final.parent / f".staging-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     torch.save(trained.model.state_dict(), staging / WEIGHTS)
+    for part in kind.networks:
+        if getattr(trained, part) is not None:
+            torch.save(getattr(trained, part).state_dict(), staging / f"{part}.pt")
     for part in kind.texts:
         if getattr(trained, part) is not None:
             (staging / f"{part}.txt").write_text(getattr(trained, part))
@@ -105,21 +110,27 @@ def load(path: Path) -> Trained:
     card = json.loads((path / CARD).read_text())
     kind = KINDS[card.get("kind", "forecaster")]
     config = kind.config(**card["config"])
-    model = kind.build(config, card)
-    try:
-        model.load_state_dict(torch.load(path / WEIGHTS, weights_only=True))
-    except RuntimeError as exc:  # weights of another network: an artifact of older code
-        detail = str(exc).splitlines()[1].strip() if "\n" in str(exc) else str(exc)
-        raise ValueError(f"{path / WEIGHTS}: these weights do not fit this version's {kind.name} "
-                         f"network (saved by older code?): {detail}") from exc
-    model.eval()
+    model = _network(kind, config, card, path / WEIGHTS)
     return kind.trained(model=model, config=config, train_start=card["train_start"],
                         train_end=card["train_end"], data_checksum=card["data_checksum"],
                         metrics=card["metrics"], version=card["version"],
                         started_from=card.get("started_from"),
                         **{v: card[v] for v in kind.vocabularies},
                         **{t: (path / f"{t}.txt").read_text() if (path / f"{t}.txt").exists()
-                           else None for t in kind.texts})
+                           else None for t in kind.texts},
+                        **{n: _network(kind, config, card, path / f"{n}.pt")
+                           if (path / f"{n}.pt").exists() else None for n in kind.networks})
+
+
+def _network(kind: Kind, config, card: dict, weights: Path) -> torch.nn.Module:
+    model = kind.build(config, card)
+    try:
+        model.load_state_dict(torch.load(weights, weights_only=True))
+    except RuntimeError as exc:  # weights of another network: an artifact of older code
+        detail = str(exc).splitlines()[1].strip() if "\n" in str(exc) else str(exc)
+        raise ValueError(f"{weights}: these weights do not fit this version's {kind.name} "
+                         f"network (saved by older code?): {detail}") from exc
+    return model.eval()
 
 
 @dataclass

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from models import gate, registry
+from models.forecaster.train import POOLED_SUFFIX
 from models.recommender import ranker
 from pipeline.tracking import Tracker
 from warehouse import db
@@ -130,14 +131,21 @@ def network_candidate(models_dir, config, checksum_at: Callable[[date], str],
     return network_at
 
 
+# what a registered model carries besides its network, as published: version suffix ->
+# (the gate's candidate, the part of the artifact it needs)
+PARTS = {ranker.SUFFIX: (gate.TWO_STAGE, "ranker.txt"), POOLED_SUFFIX: (gate.POOLED, "pooled.pt")}
+
+
 def promote(settings, kind: str, version: str, from_date: date, baseline_version: str) -> gate.Decision:
     """The operator's decision: ``version`` (a registered model of ``kind``, or the kind's
     baseline) serves from ``from_date`` on, until the gate decides again at the next retrain
     date. Point in time: a model trained on data after ``from_date`` is refused. A version
-    ending in ``+two-stage`` (as published) serves that model's two-stage recommender."""
-    head = gate.NETWORK
-    if version.endswith(ranker.SUFFIX):
-        version, head = version[:-len(ranker.SUFFIX)], gate.TWO_STAGE
+    ending in ``+two-stage`` or ``+pooled`` (as published) serves that model's two-stage
+    recommender or pooled network."""
+    head, part = gate.NETWORK, None
+    for suffix, (candidate, needs) in PARTS.items():
+        if version.endswith(suffix):
+            version, head, part = version[:-len(suffix)], candidate, needs
     if version == baseline_version:
         winner = gate.BASELINE
     else:
@@ -152,8 +160,8 @@ def promote(settings, kind: str, version: str, from_date: date, baseline_version
             raise ValueError(f"{version} was trained on data up to {train_end}: it cannot serve "
                              f"{from_date} (a model serves only run dates on or after its "
                              "training end)")
-        if head == gate.TWO_STAGE and not (path / "ranker.txt").exists():
-            raise ValueError(f"{version} was registered without a two-stage recommender")
+        if part is not None and not (path / part).exists():
+            raise ValueError(f"{version} was registered without its {head} candidate ({part})")
         winner = head
     with db.writer(settings) as con:
         held = con.execute("SELECT winner FROM ops.model_gate WHERE model = ? AND run_date <= ? "

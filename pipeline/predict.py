@@ -28,8 +28,9 @@ from models.forecaster import baselines as forecast_baselines
 from models.forecaster import evaluate as forecast_evaluate
 from models.forecaster.metrics import Forecast
 from models.forecaster.predict import forecast, forecast_days
+from models.forecaster.train import TrainedForecaster
 from models.forecaster.train import meta_train as train_forecaster
-from models.gate import BASELINE, TWO_STAGE
+from models.gate import BASELINE, POOLED, TWO_STAGE
 from models.gate import NETWORK as GATE_NETWORK
 from models.panel import DemandPanel, load_panel
 from models.recommender import baselines as recommend_baselines
@@ -213,21 +214,45 @@ def forecast_from_rows(rows) -> Forecast:
 
 
 def backtest_forecasts(network, panel: DemandPanel, origin: date) -> dict[str, dict]:
-    """The network's forecast of ``origin`` and the baseline's, on the units of the 28 days
-    after it (``panel`` reaches them)."""
+    """The network's forecast of ``origin``, the baseline's and the pooled network's where it
+    was trained with the network, on the units of the 28 days after it (``panel`` reaches them)."""
+    others = {} if network.pooled is None else {
+        POOLED: lambda history: forecast(network.as_pooled(), history)}
     scored = forecast_evaluate.realised(panel, origin, forecast(network, panel.until(origin)),
-                                        forecast_baselines.ses)
-    return {GATE_NETWORK: scored["model"], BASELINE: scored["baseline"]}
+                                        forecast_baselines.ses, others)
+    return {GATE_NETWORK: scored.pop("model"), BASELINE: scored.pop("baseline"), **scored}
+
+
+def train_forecaster_models(history: DemandPanel, cfg, log_line: Callable, start_from
+                            ) -> TrainedForecaster:
+    """The meta-learned network (from ``start_from``'s weights when given) and, with
+    ``pooled_candidate``, the pooled network on the same data (from ``start_from``'s pooled
+    network when it has one)."""
+    trained = train_forecaster(history, cfg, log=log_line, start_from=start_from)
+    if cfg.pooled_candidate and cfg.mode == "maml":
+        started = time.perf_counter()
+        pooled_from = (start_from.as_pooled() if start_from is not None
+                       and start_from.pooled is not None else None)
+        trained.pooled = train_forecaster(history, cfg.model_copy(update={"mode": "pooled"}),
+                                          log=log_line, start_from=pooled_from).model
+        trained.metrics["pooled_seconds"] = time.perf_counter() - started
+    return trained
+
+
+def serve_forecaster(model: TrainedForecaster, winner: str) -> TrainedForecaster:
+    """The pooled network when it won the gate and was trained with this model."""
+    return model.as_pooled() if winner == POOLED and model.pooled is not None else model
 
 
 FORECASTER = Predictor(
     name="forecast", model="forecaster", table="predictions.forecasts", config=lambda s: s.forecaster,
     load=load_panel, history_days=lambda h: h.days,
     baseline=forecast_baselines.ses, baseline_version=f"baseline-{forecast_baselines.FALLBACK}",
-    train=lambda h, cfg, log_line, start: train_forecaster(h, cfg, log=log_line, start_from=start),
-    predict=forecast_days, rows=forecast_table, entities=lambda f: len(f.item_ids),
+    train=train_forecaster_models, predict=forecast_days, rows=forecast_table,
+    entities=lambda f: len(f.item_ids),
     gate=GateSpec(HORIZON_DAYS, "wrmsse all", lower_is_better=True, backtest=backtest_forecasts,
-                  bias_metric="total_bias all"))
+                  bias_metric="total_bias all"),
+    serving=serve_forecaster)
 
 
 # -- the recommender --------------------------------------------------------------------------

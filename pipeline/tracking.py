@@ -82,7 +82,9 @@ class Tracker:
             tags={"version": trained.version, "train_start": trained.train_start,
                   "train_end": trained.train_end, "data_checksum": trained.data_checksum,
                   "started_from": lineage.get("version", "scratch"),
-                  "two_stage": getattr(trained, "ranker", None) is not None})
+                  # what was trained with the network, as gate candidates
+                  "two_stage": getattr(trained, "ranker", None) is not None,
+                  "pooled": getattr(trained, "pooled", None) is not None})
 
     def decision(self, decision: gate.Decision) -> str | None:
         """A gate decision: each candidate's backtest metrics, the winner and why."""

@@ -25,6 +25,9 @@ class ForecasterConfig(MetaLearnerConfig):
         "the target, linear beyond: smaller deltas score better on WRMSSE but forecast less in "
         "total than sells (decision 0018)")
     quantile_weight: float = 0.5
+    pooled_candidate: bool = Field(
+        True, description="train the pooled network (no adaptation) beside the meta-learned one "
+        "at each retrain, on the same data: a candidate of the model gate")
     inputs: int = Field(
         2, description="version of the network's inputs (features.py, network.py): 2 added the "
         "description's words and the category level; a model built for other inputs is never "

@@ -49,13 +49,15 @@ def rolling_origins(panel: DemandPanel, origins: list[date], models: dict[str, M
     return pd.DataFrame(rows)
 
 
-def realised(panel: DemandPanel, origin: date, published: Forecast, baseline: Model
-             ) -> dict[str, dict]:
+def realised(panel: DemandPanel, origin: date, published: Forecast, baseline: Model,
+             others: dict[str, Model] | None = None) -> dict[str, dict]:
     """The forecast published at ``origin`` and the baseline's forecast of the same day, scored
-    on the actual units of origin + 1 .. origin + 28 (``panel`` reaches that far)."""
+    on the actual units of origin + 1 .. origin + 28 (``panel`` reaches that far); ``others``:
+    more models, scored under their names."""
     history = panel.until(origin)
     y = actuals(panel, history)
-    return {"model": score(history, y, published), "baseline": score(history, y, baseline(history))}
+    return {"model": score(history, y, published), "baseline": score(history, y, baseline(history)),
+            **{name: score(history, y, model(history)) for name, model in (others or {}).items()}}
 
 
 def summary(results: pd.DataFrame, reference: str | None = None) -> pd.DataFrame:

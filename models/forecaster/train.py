@@ -9,7 +9,7 @@ same network with no inner loop (the ablation).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -25,11 +25,23 @@ from models.warm import warm_start
 from models.panel import DemandPanel
 
 FIRST_ORIGIN = LAGS // 2 - 1  # the earliest origin column: 28 days of history before it
+POOLED_SUFFIX = "+pooled"  # the version of the pooled network trained with a model
 
 
 @dataclass(kw_only=True)
 class TrainedForecaster(TrainedModel):
     categories: list[str]  # the category vocabulary the network's embedding was sized for
+    # the pooled network trained beside it on the same data (``pooled_candidate``): a candidate
+    # of the model gate, stored in the same registered model
+    pooled: Forecaster | None = None
+
+    def as_pooled(self) -> "TrainedForecaster":
+        """The pooled network as a model of its own (no adaptation), versioned as this one's."""
+        if self.pooled is None:
+            raise ValueError(f"{self.version} was trained without a pooled network")
+        return replace(self, model=self.pooled, pooled=None,
+                       config=self.config.model_copy(update={"mode": "pooled"}),
+                       version=f"{self.version}{POOLED_SUFFIX}", metrics={}, started_from=None)
 
 
 def training_tasks(panel: DemandPanel, every_days: int) -> tuple[np.ndarray, np.ndarray]:

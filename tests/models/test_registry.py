@@ -54,3 +54,25 @@ def test_weights_that_do_not_fit_the_network_name_the_file(tmp_path, trained):
     (path / registry.CARD).write_text(json.dumps(card))
     with pytest.raises(ValueError, match=f"{path / registry.WEIGHTS}.*do not fit"):
         registry.load(path)
+
+
+def test_the_pooled_network_trained_with_a_model_is_saved_and_served_under_its_version(
+        tmp_path, panel, trained):
+    """A forecaster registered with its pooled network loads both; the pooled one forecasts
+    without adaptation under ``<version>+pooled``; a model without one says so."""
+    from dataclasses import replace
+
+    from models.forecaster.train import meta_train
+
+    with_pooled = replace(trained, pooled=meta_train(
+        panel.until(date.fromisoformat(trained.train_end)),
+        trained.config.model_copy(update={"mode": "pooled"}), log=None).model)
+    loaded = registry.load(registry.save(with_pooled, tmp_path))
+    pooled = loaded.as_pooled()
+    assert pooled.version == f"{loaded.version}+pooled" and pooled.config.mode == "pooled"
+    history = panel.until(date.fromisoformat(trained.train_end))
+    np.testing.assert_array_equal(forecast(pooled, history).mean,
+                                  forecast(with_pooled.as_pooled(), history).mean)
+    assert not np.array_equal(forecast(pooled, history).mean, forecast(loaded, history).mean)
+    with pytest.raises(ValueError, match="without a pooled network"):
+        trained.as_pooled()

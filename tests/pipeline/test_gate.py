@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from models.gate import BASELINE, NETWORK, TWO_STAGE
+from models.gate import BASELINE, NETWORK, POOLED, TWO_STAGE
 from pipeline.gate import GateSpec, ModelGate
 from pipeline.tracking import Tracker
 from tests.conftest import tiny_environment
@@ -180,11 +180,18 @@ def test_promote_refuses_unknown_versions_and_models_trained_after_the_day(tmp_p
         lists = settings.models_dir / "recommender" / "recommender-maml-2025-06-01-abc"
         lists.mkdir(parents=True)
         (lists / "model.json").write_text(card.read_text())
-        with pytest.raises(ValueError, match="without a two-stage recommender"):
+        with pytest.raises(ValueError, match="without its two-stage candidate"):
             promote(settings, "recommender", f"{lists.name}+two-stage", D, "baseline-recency-reorders")
         (lists / "ranker.txt").write_text("tree")
         made = promote(settings, "recommender", f"{lists.name}+two-stage", D, "baseline-recency-reorders")
         assert (made.winner, made.version) == (TWO_STAGE, lists.name)
+        # and a published pooled version that model's pooled network
+        with pytest.raises(ValueError, match="without its pooled candidate"):
+            promote(settings, "forecaster", f"{card.parent.name}+pooled", date(2025, 6, 3), "baseline-ses")
+        (card.parent / "pooled.pt").write_bytes(b"weights")
+        made = promote(settings, "forecaster", f"{card.parent.name}+pooled", date(2025, 6, 3), "baseline-ses")
+        assert (made.winner, made.version) == (POOLED, card.parent.name)
+        promote(settings, "forecaster", card.parent.name, date(2025, 6, 3), "baseline-ses")
         promote(settings, "forecaster", "baseline-ses", date(2025, 6, 5), "baseline-ses")
         with db.reader(settings) as con:
             back = ModelGate.read(con, "forecaster", spec(1.0, []), 0.02)
@@ -253,15 +260,16 @@ def test_the_model_stage_backtests_at_a_retrain_and_publishes_the_winner(gated, 
     backtest = decision["backtest"]
     origin = run_date - timedelta(days=predictor.gate.horizon_days)
     assert backtest is not None and backtest["origin"] == origin.isoformat()
-    # every candidate scored: for lists also the two-stage recommender trained with the network
-    assert set(backtest["scores"]) == {NETWORK, BASELINE} | ({TWO_STAGE} if name == "recommender" else set())
+    # every candidate scored: also what was trained with the network (the pooled forecaster,
+    # the two-stage recommender)
+    assert set(backtest["scores"]) == {NETWORK, BASELINE, TWO_STAGE if name == "recommender" else POOLED}
     assert all(0 <= score < 100 for score in backtest["scores"].values())
     candidate = backtest["versions"][NETWORK]
     trained_ends = {c.path.name: c.train_end for c in registry.candidates(settings.models_dir, name)}
     assert trained_ends[candidate] <= origin  # the candidate saw nothing after D - H
     trained_now = max(v for v in trained_ends if trained_ends[v] == run_date)
     served = {BASELINE: predictor.baseline_version, NETWORK: trained_now,
-              TWO_STAGE: f"{trained_now}+two-stage"}[decision["winner"]]
+              TWO_STAGE: f"{trained_now}+two-stage", POOLED: f"{trained_now}+pooled"}[decision["winner"]]
     assert published == [(served,)] and day.model_version == served
 
     # the training and the decision are runs in the MLflow store under the data directory
