@@ -45,6 +45,9 @@ def time_daily_stage(predictor, settings, origin: date, repeats: int = 3):
         times.append(time.perf_counter() - started)
         if result.trained:
             raise RuntimeError(f"the daily stage trained a model for {origin}: train_once first")
+        if result.model_version == predictor.baseline_version:
+            raise RuntimeError(f"the daily stage served the baseline on {origin}, not the network "
+                               "it should time: set its GATE_FIRST_CHAMPION to network")
     return statistics.median(times), result
 
 
