@@ -346,6 +346,14 @@ def targets(table: pd.DataFrame, dataset: str) -> list[str]:
                          f"{limit:.2f}x: {_verdict(r <= limit)}")
         cov = m["p10-p90 coverage"]
         lines.append(f"- p10-p90 coverage {cov:.1%} (target 70-90%): {_verdict(0.70 <= cov <= 0.90)}")
+    if dataset != "synthetic":  # issue 15: the candidate the gate would serve, content inputs
+        served = min((c for c in (META, LEARNED[0]) if c in table.index),
+                     key=lambda c: table.loc[c, "WRMSSE all"])
+        for seg in ("all", "cold"):
+            best = simple[f"WRMSSE {seg}"].idxmin()
+            r = table.loc[served, f"WRMSSE {seg}"] / simple.loc[best, f"WRMSSE {seg}"]
+            lines.append(f"- the better network ({served}) on WRMSSE {seg}: {r:.3f} x the best "
+                         f"baseline; target at most 0.93x: {_verdict(r <= 0.93)}")
     for ablation in LEARNED[:2]:
         if ablation in table.index:
             a = table.loc[ablation]
@@ -353,6 +361,21 @@ def targets(table: pd.DataFrame, dataset: str) -> list[str]:
             lines.append(f"- beats '{ablation}' on WRMSSE all and cold "
                          f"({m['WRMSSE all']:.3f} vs {a['WRMSSE all']:.3f}, {m['WRMSSE cold']:.3f} vs "
                          f"{a['WRMSSE cold']:.3f}): {_verdict(beats)}")
+    return lines
+
+
+def calibration(results: pd.DataFrame) -> list[str]:
+    """Issue 15's calibration target for each network: the total of its mean forecasts within
+    10% of the units sold on every origin, for all items and for cold ones."""
+    lines = []
+    for model in (META, LEARNED[0]):
+        rows = results[(results["model"] == model) & results["segment"].isin(["all", "cold"])]
+        if rows.empty:
+            continue
+        worst = rows.loc[rows["total_bias"].abs().idxmax()]
+        lines.append(f"- {model}: total within 10% of the units sold on every origin, all and "
+                     f"cold items (worst {worst['total_bias']:+.1%}, {worst['segment']} on "
+                     f"{worst['origin']}): {_verdict(rows['total_bias'].abs().max() <= 0.10)}")
     return lines
 
 
@@ -375,7 +398,7 @@ def comparison_markdown(args, compared: dict, speed: dict, gen: dict, machine: s
         out += [f"### {dataset} (origins {', '.join(origins)})", "", to_markdown(table), ""]
         if dataset == "synthetic":
             out += [f"Synthetic shop: {FORECAST_SHOP_NOTE.format(lines=gen['lines'])}", ""]
-        out += ["Targets:", "", *targets(table, dataset), ""]
+        out += ["Targets:", "", *targets(table, dataset), *calibration(results), ""]
         training = result.get("training") or {}
         if training:
             out += ["Training time per origin (s): " + ", ".join(
