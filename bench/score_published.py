@@ -19,7 +19,6 @@ import duckdb
 import pyarrow.parquet as pq
 
 from domain.rules import HORIZON_DAYS, RECOMMENDATION_WINDOW_DAYS
-from models import registry
 from models.forecaster import baselines as forecast_baselines
 from models.forecaster import evaluate as forecast_evaluate
 from models.forecaster.metrics import Forecast
@@ -31,7 +30,13 @@ from models.recommender import ranker
 from models.recommender.data import load_history
 from models.recommender.metrics import Recommendations
 from models.recommender.predict import recommend
-from pipeline.predict import forecast_from_rows, recommendations_from_rows
+from pipeline.predict import (
+    FORECASTER,
+    RECOMMENDER,
+    forecast_from_rows,
+    load_served,
+    recommendations_from_rows,
+)
 from warehouse.publish import partition_dir
 
 TOLERANCE = 0.005
@@ -59,10 +64,10 @@ def published_lists(data_dir: Path, day: date) -> tuple[Recommendations, str]:
 
 def served_forecaster(models_dir: Path, version: str):
     """The harness's model for a published forecast version: (history) -> Forecast."""
-    if version == f"baseline-{forecast_baselines.FALLBACK}":  # what the pipeline publishes
+    served = load_served(models_dir, FORECASTER, version)
+    if served is None:  # the baseline the pipeline publishes
         return forecast_baselines.ses
-    trained = registry.load(models_dir / "forecaster" / version)
-    return lambda history: forecast(trained, history)
+    return lambda history: forecast(served, history)
 
 
 def served_recommender(models_dir: Path, version: str):
@@ -70,11 +75,10 @@ def served_recommender(models_dir: Path, version: str):
     if version.startswith("baseline-"):
         scorer = recommend_baselines.BASELINES[version.removeprefix("baseline-")]
         return lambda history, customers: recommend_baselines.recommend(history, scorer, customers)
-    if version.endswith(ranker.SUFFIX):
-        trained = registry.load(models_dir / "recommender" / version.removesuffix(ranker.SUFFIX))
-        return lambda history, customers: ranker.recommend(trained.ranker, history, customers)
-    trained = registry.load(models_dir / "recommender" / version)
-    return lambda history, customers: recommend(trained, history, customers)
+    served = load_served(models_dir, RECOMMENDER, version)
+    if isinstance(served, ranker.TwoStage):
+        return lambda history, customers: ranker.recommend(served.trained.ranker, history, customers)
+    return lambda history, customers: recommend(served, history, customers)
 
 
 def compare(data_dir: Path, forecast_origins: list[date], recommend_origins: list[date]

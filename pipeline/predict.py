@@ -43,7 +43,7 @@ from models.recommender.predict import recommend_days
 from models.recommender.train import meta_train as train_recommender
 from models.warm import warm_steps
 from pipeline.context import RunContext, Window, log
-from pipeline.gate import GateSpec, ModelGate, network_candidate
+from pipeline.gate import PARTS, GateSpec, ModelGate, network_candidate
 from pipeline.settings import Settings
 from pipeline.tracking import Tracker
 from warehouse import db
@@ -384,3 +384,16 @@ def predict_window(ctx: RunContext, window: Window, predictor: Predictor) -> Win
         full = predictor.load(con, window.end)
     predict_days(ctx.settings, predictor, list(window.days), full=full)
     return window.with_(histories={**window.histories, (predictor.name, window.end): full})
+
+
+def load_served(models_dir, predictor: Predictor, version: str):
+    """What served a published ``model_version``, loaded from the registry as the model stage
+    serves it (a ``+pooled`` or ``+two-stage`` version: that part of the registered model);
+    None for the baseline."""
+    if version == predictor.baseline_version:
+        return None
+    head = GATE_NETWORK
+    for suffix, (candidate, _) in PARTS.items():
+        if version.endswith(suffix):
+            version, head = version.removesuffix(suffix), candidate
+    return predictor.serving(registry.load(models_dir / predictor.model / version), head)

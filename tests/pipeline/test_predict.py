@@ -17,7 +17,7 @@ from pipeline.predict import (
     read_recommendations,
     recommendation_table,
 )
-from tests.models.conftest import panel  # noqa: F401 (a fixture)
+from tests.models.conftest import panel, tiny_config, trained  # noqa: F401 (fixtures)
 from tests.models.recommender.conftest import DAYS, START, tiny_shop_frames
 
 
@@ -73,3 +73,25 @@ def test_a_published_forecast_reads_back_as_the_model_made_it(panel):  # noqa: F
     assert list(back.item_ids) == list(forecast.item_ids.astype(str)[order])
     assert np.allclose(back.mean, forecast.mean[order])
     assert np.allclose(back.quantiles, forecast.quantiles[order])
+
+
+def test_a_published_version_loads_what_served_it(tmp_path, panel, trained):  # noqa: F811
+    """``<version>`` is the network, ``<version>+pooled`` the pooled network trained with it,
+    the baseline's name nothing to load (score_published re-runs what these give)."""
+    from dataclasses import replace
+    from datetime import date
+
+    from models import registry
+    from models.forecaster.predict import forecast
+    from models.forecaster.train import meta_train
+    from pipeline.predict import FORECASTER, load_served
+
+    history = panel.until(date.fromisoformat(trained.train_end))
+    pooled = meta_train(history, trained.config.model_copy(update={"mode": "pooled"}), log=None)
+    version = registry.save(replace(trained, pooled=pooled.model), tmp_path / "models").name
+    network = load_served(tmp_path / "models", FORECASTER, version)
+    served_pooled = load_served(tmp_path / "models", FORECASTER, f"{version}+pooled")
+    assert network.version == version and served_pooled.version == f"{version}+pooled"
+    np.testing.assert_array_equal(forecast(served_pooled, history).mean, forecast(pooled, history).mean)
+    np.testing.assert_array_equal(forecast(network, history).mean, forecast(trained, history).mean)
+    assert load_served(tmp_path / "models", FORECASTER, FORECASTER.baseline_version) is None
