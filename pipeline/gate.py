@@ -136,16 +136,23 @@ def network_candidate(models_dir, config, checksum_at: Callable[[date], str],
 PARTS = {ranker.SUFFIX: (gate.TWO_STAGE, "ranker.txt"), POOLED_SUFFIX: (gate.POOLED, "pooled.pt")}
 
 
+def split_version(version: str) -> tuple[str, str, str | None]:
+    """A published version as (the registered model's version, the candidate that served, the
+    part of the artifact it needs): ``v+pooled`` -> (v, pooled, pooled.pt), ``v`` -> (v,
+    network, None)."""
+    for suffix, (candidate, needs) in PARTS.items():
+        if version.endswith(suffix):
+            return version.removesuffix(suffix), candidate, needs
+    return version, gate.NETWORK, None
+
+
 def promote(settings, kind: str, version: str, from_date: date, baseline_version: str) -> gate.Decision:
     """The operator's decision: ``version`` (a registered model of ``kind``, or the kind's
     baseline) serves from ``from_date`` on, until the gate decides again at the next retrain
     date. Point in time: a model trained on data after ``from_date`` is refused. A version
     ending in ``+two-stage`` or ``+pooled`` (as published) serves that model's two-stage
     recommender or pooled network."""
-    head, part = gate.NETWORK, None
-    for suffix, (candidate, needs) in PARTS.items():
-        if version.endswith(suffix):
-            version, head, part = version[:-len(suffix)], candidate, needs
+    version, head, part = split_version(version)
     if version == baseline_version:
         winner = gate.BASELINE
     else:

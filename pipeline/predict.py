@@ -43,7 +43,7 @@ from models.recommender.predict import recommend_days
 from models.recommender.train import meta_train as train_recommender
 from models.warm import warm_steps
 from pipeline.context import RunContext, Window, log
-from pipeline.gate import PARTS, GateSpec, ModelGate, network_candidate
+from pipeline.gate import GateSpec, ModelGate, network_candidate, split_version
 from pipeline.settings import Settings
 from pipeline.tracking import Tracker
 from warehouse import db
@@ -392,8 +392,5 @@ def load_served(models_dir, predictor: Predictor, version: str):
     None for the baseline."""
     if version == predictor.baseline_version:
         return None
-    head = GATE_NETWORK
-    for suffix, (candidate, _) in PARTS.items():
-        if version.endswith(suffix):
-            version, head = version.removesuffix(suffix), candidate
+    version, head, _ = split_version(version)
     return predictor.serving(registry.load(models_dir / predictor.model / version), head)

@@ -68,7 +68,8 @@ class FeatureBuilder:
         self.words = word_ids(panel.item_name)
         # items grouped by their category as it is named (not the training vocabulary's row):
         # what items like a new one sell is read from its own category's items
-        _, self.category_group = np.unique(panel.category.astype(str), return_inverse=True)
+        names, self.category_group = np.unique(panel.category.astype(str), return_inverse=True)
+        self.category_groups = len(names)
         self.list_price = panel.list_price
         self.dow0 = panel.start.weekday()
         self._origin_cache: dict[int, tuple[float, float, float]] = {}
@@ -106,9 +107,9 @@ class FeatureBuilder:
         if t not in self._category_cache:
             sold = (self.first != NEVER) & (self.first <= t)
             recent = (self.cum_units[:, t + 1] - self.cum_units[:, max(t - 27, 0)]) / 28
-            groups = self.category_group.max() + 1 if len(self.category_group) else 0
-            total = np.bincount(self.category_group[sold], weights=recent[sold], minlength=groups)
-            count = np.bincount(self.category_group[sold], minlength=groups)
+            group, n = self.category_group[sold], self.category_groups
+            total = np.bincount(group, weights=recent[sold], minlength=n)
+            count = np.bincount(group, minlength=n)
             self._category_cache[t] = np.where(count > 0, total / np.maximum(count, 1), 0.0)
         return self._category_cache[t]
 
