@@ -167,3 +167,62 @@ def test_day_by_day_builds_give_the_marts_of_one_window(built, tmp_path):
     assert any(r[7] for r in rows["day by day"])  # D2's promo flag is among them
     assert customers["day by day"] == customers["one window"]
     assert len(customers["day by day"]) > 1  # one bought on D3, the others did not
+
+
+LATER = {**DAYS, date(2025, 5, 30): ["10,10001,HEART,1,1.50,2025-05-30T09:00:00Z,7.0,DE"],  # D1 + 90
+         date(2025, 6, 2): ["11,10002,LANTERN,2,3.00,2025-06-02T09:00:00Z,8.0,DE"]}   # D3 + 91
+
+
+def _customer_rows(settings, as_of: date) -> list[dict]:
+    """A snapshot's rows by column name (a migrated table orders its columns differently)."""
+    with db.reader(settings) as con:
+        cur = con.execute("""SELECT * EXCLUDE (input_fingerprint) FROM marts.customer_features
+                             WHERE as_of_date = ? ORDER BY customer_id""", [as_of])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def test_chained_customer_features_drop_orders_that_leave_the_90_days(tmp_path):
+    """orders_90d is chained from the previous snapshot (plus the new days, less the days that
+    left the window): day by day it equals a build from all history, also once D1's orders are
+    more than 90 days old."""
+    later = sorted(LATER)
+    built = {}
+    for name in ("day by day", "one window"):
+        with tiny_environment(tmp_path / name) as (settings, _, landing):
+            promote_tiny_days(settings, landing, LATER)
+            for day in (later if name == "day by day" else later[-2:]):
+                # one window from D1: no earlier snapshot, so built from all history
+                _transform(settings, *(days_between(later[0], day) if name == "one window" else [day]))
+            built[name] = {d: _customer_rows(settings, d) for d in later[-2:]}
+            with db.reader(settings) as con:
+                got = {(r[0], r[1]): r[2:] for r in con.execute(
+                    "SELECT as_of_date, customer_id, frequency, orders_90d FROM marts.customer_features"
+                ).fetchall()}
+    assert built["day by day"] == built["one window"]
+    # customer 7: orders 1 (D1), 5 (D2), 10 (D1 + 90); order 1 has left the 90 days by D1 + 90
+    assert got[(later[-2], "7")] == (3, 2)
+    # customer 8: orders 3 (D1), 6 (D3), 11; by D3 + 91 only order 11 is within 90 days
+    assert got[(later[-1], "8")] == (3, 1)
+
+
+def test_a_warehouse_with_the_older_snapshot_layout_is_rebuilt_not_chained(tmp_path):
+    """customer_features of layout 1 (the category mix as two maps) is migrated by the next
+    build: the old columns go, the snapshot is built from all history, equal to a fresh one."""
+    with tiny_environment(tmp_path / "fresh") as (settings, _, landing):
+        promote_tiny_days(settings, landing, DAYS)
+        _transform(settings, D1, D3)
+        fresh = _customer_rows(settings, D3)
+    with tiny_environment(tmp_path / "old") as (settings, _, landing):
+        promote_tiny_days(settings, landing, DAYS)
+        _transform(settings, D1, D2)
+        with db.writer(settings) as con:  # as a warehouse built before layout 2 had it
+            con.execute("ALTER TABLE marts.customer_features DROP COLUMN units_by_category")
+            con.execute("ALTER TABLE marts.customer_features ADD COLUMN category_mix MAP(VARCHAR, DOUBLE)")
+            con.execute("ALTER TABLE marts.customer_features ADD COLUMN category_units MAP(VARCHAR, BIGINT)")
+            con.execute("UPDATE marts.customer_features SET frequency = 99")  # would show if chained
+        _transform(settings, D3)
+        with db.reader(settings) as con:
+            columns = {r[0] for r in con.execute("DESCRIBE marts.customer_features").fetchall()}
+        assert "units_by_category" in columns and not {"category_mix", "category_units"} & columns
+        assert _customer_rows(settings, D3) == fresh

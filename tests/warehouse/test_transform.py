@@ -68,6 +68,26 @@ def test_a_changed_project_file_is_picked_up_in_the_same_process(project):
         assert con.execute("SELECT as_of_date, lines FROM marts.probe_days").fetchall() == [(D2, 2)]
 
 
+def test_views_are_created_again_only_when_the_project_changed(project):
+    """The next day keeps the staging views (and still runs their tests); a changed view model
+    is created again at the next build, in this process or the next."""
+    settings, cfg = project
+    first = DbtProject(settings, cfg)
+    assert not first.build(D1, D1).views_kept  # a new warehouse: created
+    kept = DbtProject(settings, cfg).build(D2, D2)  # the next day's process
+    assert kept.views_kept
+    assert "stg_catalogue" not in kept.nodes and kept.nodes["unique_stg_catalogue_item_id"] == "pass"
+    assert _days_built(settings) == [D1, D2]
+
+    staging = settings.dbt_project_dir / "models" / "staging" / "stg_catalogue.sql"
+    staging.write_text(staging.read_text().replace("list_price\n", "list_price,\n    1 as probe\n"))
+    changed = DbtProject(settings, cfg).build(D2, D2)
+    assert not changed.views_kept and changed.nodes["stg_catalogue"] == "success"
+    with db.reader(settings) as con:
+        con.execute("SELECT probe FROM staging.stg_catalogue").fetchall()
+    assert DbtProject(settings, cfg).build(D2, D2).views_kept
+
+
 def test_dbt_run_by_hand_without_a_run_window_says_what_is_missing(project):
     from dbt.cli.main import dbtRunner
 
