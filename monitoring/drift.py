@@ -30,6 +30,11 @@ class Samples:
     reference: pd.DataFrame
     current: pd.DataFrame
 
+    def testable(self) -> list[str]:
+        """The columns with values in both windows: the others cannot be compared."""
+        return [c for c in self.data.columns
+                if self.reference[c].notna().any() and self.current[c].notna().any()]
+
 
 def load_rows(con, settings: DriftSettings, run_dates: list[date],
               fresh: set[date] | None = None) -> dict[str, DayRows]:
@@ -77,10 +82,10 @@ def verdict(samples: dict[str, Samples], settings: DriftSettings, run_date: date
         for column in s.data.columns:
             numerical = column in s.data.numerical
             kind = ColumnType.Numerical if numerical else ColumnType.Categorical
-            reference, current = s.reference[column].dropna(), s.current[column].dropna()
-            if not len(reference) or not len(current):
+            if column not in s.testable():
                 columns[column] = {"status": "no values"}
                 continue
+            reference, current = s.reference[column].dropna(), s.current[column].dropna()
             method = settings.method(name, column, numerical)
             threshold = settings.threshold(name, column, numerical)
             result = get_stattest(reference, current, kind, method)(reference, current, kind,
@@ -116,17 +121,22 @@ def evidently_report(s: Samples, settings: DriftSettings, run_date: date):
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    definition = DataDefinition(numerical_columns=list(s.data.numerical),
-                                categorical_columns=list(s.data.categorical))
+    # only the columns the verdict tested: Evidently refuses a column empty on one side (the
+    # price ratio before any item has 28 days of prices)
+    testable = s.testable()
+    definition = DataDefinition(numerical_columns=[c for c in s.data.numerical if c in testable],
+                                categorical_columns=[c for c in s.data.categorical if c in testable])
     report = Report([DataDriftPreset(
-        columns=list(s.data.columns), num_method=settings.num_method,
+        columns=testable, num_method=settings.num_method,
         cat_method=settings.cat_method, num_threshold=settings.num_threshold,
         cat_threshold=settings.cat_threshold, drift_share=settings.drift_share,
         per_column_threshold={c: settings.threshold(s.data.name, c, c in s.data.numerical)
-                              for c in s.data.columns},
+                              for c in testable},
         per_column_method={c: settings.method(s.data.name, c, c in s.data.numerical)
-                           for c in s.data.columns})],
-        metadata={"dataset": s.data.name, "description": s.data.description})
+                           for c in testable})],
+        metadata={"dataset": s.data.name, "description": s.data.description,
+                  "not tested (no values on one side)":
+                      ", ".join(c for c in s.data.columns if c not in testable) or "none"})
     # a column constant on one side (a day without promotions) makes Evidently's correlation
     # widgets divide by a zero deviation: numpy's warning is noise in the day's log, not a fault
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -194,8 +194,8 @@ def write_reports(samples: dict, summary: dict, settings, run_date: date, direct
     written = {}
     for name, s in samples.items():
         verdict = summary["datasets"][name]
-        if "columns" not in verdict:  # no verdict: warm-up, or too few rows
-            continue
+        if not any("drifted" in c for c in verdict.get("columns", {}).values()):
+            continue  # no verdict (warm-up, too few rows) or no column with values on both sides
         if html_for == "alarmed" and name not in alarmed:
             continue
         if html_for == "drifted" and not any(c.get("drifted") for c in verdict["columns"].values()):

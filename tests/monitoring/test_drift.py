@@ -178,6 +178,18 @@ def test_evidentlys_report_shows_the_verdicts_numbers():
         assert reported[column] == pytest.approx(score, rel=1e-9), column
 
 
+def test_a_column_empty_in_the_reference_is_left_out_of_the_report_as_in_the_verdict():
+    """Before any item has 28 days of prices the price ratio is empty: the verdict says so, and
+    Evidently's report (which refuses an empty column) tests the other columns."""
+    reference = item_days(2_000, 1).assign(price_ratio=np.nan)
+    s = Samples(MONITORED["item_days"], reference, item_days(1_000, 2))
+    settings = DriftSettings()
+    columns = verdict({"item_days": s}, settings, DAY)["datasets"]["item_days"]["columns"]
+    assert columns["price_ratio"] == {"status": "no values"}
+    snapshot = evidently_report(s, settings, DAY).dict()
+    assert report_scores(snapshot).keys() == {c for c, v in columns.items() if "drifted" in v}
+
+
 def report_scores(snapshot: dict) -> dict[str, float]:
     """Per column, the drift score of the report's ValueDrift metrics."""
     out = {}
