@@ -79,10 +79,11 @@ def verdict(samples: dict[str, Samples], settings: DriftSettings, run_date: date
             datasets[name] = {"rows": rows, "status": f"no verdict: under {settings.min_rows} rows"}
             continue
         columns = {}
+        testable = s.testable()
         for column in s.data.columns:
             numerical = column in s.data.numerical
             kind = ColumnType.Numerical if numerical else ColumnType.Categorical
-            if column not in s.testable():
+            if column not in testable:
                 columns[column] = {"status": "no values"}
                 continue
             reference, current = s.reference[column].dropna(), s.current[column].dropna()

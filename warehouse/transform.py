@@ -126,8 +126,7 @@ class DbtProject:
         select = (["--select", "fqn:*", "--exclude", "config.materialized:view",
                    "--indirect-selection", "empty"] if keep_views else [])
         res = self._invoke(["build", *select])
-        result = TransformResult(start, end, elapsed_s=time.perf_counter() - t0)
-        result.views_kept = keep_views
+        result = TransformResult(start, end, elapsed_s=time.perf_counter() - t0, views_kept=keep_views)
         failures = []
         for r in getattr(res.result, "results", None) or []:
             status = str(getattr(r.status, "value", r.status))
