@@ -1,4 +1,7 @@
-"""The daily flow: run date D = the business day before the scheduled run (source time zone)."""
+"""The daily flow: run date D = the business day before the scheduled run (source time zone).
+
+Days it finds missed before D (a server down over a scheduled run, a run killed midway) run
+first, in order, up to ``catch_up_max_days``; more wait for a backfill."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -10,6 +13,7 @@ from prefect.runtime import flow_run
 from flows import alerts, tasks
 from pipeline.context import DayBlocked, RunContext
 from pipeline.definition import raise_for_stop, run_days
+from pipeline.stages import earlier_days_to_run
 from warehouse.reports import day_report_markdown
 
 NOT_READY_RETRIES = 12  # every 30 minutes: a late export is waited for six hours
@@ -31,7 +35,11 @@ def daily(run_date: date | None = None) -> dict:
                 ctx.settings.source_config, ctx.settings.root)
     tasks.ensure_writer_limit()
     try:
-        outcome = run_days(ctx, [run_date], force=True,
+        missed = earlier_days_to_run(ctx, run_date, ctx.settings.catch_up_max_days)
+        if missed:
+            logger.info("catching up %d missed day(s) first: %s .. %s", len(missed), missed[0],
+                        missed[-1])
+        outcome = run_days(ctx, [*missed, run_date], force=True,
                            call=tasks.prefect_call(not_ready_retries=NOT_READY_RETRIES),
                            observers=(tasks.gate_artifacts, *tasks.LOCAL_OBSERVERS))
     except DayBlocked as exc:
@@ -40,7 +48,7 @@ def daily(run_date: date | None = None) -> dict:
     tasks.review_page_artifact(ctx)
     alerts.alert_run(ctx, outcome)
     raise_for_stop(outcome)
-    (report,) = outcome.reports
+    report = outcome.reports[-1]  # run_date's, after any missed days
     create_markdown_artifact(
         key="daily-run-summary", markdown=day_report_markdown(report),
         description=f"Run {run_date}: counts; report at {report['report_path']}",

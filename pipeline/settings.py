@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     require_previous_days: bool = Field(
         True, description="A daily run needs every earlier expected day complete or skipped."
     )
+    catch_up_max_days: int = Field(
+        7, ge=0, description="A daily run first runs the earlier days it finds missed (a schedule "
+        "missed while the server was down, a run killed midway), in order, up to this many; "
+        "more wait for a backfill, whose command the error gives.")
     dbt_threads: int = 2
     dbt_target: str = Field("local", description="the dbt profile target (dbt_project/profiles.yml)")
     dbt_project_dir: Path = Field(REPO_ROOT / "dbt_project", description="the dbt project (and its profiles.yml)")

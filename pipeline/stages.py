@@ -39,6 +39,13 @@ DAYS_PER_BATCH = 31  # a month of days per transaction or validation run: openin
 # -- before anything: may this day run? --------------------------------------------------------
 def check_not_blocked(ctx: RunContext, run_date: date) -> None:
     """Raise DayBlocked if an earlier day failed (and is not skipped) or was never processed."""
+    earlier_days_to_run(ctx, run_date, catch_up=0)
+
+
+def earlier_days_to_run(ctx: RunContext, run_date: date, catch_up: int) -> list[date]:
+    """The earlier days that must run before ``run_date``, in order: the missed ones (never run,
+    or interrupted) when there are at most ``catch_up`` of them. Raise DayBlocked if an earlier
+    day failed and is not skipped (it needs a fix, not a rerun), or more days are missing."""
     settings = ctx.settings
     with db.writer(settings) as con:
         db.bind_source(con, ctx.source.name)
@@ -50,16 +57,20 @@ def check_not_blocked(ctx: RunContext, run_date: date) -> None:
                     f"{failed.message}. Fix the input and rerun {failed.run_date}, or mark it "
                     f"skipped: shopcast skip {failed.run_date} --reason '...'"
                 )
-        if settings.require_previous_days:
-            first = ledger.first_day(con)
-            if first is not None and first < run_date:
-                gaps = ledger.missing_days(con, first, run_date)
-                if gaps:
-                    raise DayBlocked(
-                        f"{run_date} waits: {len(gaps)} earlier day(s) not complete "
-                        f"({gaps[0]} .. {gaps[-1]}); run: shopcast backfill --start {gaps[0]} "
-                        f"--end {run_date}"
-                    )
+        if not settings.require_previous_days:
+            return []
+        first = ledger.first_day(con)
+        gaps = ledger.missing_days(con, first, run_date) if first is not None and first < run_date else []
+        if gaps and not settings.block_on_failed_days:  # failed days are left behind, not retried
+            records = ledger.records(con, gaps[0], gaps[-1])
+            gaps = [d for d in gaps if d not in records or records[d].status != "failed"]
+    if len(gaps) > catch_up:
+        raise DayBlocked(
+            f"{run_date} waits: {len(gaps)} earlier day(s) not complete ({gaps[0]} .. "
+            f"{gaps[-1]}); run: shopcast backfill --start {gaps[0]} --end {run_date}"
+            + (f" (a daily run catches up at most {catch_up})" if catch_up else "")
+        )
+    return gaps
 
 
 # -- ingest: source files -> incoming area -----------------------------------------------------

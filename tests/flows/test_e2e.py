@@ -21,7 +21,7 @@ from warehouse import db, ledger, publish
 from warehouse.checksums import mart_checksums, table_checksum
 
 pytestmark = pytest.mark.slow
-SHOP = ShopConfig(seed=21, days=64, lines_per_day=250, initial_items=120, initial_customers=250,
+SHOP = ShopConfig(seed=21, days=66, lines_per_day=250, initial_items=120, initial_customers=250,
                   customer_joins_per_day=2, item_launches_per_day=0.5)
 START = SHOP.start_date
 DAY = [START + timedelta(days=i) for i in range(SHOP.days)]
@@ -181,6 +181,22 @@ def test_backfill_stops_at_a_failed_day_and_resumes_after_the_fix(shop):
     broken.write_text(good_text)
     resumed = backfill(start=DAY[62], end=DAY[63])
     assert resumed["done"] == [DAY[62], DAY[63]]
+
+
+def test_the_daily_run_catches_up_the_days_it_missed(shop, monkeypatch):
+    settings, _ = shop  # DAY[64] was never run: the server was down, say
+    monkeypatch.setenv("SHOPCAST_CATCH_UP_MAX_DAYS", "0")
+    with pytest.raises(DayBlocked, match=f"run: shopcast backfill --start {DAY[64]} --end {DAY[65]}"):
+        daily(run_date=DAY[65])
+    with db.reader(settings) as con:
+        assert not set(ledger.records(con, DAY[64], DAY[65]))  # refused before anything ran
+    monkeypatch.delenv("SHOPCAST_CATCH_UP_MAX_DAYS")
+    report = daily(run_date=DAY[65])
+    assert report["run_date"] == DAY[65].isoformat()
+    with db.reader(settings) as con:
+        records = ledger.records(con, DAY[64], DAY[65])
+    assert {d: r.status for d, r in records.items()} == {DAY[64]: "complete", DAY[65]: "complete"}
+    assert publish.read_latest(settings.published_dir)["run_date"] == DAY[65].isoformat()
 
 
 def test_consecutive_windows():

@@ -5,7 +5,13 @@ import pytest
 
 from pipeline.context import DayBlocked, DayFailed, DayNotReady, RunContext
 from pipeline.settings import Settings
-from pipeline.stages import check_not_blocked, mark_skipped, record_failure, stage_day
+from pipeline.stages import (
+    check_not_blocked,
+    earlier_days_to_run,
+    mark_skipped,
+    record_failure,
+    stage_day,
+)
 from tests.conftest import run_stages, write_day, write_tiny_source
 from warehouse import db, ledger
 
@@ -43,3 +49,26 @@ def test_a_day_waits_for_missing_earlier_days(settings, ctx):
         ledger.set_state(con, date(2025, 3, 1), ledger.DayState.complete, "publish")
     with pytest.raises(DayBlocked, match=r"2025-03-02 .. 2025-03-02"):
         check_not_blocked(ctx, date(2025, 3, 3))
+
+
+def test_a_daily_run_catches_up_a_few_missed_days_and_names_the_backfill_for_more(settings, ctx):
+    with db.writer(settings) as con:
+        ledger.set_state(con, date(2025, 3, 1), ledger.DayState.complete, "publish")
+        ledger.set_state(con, date(2025, 3, 3), ledger.DayState.ingested, "promote")  # killed
+    missed = [date(2025, 3, 2), date(2025, 3, 3), date(2025, 3, 4)]
+    assert earlier_days_to_run(ctx, date(2025, 3, 5), catch_up=3) == missed
+    with pytest.raises(DayBlocked, match=r"3 earlier day\(s\) not complete .*shopcast backfill "
+                       r"--start 2025-03-02 --end 2025-03-05 \(a daily run catches up at most 2\)"):
+        earlier_days_to_run(ctx, date(2025, 3, 5), catch_up=2)
+    assert earlier_days_to_run(ctx, date(2025, 3, 2), catch_up=3) == []
+
+
+def test_catching_up_leaves_a_failed_day_to_its_fix(settings, ctx):
+    with db.writer(settings) as con:
+        ledger.set_state(con, date(2025, 3, 1), ledger.DayState.complete, "publish")
+    record_failure(settings, date(2025, 3, 2), "ingest", ValueError("empty file"))
+    with pytest.raises(DayBlocked, match="2025-03-02 failed at stage ingest"):
+        earlier_days_to_run(ctx, date(2025, 3, 4), catch_up=7)
+    # where failed days do not block, the catch-up runs the others and leaves it behind
+    lenient = RunContext.build(settings.model_copy(update={"block_on_failed_days": False}))
+    assert earlier_days_to_run(lenient, date(2025, 3, 4), catch_up=7) == [date(2025, 3, 3)]
