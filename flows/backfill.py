@@ -25,7 +25,6 @@ from warehouse.ledger import DayState
 def backfill(start: date, end: date, force: bool = False) -> dict:
     ctx = RunContext.build()
     logger = get_run_logger()
-    tasks.ensure_writer_limit()
     progress: dict = {}
 
     def track(ctx, stage, window, outcome: RunOutcome) -> None:
@@ -40,7 +39,8 @@ def backfill(start: date, end: date, force: bool = False) -> dict:
 
     try:
         outcome = run_days(ctx, days_between(start, end), force, call=tasks.prefect_call(),
-                           observers=(tasks.gate_artifacts, track, *tasks.LOCAL_OBSERVERS))
+                           observers=(tasks.gate_artifacts, track, *tasks.LOCAL_OBSERVERS),
+                           run=tasks.this_run(f"backfill {start}..{end}"))
     except DayBlocked as exc:
         alerts.alert_blocked(ctx, exc)
         raise

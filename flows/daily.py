@@ -13,7 +13,6 @@ from prefect.runtime import flow_run
 from flows import alerts, tasks
 from pipeline.context import DayBlocked, RunContext
 from pipeline.definition import raise_for_stop, run_days
-from pipeline.stages import earlier_days_to_run
 from warehouse.reports import day_report_markdown
 
 NOT_READY_RETRIES = 12  # every 30 minutes: a late export is waited for six hours
@@ -33,15 +32,11 @@ def daily(run_date: date | None = None) -> dict:
     logger = get_run_logger()
     logger.info("daily run for %s (source config %s, data in %s)", run_date,
                 ctx.settings.source_config, ctx.settings.root)
-    tasks.ensure_writer_limit()
     try:
-        missed = earlier_days_to_run(ctx, run_date, ctx.settings.catch_up_max_days)
-        if missed:
-            logger.info("catching up %d missed day(s) first: %s .. %s", len(missed), missed[0],
-                        missed[-1])
-        outcome = run_days(ctx, [*missed, run_date], force=True,
+        outcome = run_days(ctx, [run_date], force=True, catch_up=ctx.settings.catch_up_max_days,
                            call=tasks.prefect_call(not_ready_retries=NOT_READY_RETRIES),
-                           observers=(tasks.gate_artifacts, *tasks.LOCAL_OBSERVERS))
+                           observers=(tasks.gate_artifacts, *tasks.LOCAL_OBSERVERS),
+                           run=tasks.this_run(f"daily {run_date}"))
     except DayBlocked as exc:
         alerts.alert_blocked(ctx, exc)
         raise

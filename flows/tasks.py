@@ -1,39 +1,20 @@
-"""The pipeline's stages as Prefect tasks: one task per stage and window, the writer slot around
-the stages that write, retries while a daily file has not arrived, and the artifacts a reviewer
-opens in the UI. Failure bookkeeping stays in the pipeline (pipeline/definition.py)."""
+"""The pipeline's stages as Prefect tasks: one task per stage and window, retries while a daily
+file has not arrived, and the artifacts a reviewer opens in the UI. Failure bookkeeping and the
+one-run-per-warehouse lock stay in the pipeline (pipeline/definition.py)."""
 from __future__ import annotations
-
-from contextlib import contextmanager, nullcontext
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.concurrency.sync import concurrency
 
 from pipeline.context import DayNotReady, RunContext, Window
 from pipeline.definition import RunOutcome, Stage
 
-WRITER_LIMIT = "warehouse-writer"  # created on first run: prefect gcl create warehouse-writer --limit 1
 
+def this_run(what: str) -> str:
+    """The flow run as another run's message names it: what it does, its Prefect name and id."""
+    from prefect.runtime import flow_run
 
-def ensure_writer_limit() -> None:
-    """Create the writer limit (1 slot) on the Prefect server if it does not exist yet."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-    from prefect.exceptions import ObjectNotFound
-
-    with get_client(sync_client=True) as client:
-        try:
-            client.read_global_concurrency_limit_by_name(WRITER_LIMIT)
-        except ObjectNotFound:
-            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=WRITER_LIMIT, limit=1))
-
-
-@contextmanager
-def writer_slot():
-    """The Prefect global concurrency slot shared by every flow that writes the warehouse, so
-    queued writers show in the UI; the warehouse's file lock keeps writers apart regardless."""
-    with concurrency(WRITER_LIMIT, occupy=1, strict=True):
-        yield
+    return f"{what} (Prefect flow run {flow_run.name!r}, id {flow_run.id})"
 
 
 def _retry_when_not_ready(task, task_run, state) -> bool:
@@ -50,8 +31,7 @@ def stage_as_task(stage: Stage, not_ready_retries: int = 0, retry_delay_s: float
     """The stage as a task; while nothing of the window is ready it raises DayNotReady, which
     Prefect retries ``not_ready_retries`` times."""
     def run(ctx: RunContext, window: Window) -> Window:
-        with writer_slot() if stage.writes else nullcontext():
-            after = stage.run(ctx, window)
+        after = stage.run(ctx, window)
         if not_ready_retries and after.stop is not None and after.stop.not_ready and not after.days:
             raise after.stop.error
         return after

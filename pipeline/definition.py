@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from pipeline import monitor, predict, stages
-from pipeline.context import DayFailed, DayNotReady, RunContext, Stop, Window
+from pipeline.context import DayFailed, DayNotReady, RunContext, Stop, Window, log
 from warehouse import db, ledger
 from warehouse.ledger import DayState
 
@@ -21,21 +21,20 @@ class Stage:
     name: str                                 # what the ledger records when a day fails here
     run: Callable[[RunContext, Window], Window]
     reaches: DayState | None = None           # the ledger state of the days that pass it
-    writes: bool = False                      # writes the warehouse: one writer at a time
 
 
 STAGES: tuple[Stage, ...] = (
     Stage("ingest", stages.ingest),                    # source files -> incoming area
     Stage("gate", stages.gate_raw),                    # raw data gate, day by day in order
-    Stage("promote", stages.promote, DayState.ingested, writes=True),  # incoming -> raw tables
-    Stage("transform", stages.transform_window, DayState.transformed, writes=True),  # dbt build
+    Stage("promote", stages.promote, DayState.ingested),  # incoming -> raw tables
+    Stage("transform", stages.transform_window, DayState.transformed),  # dbt build
     Stage("features", stages.check_features),          # features gate on the marts
-    Stage("forecast", predict.forecast_window, writes=True),
-    Stage("recommend", predict.recommend_window, writes=True),
+    Stage("forecast", predict.forecast_window),
+    Stage("recommend", predict.recommend_window),
     Stage("predictions", stages.check_predictions),    # predictions gate
-    Stage("publish", stages.publish_days, writes=True),
-    Stage("monitor", monitor.monitor_days, DayState.complete, writes=True),  # drift, realised
-                                       # quality, retraining decisions (ops.retrain_decisions)
+    Stage("publish", stages.publish_days),
+    Stage("monitor", monitor.monitor_days, DayState.complete),  # drift, realised quality,
+                                                    # retraining decisions (ops.retrain_decisions)
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
 
@@ -112,18 +111,32 @@ def run_window(ctx: RunContext, window: Window, outcome: RunOutcome,
 
 def run_days(ctx: RunContext, days: list[date], force: bool = False,
              pipeline: tuple[Stage, ...] = STAGES, call: StageCall = call_directly,
-             observers: tuple[Observer, ...] = ()) -> RunOutcome:
+             observers: tuple[Observer, ...] = (), catch_up: int = 0,
+             run: str | None = None) -> RunOutcome:
     """Run dates through the stages: the days not yet complete (all of them when ``force``),
     after checking that no earlier day blocks them, one window of consecutive days at a time;
-    the first day that fails or is not ready stops the run and the days after it wait."""
-    outcome = RunOutcome(plan_days(ctx, days, force))
-    if not outcome.todo:
-        return outcome
-    stages.check_not_blocked(ctx, outcome.todo[0])
-    try:
-        return run_windows(ctx, outcome, pipeline, call, observers)
-    finally:  # the morning's page shows a failed day too
-        monitor.write_review_page(ctx)
+    the first day that fails or is not ready stops the run and the days after it wait.
+
+    Up to ``catch_up`` missed days before the first run date run first (the daily flow's
+    catch-up after a missed schedule). One run per warehouse at a time: another run waits for
+    this one, then fails naming ``run`` (db.run_lock)."""
+    days = sorted(set(days))
+    run = run or (f"the run of {days[0]}..{days[-1]}" if days else "a run of no days")
+    with db.run_lock(ctx.settings, run):
+        if catch_up and days:
+            missed = stages.earlier_days_to_run(ctx, days[0], catch_up)
+            if missed:
+                log.info("catching up %d missed day(s) first: %s .. %s", len(missed), missed[0],
+                         missed[-1])
+            days = missed + days
+        outcome = RunOutcome(plan_days(ctx, days, force))
+        if not outcome.todo:
+            return outcome
+        stages.check_not_blocked(ctx, outcome.todo[0])
+        try:
+            return run_windows(ctx, outcome, pipeline, call, observers)
+        finally:  # the morning's page shows a failed day too
+            monitor.write_review_page(ctx)
 
 
 def run_windows(ctx: RunContext, outcome: RunOutcome, pipeline: tuple[Stage, ...] = STAGES,

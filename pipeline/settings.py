@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     dbt_target: str = Field("local", description="the dbt profile target (dbt_project/profiles.yml)")
     dbt_project_dir: Path = Field(REPO_ROOT / "dbt_project", description="the dbt project (and its profiles.yml)")
     writer_lock_timeout_s: float = 600.0
+    run_lock_wait_s: float = Field(
+        3600.0, ge=0, description="How long a run waits for another run of the same warehouse "
+        "to end before it fails naming it.")
     publish_retention: int = Field(5, description="Archived versions kept per table and run date.")
     quality_config: Path = Field(
         REPO_ROOT / "configs" / "quality.yaml", description="Thresholds of the data-quality gate."

@@ -1,13 +1,20 @@
 """The DuckDB warehouse: one file, one writer at a time, read-only readers.
 
 DuckDB allows one read-write process per file. Writers take an OS file lock first, so a second
-writer waits (up to a timeout) instead of failing on DuckDB's own lock; flows add a Prefect
-concurrency limit on top so that queued runs are visible in the UI.
+writer waits (up to a timeout) instead of failing on DuckDB's own lock. A pipeline run holds a
+second lock for its whole length (``run_lock``), so two runs never interleave their days; both
+are OS locks on files beside the warehouse: scoped to it, and released when their holder dies.
 """
 from __future__ import annotations
 
+import json
+import logging
+import os
+import socket
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
@@ -109,6 +116,7 @@ CREATE SCHEMA IF NOT EXISTS predictions;
 class WarehouseSettings(Protocol):
     """What the warehouse needs of the application's settings (composed in pipeline/settings.py)."""
     writer_lock_timeout_s: float
+    run_lock_wait_s: float
 
     @property
     def warehouse_path(self) -> Path: ...
@@ -117,6 +125,10 @@ class WarehouseSettings(Protocol):
 
 class WarehouseBusy(RuntimeError):
     pass
+
+
+class RunInProgress(WarehouseBusy):
+    """Another pipeline run holds the warehouse (the message names it)."""
 
 
 _locks: dict[str, FileLock] = {}
@@ -146,6 +158,67 @@ def writer_lock(settings: WarehouseSettings) -> Iterator[None]:
     try:
         yield
     finally:
+        lock.release()
+
+
+def _run_lock_paths(settings: WarehouseSettings) -> tuple[Path, Path]:
+    return (Path(str(settings.warehouse_path) + ".run.lock"),
+            Path(str(settings.warehouse_path) + ".run.json"))
+
+
+def running(settings: WarehouseSettings) -> dict | None:
+    """Who holds the run lock (as it wrote when it took it), or None when no run holds it."""
+    lock_path, owner_path = _run_lock_paths(settings)
+    if not lock_path.exists():
+        return None
+    probe = FileLock(lock_path)
+    try:
+        probe.acquire(timeout=0)
+    except Timeout:
+        try:
+            return json.loads(owner_path.read_text())
+        except (OSError, ValueError):
+            return {"run": "unknown (it has not written its name yet)"}
+    probe.release()
+    return None
+
+
+def describe_run(owner: dict) -> str:
+    return (f"{owner.get('run', 'a run')} (pid {owner.get('pid', '?')} on {owner.get('host', '?')}, "
+            f"started {owner.get('started', '?')}: {owner.get('command', '?')})")
+
+
+@contextmanager
+def run_lock(settings: WarehouseSettings, run: str) -> Iterator[None]:
+    """One pipeline run per warehouse at a time. A second run waits up to ``run_lock_wait_s``
+    for the first, saying which it waits for, then fails naming it. The OS releases the lock
+    when its holder dies, so a killed run leaves nothing to clear by hand."""
+    settings.ensure_dirs()
+    lock_path, owner_path = _run_lock_paths(settings)
+    lock = FileLock(lock_path)  # its own object: a second run in this process waits as well
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        other = running(settings) or {}
+        logging.getLogger("shopcast").warning(
+            "%s waits for the run holding %s: %s", run, settings.warehouse_path, describe_run(other))
+        try:
+            lock.acquire(timeout=settings.run_lock_wait_s)
+        except Timeout:
+            other = running(settings) or other
+            raise RunInProgress(
+                f"{run} did not start: {describe_run(other)} holds {settings.warehouse_path} "
+                f"(waited {settings.run_lock_wait_s:.0f}s). It releases the warehouse when it "
+                "ends or is stopped."
+            ) from None
+    try:
+        owner_path.write_text(json.dumps({
+            "run": run, "pid": os.getpid(), "host": socket.gethostname(),
+            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "command": " ".join(sys.argv)[:300]}))
+        yield
+    finally:
+        owner_path.unlink(missing_ok=True)
         lock.release()
 
 

@@ -1,13 +1,18 @@
 """The one list of stages and the runner every entry point uses: order, ledger states, and what a
 stage that stops or raises does to its day and the days after it."""
 import ast
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from domain.paths import REPO_ROOT
-from pipeline.context import DayFailed, DayNotReady, Window
+from pipeline.context import DayFailed, DayNotReady, RunContext, Window
 from pipeline.definition import STAGE_NAMES, STAGES, RunOutcome, Stage, run_days, run_windows
 from warehouse import db, ledger
 from warehouse.ledger import DayState
@@ -76,6 +81,61 @@ def test_complete_days_are_not_run_again_unless_forced(ctx, settings):
     assert calls == [("only", (DAYS[1],))]
     run_days(ctx, DAYS[:2], force=True, pipeline=pipeline)
     assert calls[-1] == ("only", tuple(DAYS[:2]))
+
+
+HOLDER = """
+import sys, time
+from pipeline.settings import Settings
+from warehouse import db
+with db.run_lock(Settings(), sys.argv[1]):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def _another_run(what: str, seconds: float) -> subprocess.Popen:
+    """A run of the same warehouse in another process, holding it for ``seconds``."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, what, str(seconds)], cwd=REPO_ROOT,
+                              stdout=subprocess.PIPE, text=True, start_new_session=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def _waiting(settings, seconds: float) -> RunContext:
+    return RunContext.build(settings.model_copy(update={"run_lock_wait_s": seconds}))
+
+
+def test_a_second_run_of_the_warehouse_fails_naming_the_first_and_changes_nothing(ctx, settings):
+    calls = []
+    pipeline = (_recorder("only", calls, reaches=DayState.complete),)
+    with db.writer(settings) as con:
+        ledger.set_state(con, DAYS[1], DayState.complete, "publish")
+        before = ledger.records(con)
+    first = _another_run("backfill 2025-03-01..2025-03-31", 120)
+    try:
+        assert db.running(settings)["run"] == "backfill 2025-03-01..2025-03-31"
+        impatient = _waiting(settings, 0.5)
+        with pytest.raises(db.RunInProgress, match=rf"the run of {DAYS[0]}..{DAYS[0]} did not "
+                           rf"start: backfill 2025-03-01..2025-03-31 \(pid {first.pid} on "):
+            run_days(impatient, DAYS[:1], pipeline=pipeline)
+        assert calls == []
+        with db.reader(settings) as con:
+            assert ledger.records(con) == before
+    finally:  # killed as an out-of-memory kill would: the lock goes with it
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    assert db.running(settings) is None
+    run_days(_waiting(settings, 0.5), DAYS[:1], pipeline=pipeline)
+    assert calls == [("only", (DAYS[0],))]
+
+
+def test_a_second_run_waits_for_the_first_to_end(ctx):
+    calls = []
+    first = _another_run("daily 2025-03-01", 1.5)
+    started = time.monotonic()
+    run_days(ctx, DAYS[:1], pipeline=(_recorder("only", calls),))
+    assert time.monotonic() - started > 0.5 and calls == [("only", (DAYS[0],))]
+    assert first.wait(timeout=10) == 0
 
 
 @pytest.mark.parametrize("path", ["flows/daily.py", "flows/backfill.py", "bench/child.py"])
