@@ -68,6 +68,13 @@ def run(spec: dict) -> dict:
 
             out["plain"] = plain_sql.plain_day(settings, ctx.source, _days(spec)[-1],
                                                settings.root / "plain_day.duckdb")
+    elif step == "run":  # run_days as the flows call it: complete, unchanged days are left alone
+        t = time.perf_counter()
+        outcome = run_days(ctx, _days(spec), force=spec.get("force", False))
+        if outcome.stop is not None:
+            raise RuntimeError(f"{outcome.stop.run_date} stopped at {outcome.failed_stage}: "
+                               f"{outcome.stop.error}")
+        out.update(run_s=time.perf_counter() - t, ran=len(outcome.todo))
     elif step == "forecast_compare":
         from bench import forecast as fc
 

@@ -5,6 +5,7 @@
 3. the daily increment for day D (after D-1 days of history) and for day 30 (after 29), 3 times
    each, median: it should grow with the day's volume, not with history;
 4. the same transformations as plain SQL in one DuckDB (bench/plain_sql.py).
+4b. reruns of complete days (--only rerun): a no-op when nothing changed (bench/rerun.py);
 5. the data-quality gate on a 1M-line day (bench/run.py --only gate): validation rows per second
    and the gate's share of that day's daily run;
 6. the forecaster and 7. the recommender (--only forecast / recommend): docs/evaluation.md's
@@ -36,8 +37,8 @@ from domain.paths import REPO_ROOT
 from pipeline.definition import STAGE_NAMES
 
 START = date(2025, 1, 1)
-SECTIONS = ("foundation", "gate", "forecast", "recommend", "warm", "scale", "monitoring",
-            "adaptation")
+SECTIONS = ("foundation", "rerun", "gate", "forecast", "recommend", "warm", "scale",
+            "monitoring", "adaptation")
 ONLINE_RETAIL = {"source": "online_retail", "start": "2010-12-01", "end": "2011-12-09",
                  "origins": ["2011-09-30", "2011-10-14", "2011-10-28", "2011-11-11"]}
 # a year of about 3,000 selling items, intermittent like a gift shop's (docs/evaluation.md, synthetic)
@@ -156,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     for section in args.only or SECTIONS:
         started = sum(r["seconds"] for r in RESULTS.values())
-        report = {"foundation": foundation, "gate": gate, "forecast": forecast,
+        report = {"foundation": foundation, "rerun": rerun, "gate": gate, "forecast": forecast,
                   "recommend": recommend, "warm": warm, "scale": scale,
                   "monitoring": monitoring, "adaptation": adaptation}[section](args)
         print(report)
@@ -388,6 +389,13 @@ def scale(args) -> str:
     from bench import scale as many_items
 
     return many_items.section(args, child, window, STAGE_NAMES, _machine(), markers("scale"))
+
+
+def rerun(args) -> str:
+    """Reruns of complete days with unchanged inputs (bench/rerun.py)."""
+    from bench import rerun as reruns
+
+    return reruns.section(args, child, window, _machine(), markers("rerun"), flat_shop)
 
 
 def monitoring(args) -> str:

@@ -100,13 +100,16 @@ def generate(
 
 @app.command()
 def daily(run_date: Annotated[Optional[datetime], typer.Option(
-        "--date", formats=["%Y-%m-%d"], help="run date D (default: yesterday in business time)")] = None
+        "--date", formats=["%Y-%m-%d"], help="run date D (default: yesterday in business time)")] = None,
+          force: Annotated[bool, typer.Option(
+              help="recompute D even if it is complete and its inputs are unchanged")] = False,
           ) -> None:
-    """Run the daily flow for one run date: every stage, then publish."""
+    """Run the daily flow for one run date: every stage, then publish (a complete day reruns
+    only when its inputs changed)."""
     from flows.daily import daily as daily_flow
 
     with LiveProgress():
-        report = daily_flow(run_date=run_date.date() if run_date else None)
+        report = daily_flow(run_date=run_date.date() if run_date else None, force=force)
     console.print_json(json.dumps(report, default=str))
 
 

@@ -25,15 +25,16 @@ def scheduled_run_date(ctx: RunContext) -> date:
 
 
 @flow(name="daily")
-def daily(run_date: date | None = None) -> dict:
-    """Every stage of the pipeline for one run date, then its report as an artifact."""
+def daily(run_date: date | None = None, force: bool = False) -> dict:
+    """Every stage of the pipeline for one run date, then its report as an artifact. A run date
+    already complete reruns only when its inputs changed (pipeline/inputs.py), or ``force``."""
     ctx = RunContext.build()
     run_date = run_date or scheduled_run_date(ctx)
     logger = get_run_logger()
     logger.info("daily run for %s (source config %s, data in %s)", run_date,
                 ctx.settings.source_config, ctx.settings.root)
     try:
-        outcome = run_days(ctx, [run_date], force=True, catch_up=ctx.settings.catch_up_max_days,
+        outcome = run_days(ctx, [run_date], force=force, catch_up=ctx.settings.catch_up_max_days,
                            call=tasks.prefect_call(not_ready_retries=NOT_READY_RETRIES),
                            observers=(tasks.gate_artifacts, *tasks.LOCAL_OBSERVERS),
                            run=tasks.this_run(f"daily {run_date}"))
@@ -43,6 +44,11 @@ def daily(run_date: date | None = None) -> dict:
     tasks.review_page_artifact(ctx)
     alerts.alert_run(ctx, outcome)
     raise_for_stop(outcome)
+    if run_date not in outcome.done:
+        logger.info("%s is complete and its inputs are unchanged: nothing to do (force=True "
+                    "recomputes it)", run_date)
+        return {"run_date": run_date.isoformat(), "unchanged": True,
+                "report_path": str(ctx.settings.day_reports_dir(run_date) / "summary.md")}
     report = outcome.reports[-1]  # run_date's, after any missed days
     create_markdown_artifact(
         key="daily-run-summary", markdown=day_report_markdown(report),

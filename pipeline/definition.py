@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from pipeline import monitor, predict, stages
+from pipeline import inputs, monitor, predict, stages
 from pipeline.context import DayFailed, DayNotReady, RunContext, Stop, Window, log
 from warehouse import db, ledger
 from warehouse.ledger import DayState
@@ -152,14 +152,31 @@ def run_windows(ctx: RunContext, outcome: RunOutcome, pipeline: tuple[Stage, ...
 
 
 def plan_days(ctx: RunContext, days: list[date], force: bool) -> list[date]:
-    """The days still to do: every day when forced, else those not complete or skipped."""
+    """The days still to do: every day when forced; else those not complete or skipped, and the
+    complete days whose inputs changed since they ran (pipeline/inputs.py), with every complete
+    day after a day to do (its history changes). Skipped days stay skipped."""
     days = sorted(set(days))
     if force or not ctx.settings.warehouse_path.exists() or not days:
         return days
+    todo: list[date] = []
     with db.writer(ctx.settings) as con:
-        done = {d for d, r in ledger.records(con, days[0], days[-1]).items()
-                if r.status in ledger.DONE_STATES}
-    return [d for d in days if d not in done]
+        records = ledger.records(con, days[0], days[-1])
+        for d in days:
+            status = records[d].status if d in records else None
+            if status == DayState.skipped.value:
+                continue
+            if status != DayState.complete.value:
+                todo.append(d)
+                continue
+            if todo:
+                log.info("%s reruns: an earlier day of the run (%s) changes its history", d, todo[0])
+                todo.append(d)
+                continue
+            changed = inputs.changed(con, ctx, d)
+            if changed:
+                log.info("%s reruns: its %s changed since it ran", d, ", ".join(changed))
+                todo.append(d)
+    return todo
 
 
 def days_between(start: date, end: date) -> list[date]:

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from checks.frames import feature_frames, prediction_frames
 from checks.gate import Verdict
 from checks.raw_metrics import DayVolume, measure
+from pipeline import inputs
 from pipeline.context import DayBlocked, DayFailed, DayNotReady, RunContext, Window, log
 from pipeline.settings import Settings
 from sources.config import Calendar
@@ -327,6 +328,8 @@ def record_states(ctx: RunContext, window: Window, state: DayState, stage: str) 
             lines = counts.get("lines", day.lines if day else None)
             quarantined = counts.get("quarantined_lines", day.quarantined if day else None)
             ledger.set_state(con, run_date, state, stage, lines=lines, quarantined=quarantined)
+            if state is DayState.complete:
+                inputs.record(con, ctx, run_date, day.files if day else None)
 
 
 def record_failure(settings: Settings, run_date: date, stage: str, exc: BaseException) -> Path:

@@ -100,6 +100,13 @@ CREATE TABLE IF NOT EXISTS ops.model_gate (
     decision VARCHAR NOT NULL,
     PRIMARY KEY (run_date, model)
 );
+-- what produced each complete day (pipeline/inputs.py): the fingerprint of its inputs and its
+-- parts' digests (JSON), so that a rerun with the same inputs is a no-op
+CREATE TABLE IF NOT EXISTS ops.day_inputs (
+    run_date DATE PRIMARY KEY,
+    fingerprint VARCHAR NOT NULL,
+    parts VARCHAR NOT NULL
+);
 -- the monitor stage's drift samples (monitoring/datasets.py): the days of each dataset held in
 -- monitoring.sample_<dataset> (tables made by the stage, one per dataset), and the query's
 -- fingerprint they were sampled with

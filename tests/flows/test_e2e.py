@@ -137,6 +137,9 @@ def test_daily_publishes_and_a_bad_redelivery_changes_nothing(shop, webhook, mon
     published = publish.partition_dir(settings.published_dir, "daily_summary", DAY[60]) / "part-0.parquet"
     published_bytes = published.read_bytes()
     marts, raw_lines = _state(settings)
+    latest = (settings.published_dir / "latest.json").read_bytes()
+    again = daily(run_date=DAY[60])  # the same inputs: nothing to do
+    assert again["unchanged"] and (settings.published_dir / "latest.json").read_bytes() == latest
 
     # DAY[60] is delivered again, broken: a renamed column
     for f in cfg.files_for(DAY[60], settings.root):

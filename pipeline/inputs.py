@@ -1,0 +1,124 @@
+"""What produced a published day: a fingerprint of its inputs, recorded when the day completes,
+so that a rerun of a complete day whose inputs are unchanged is a no-op and any change reruns it.
+
+A day's inputs, each a digest (``PARTS``):
+- ``files``: its source files (names and SHA-256) and the item catalogue;
+- ``config``: the mapping, the quality and monitoring configurations, the dbt target and the
+  models' settings;
+- ``code``: the pipeline's packages and the dbt project (``code_version``);
+- ``models``: the model decisions in force at D (the gate's and the operator's, the retrain
+  requests) and the registered models trained on data up to D;
+- ``previous``: the previous day's fingerprint. A day's features and models read every earlier
+  day, so a day rerun with other inputs makes the days after it rerun too.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, timedelta
+from functools import lru_cache
+
+import duckdb
+
+from domain.paths import REPO_ROOT
+from models import registry
+from pipeline.context import RunContext
+from sources.landing import file_sha256
+from warehouse import ledger
+
+PARTS = ("files", "config", "code", "models", "previous")
+CODE_DIRS = ("domain", "sources", "warehouse", "checks", "models", "monitoring", "pipeline",
+             "dbt_project")
+CODE_SUFFIXES = {".py", ".sql", ".yml", ".yaml", ".json", ".csv"}
+NOT_CODE = {"__pycache__", "target", "logs", "dbt_packages"}
+
+def _digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """A digest of the code that computes a day (flows/ only orchestrates it)."""
+    files = sorted(
+        p for d in CODE_DIRS for p in (REPO_ROOT / d).rglob("*")
+        if p.is_file() and p.suffix in CODE_SUFFIXES
+        and not NOT_CODE & set(p.relative_to(REPO_ROOT).parts)
+    )
+    return _digest([(str(p.relative_to(REPO_ROOT)), file_sha256(p)) for p in files])
+
+
+def config_version(ctx: RunContext) -> str:
+    s = ctx.settings
+    return _digest({
+        "configs": [file_sha256(p) for p in (s.source_config, s.quality_config, s.monitoring_config)],
+        "dbt_target": s.dbt_target,
+        "forecaster": s.forecaster.model_dump(mode="json"),
+        "recommender": s.recommender.model_dump(mode="json"),
+    })
+
+
+def _catalogue(ctx: RunContext) -> str | None:
+    if ctx.source.catalogue is None:
+        return None
+    path = ctx.source.landing_path(ctx.settings.root) / ctx.source.catalogue.file
+    return file_sha256(path) if path.exists() else "missing"
+
+
+def files_version(ctx: RunContext, run_date: date, files: list[dict] | None = None) -> str:
+    """The day's files as ingested (``files``: the incoming area's manifest) or, without it, as
+    they lie in the landing folder now."""
+    if files is None:
+        found = ctx.source.files_for(run_date, ctx.settings.root)
+        named = [(p.name, file_sha256(p)) for p in found]
+    else:
+        named = [(f["name"], f["sha256"]) for f in files]
+    return _digest({"files": sorted(named), "catalogue": _catalogue(ctx)})
+
+
+def models_version(con: duckdb.DuckDBPyConnection, ctx: RunContext, run_date: date) -> str:
+    decisions = con.execute(
+        "SELECT model, run_date, winner, decision FROM ops.model_gate WHERE run_date <= ? "
+        "ORDER BY model, run_date", [run_date]).fetchall()
+    requests = con.execute(
+        "SELECT model, run_date, requested FROM ops.retrain_decisions WHERE run_date <= ? "
+        "ORDER BY model, run_date", [run_date]).fetchall()
+    trained = sorted((kind, c.path.name) for kind in registry.KINDS
+                     for c in registry.candidates(ctx.settings.models_dir, kind)
+                     if c.train_end <= run_date)
+    return _digest({"decisions": decisions, "requests": requests, "trained": trained})
+
+
+def _previous(con: duckdb.DuckDBPyConnection, run_date: date) -> str:
+    before = run_date - timedelta(days=1)
+    row = con.execute("SELECT fingerprint FROM ops.day_inputs WHERE run_date = ?",
+                      [before]).fetchone()
+    if row:
+        return row[0]
+    record = ledger.records(con, before, before).get(before)
+    return record.status if record else "none"
+
+
+def day_parts(con: duckdb.DuckDBPyConnection, ctx: RunContext, run_date: date,
+              files: list[dict] | None = None) -> dict[str, str]:
+    return {"files": files_version(ctx, run_date, files), "config": config_version(ctx),
+            "code": code_version(), "models": models_version(con, ctx, run_date),
+            "previous": _previous(con, run_date)}
+
+
+def record(con: duckdb.DuckDBPyConnection, ctx: RunContext, run_date: date,
+           files: list[dict] | None) -> None:
+    """What produced ``run_date``, now complete (days of a window in order: each reads the
+    fingerprint just recorded for the day before)."""
+    parts = day_parts(con, ctx, run_date, files)
+    con.execute("INSERT OR REPLACE INTO ops.day_inputs VALUES (?, ?, ?)",
+                [run_date, _digest(parts), json.dumps(parts)])
+
+
+def changed(con: duckdb.DuckDBPyConnection, ctx: RunContext, run_date: date) -> list[str]:
+    """The parts of a complete day's inputs that differ from what produced it; none for a day
+    completed before inputs were recorded (it is kept as it is)."""
+    row = con.execute("SELECT parts FROM ops.day_inputs WHERE run_date = ?", [run_date]).fetchone()
+    if row is None:
+        return []
+    recorded, now = json.loads(row[0]), day_parts(con, ctx, run_date)
+    return [p for p in PARTS if recorded.get(p) != now[p]]
