@@ -38,7 +38,7 @@ def backfill(start: date, end: date, force: bool = False) -> dict:
                                      / len(outcome.todo))
 
     try:
-        outcome = run_days(ctx, days_between(start, end), force, call=tasks.prefect_call(),
+        outcome = run_days(ctx, days_between(start, end), force, call=tasks.prefect_call(ctx.settings),
                            observers=(tasks.gate_artifacts, track, *tasks.LOCAL_OBSERVERS),
                            run=tasks.this_run(f"backfill {start}..{end}"))
     except DayBlocked as exc:

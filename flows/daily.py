@@ -35,7 +35,7 @@ def daily(run_date: date | None = None, force: bool = False) -> dict:
                 ctx.settings.source_config, ctx.settings.root)
     try:
         outcome = run_days(ctx, [run_date], force=force, catch_up=ctx.settings.catch_up_max_days,
-                           call=tasks.prefect_call(not_ready_retries=NOT_READY_RETRIES),
+                           call=tasks.prefect_call(ctx.settings, not_ready_retries=NOT_READY_RETRIES),
                            observers=(tasks.gate_artifacts, *tasks.LOCAL_OBSERVERS),
                            run=tasks.this_run(f"daily {run_date}"))
     except DayBlocked as exc:

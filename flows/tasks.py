@@ -1,13 +1,16 @@
-"""The pipeline's stages as Prefect tasks: one task per stage and window, retries while a daily
-file has not arrived, and the artifacts a reviewer opens in the UI. Failure bookkeeping and the
-one-run-per-warehouse lock stay in the pipeline (pipeline/definition.py)."""
+"""The pipeline's stages as Prefect tasks: one task per stage and window, with a timeout, retries
+of failed source reads and while a daily file has not arrived, and the artifacts a reviewer
+opens in the UI. Failure bookkeeping and the one-run-per-warehouse lock stay in the pipeline
+(pipeline/definition.py)."""
 from __future__ import annotations
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.tasks import exponential_backoff
 
-from pipeline.context import DayNotReady, RunContext, Window
+from pipeline.context import DayNotReady, RunContext, Window, log
 from pipeline.definition import RunOutcome, Stage
+from pipeline.settings import Settings
 
 
 def this_run(what: str) -> str:
@@ -17,36 +20,48 @@ def this_run(what: str) -> str:
     return f"{what} (Prefect flow run {flow_run.name!r}, id {flow_run.id})"
 
 
-def _retry_when_not_ready(task, task_run, state) -> bool:
-    try:
-        state.result()
-    except DayNotReady:
-        return True
-    except Exception:
+def stage_as_task(stage: Stage, settings: Settings, not_ready_retries: int = 0,
+                  not_ready_delay_s: float = 1800):
+    """The stage as a task, with the stage timeout. Prefect retries it on the stage's transient
+    errors (a failed source read) ``source_read_retries`` times with exponential backoff, and
+    while nothing of the window is ready (the task raises DayNotReady) ``not_ready_retries``
+    more times."""
+    transient = settings.source_read_retries if stage.transient else 0
+    delays = (exponential_backoff(settings.source_read_backoff_s)(transient)
+              + [not_ready_delay_s] * not_ready_retries)
+
+    def retry(task, task_run, state) -> bool:
+        try:
+            state.result()
+        except DayNotReady:
+            return True
+        except stage.transient as exc:
+            if task_run.run_count <= transient:
+                log.warning("%s: %s; retry %d of %d", stage.name, exc, task_run.run_count, transient)
+                return True
+            return False
+        except Exception:
+            return False
         return False
-    return False
 
-
-def stage_as_task(stage: Stage, not_ready_retries: int = 0, retry_delay_s: float = 1800):
-    """The stage as a task; while nothing of the window is ready it raises DayNotReady, which
-    Prefect retries ``not_ready_retries`` times."""
     def run(ctx: RunContext, window: Window) -> Window:
         after = stage.run(ctx, window)
         if not_ready_retries and after.stop is not None and after.stop.not_ready and not after.days:
             raise after.stop.error
         return after
 
-    return task(run, name=stage.name, cache_policy=NO_CACHE, retries=not_ready_retries,
-                retry_delay_seconds=retry_delay_s, retry_condition_fn=_retry_when_not_ready)
+    return task(run, name=stage.name, cache_policy=NO_CACHE, retries=len(delays),
+                retry_delay_seconds=delays or 0, retry_condition_fn=retry,
+                timeout_seconds=settings.stage_timeout_s)
 
 
-def prefect_call(not_ready_retries: int = 0):
+def prefect_call(settings: Settings, not_ready_retries: int = 0):
     """A StageCall for pipeline.definition that runs each stage as a Prefect task."""
     tasks: dict[str, object] = {}
 
     def call(stage: Stage, ctx: RunContext, window: Window) -> Window:
         if stage.name not in tasks:
-            tasks[stage.name] = stage_as_task(stage, not_ready_retries)
+            tasks[stage.name] = stage_as_task(stage, settings, not_ready_retries)
         named = tasks[stage.name].with_options(task_run_name=f"{stage.name} {window.start}"
                                                + ("" if window.start == window.end else f"..{window.end}"))
         return named(ctx, window)

@@ -21,10 +21,11 @@ class Stage:
     name: str                                 # what the ledger records when a day fails here
     run: Callable[[RunContext, Window], Window]
     reaches: DayState | None = None           # the ledger state of the days that pass it
+    transient: tuple[type[BaseException], ...] = ()  # errors worth retrying (the flows retry them)
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("ingest", stages.ingest),                    # source files -> incoming area
+    Stage("ingest", stages.ingest, transient=(OSError,)),  # source files -> incoming area
     Stage("gate", stages.gate_raw),                    # raw data gate, day by day in order
     Stage("promote", stages.promote, DayState.ingested),  # incoming -> raw tables
     Stage("transform", stages.transform_window, DayState.transformed),  # dbt build

@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     dbt_target: str = Field("local", description="the dbt profile target (dbt_project/profiles.yml)")
     dbt_project_dir: Path = Field(REPO_ROOT / "dbt_project", description="the dbt project (and its profiles.yml)")
     writer_lock_timeout_s: float = 600.0
+    source_read_retries: int = Field(
+        3, ge=0, description="Retries of a source read that fails with an OS error (a network "
+        "share gone for a moment, a file being replaced), after 10 s, 20 s, 40 s ...")
+    source_read_backoff_s: float = Field(10.0, gt=0, description="The first retry's delay.")
+    stage_timeout_s: float | None = Field(
+        4 * 3600.0, gt=0, description="The longest one stage may run over a window of days; past "
+        "it the window's first day fails at that stage with a timeout. None: no limit.")
     run_lock_wait_s: float = Field(
         3600.0, ge=0, description="How long a run waits for another run of the same warehouse "
         "to end before it fails naming it.")
