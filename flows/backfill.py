@@ -16,14 +16,15 @@ from prefect.artifacts import (
 )
 
 from flows import alerts, tasks
-from pipeline.context import DayBlocked, RunContext
+from pipeline.context import DayBlocked
 from pipeline.definition import RunOutcome, days_between, raise_for_stop, run_days
+from pipeline.settings import Settings
 from warehouse.ledger import DayState
 
 
-@flow(name="backfill")
+@flow(name="backfill", task_runner=tasks.task_runner(Settings()))
 def backfill(start: date, end: date, force: bool = False) -> dict:
-    ctx = RunContext.build()
+    ctx = tasks.run_context()
     logger = get_run_logger()
     progress: dict = {}
 

@@ -13,6 +13,7 @@ from prefect.runtime import flow_run
 from flows import alerts, tasks
 from pipeline.context import DayBlocked, RunContext
 from pipeline.definition import raise_for_stop, run_days
+from pipeline.settings import Settings
 from warehouse.reports import day_report_markdown
 
 NOT_READY_RETRIES = 12  # every 30 minutes: a late export is waited for six hours
@@ -24,11 +25,11 @@ def scheduled_run_date(ctx: RunContext) -> date:
     return ctx.source.default_run_date(scheduled)
 
 
-@flow(name="daily")
+@flow(name="daily", task_runner=tasks.task_runner(Settings()))
 def daily(run_date: date | None = None, force: bool = False) -> dict:
     """Every stage of the pipeline for one run date, then its report as an artifact. A run date
     already complete reruns only when its inputs changed (pipeline/inputs.py), or ``force``."""
-    ctx = RunContext.build()
+    ctx = tasks.run_context()
     run_date = run_date or scheduled_run_date(ctx)
     logger = get_run_logger()
     logger.info("daily run for %s (source config %s, data in %s)", run_date,

@@ -4,7 +4,9 @@ opens in the UI. Failure bookkeeping and the one-run-per-warehouse lock stay in 
 (pipeline/definition.py)."""
 from __future__ import annotations
 
-from prefect import task
+import logging
+
+from prefect import task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
@@ -18,6 +20,41 @@ def this_run(what: str) -> str:
     from prefect.runtime import flow_run
 
     return f"{what} (Prefect flow run {flow_run.name!r}, id {flow_run.id})"
+
+
+def task_runner(settings: Settings):
+    """The flows' task runner, as configured: threads, or Dask (a local cluster of
+    ``dask_workers`` processes, or the cluster at ``dask_address``)."""
+    if settings.task_runner == "threads":
+        from prefect.task_runners import ThreadPoolTaskRunner
+
+        return ThreadPoolTaskRunner()
+    from prefect_dask import DaskTaskRunner
+
+    if settings.dask_address:
+        return DaskTaskRunner(address=settings.dask_address)
+    # a local cluster's own chatter (and its benign tracebacks when it shuts down) stays out
+    # of the run's log; warnings still show
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": settings.dask_workers,
+                                          "threads_per_worker": 1, "processes": True})
+
+
+@task(name="per day", task_run_name="day {item}", cache_policy=NO_CACHE)
+def _one(fn, item):
+    return fn(item)
+
+
+def _on_task_runner(fn, items: list) -> list:
+    """fn over items as task runs on the flow's task runner (Dask's workers), in order."""
+    return [future.result() for future in _one.map(unmapped(fn), items)]
+
+
+def run_context() -> RunContext:
+    """The run context, its per-day work on Dask's workers when the task runner is Dask (on
+    threads the context's own pool does it, without a task run per day)."""
+    ctx = RunContext.build()
+    return ctx.spread_with(_on_task_runner) if ctx.settings.task_runner == "dask" else ctx
 
 
 def stage_as_task(stage: Stage, settings: Settings, not_ready_retries: int = 0,

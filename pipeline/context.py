@@ -49,6 +49,9 @@ class RunContext:
     quality: QualityConfig
     monitoring: MonitoringConfig
     workers: int = 2   # threads for the per-day work that touches no shared state
+    # how that per-day work is spread instead of threads (the flows hand in their task
+    # runner's, e.g. Dask's): fn over items, results in order
+    mapper: Callable[[Callable[[Any], Any], list], list] | None = None
 
     @classmethod
     def build(cls, settings: Settings | None = None) -> "RunContext":
@@ -64,6 +67,17 @@ class RunContext:
                                  load_monitoring_config(settings.monitoring_config, source.name))
         return _CONTEXTS[key]
 
+    def spread_with(self, mapper) -> "RunContext":
+        """This context (its handles shared) with the per-day work spread by ``mapper``."""
+        spread = object.__new__(RunContext)  # not copy.copy: that would go through __reduce__
+        spread.__dict__.update(self.__dict__, mapper=mapper)
+        return spread
+
+    def __reduce__(self):
+        # sent to another process (a Dask worker) as its settings: the handles are rebuilt
+        # there when used, and the per-day work runs where it lands
+        return _context_of, (self.settings,)
+
     @cached_property
     def gate(self) -> Gate:
         return Gate(self.settings.root / "quality", self.quality)
@@ -77,8 +91,10 @@ class RunContext:
         return self.settings.root / "quality" / "data_docs" / "index.html"
 
     def map(self, fn: Callable[[Any], Any], items: Iterable) -> list:
-        """fn over items on the context's threads, results in order."""
+        """fn over items on the context's threads (or its mapper), results in order."""
         items = list(items)
+        if self.mapper is not None and len(items) > 1:
+            return self.mapper(fn, items)
         if self.workers <= 1 or len(items) <= 1:
             return [fn(i) for i in items]
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
@@ -86,6 +102,11 @@ class RunContext:
 
 
 _CONTEXTS: dict[tuple, RunContext] = {}
+
+
+def _context_of(settings: Settings) -> RunContext:
+    # a module function, pickled by name (a classmethod would travel as code)
+    return RunContext.build(settings)
 
 
 def _digest(path: Path) -> str:

@@ -6,9 +6,10 @@ packages below (warehouse, checks, models, sources) take what they need of it as
 """
 from __future__ import annotations
 
-from functools import cached_property
 from datetime import date
+from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +38,15 @@ class Settings(BaseSettings):
         7, ge=0, description="A daily run first runs the earlier days it finds missed (a schedule "
         "missed while the server was down, a run killed midway), in order, up to this many; "
         "more wait for a backfill, whose command the error gives.")
+    task_runner: Literal["threads", "dask"] = Field(
+        "threads", description="Where the work that is independent per day runs (reading, "
+        "normalising and staging each day's files): the flow's threads, or Dask's workers (a "
+        "local cluster of dask_workers processes, or the cluster at dask_address). Read when the "
+        "flows are imported (a worker's environment).")
+    dask_address: str | None = Field(
+        None, description="The scheduler of an existing Dask cluster (tcp://host:8786); its "
+        "workers must see the data directory and the source at the same paths.")
+    dask_workers: int = Field(2, ge=1, description="Processes of the local Dask cluster.")
     dbt_threads: int = 2
     dbt_target: str = Field("local", description="the dbt profile target (dbt_project/profiles.yml)")
     dbt_project_dir: Path = Field(REPO_ROOT / "dbt_project", description="the dbt project (and its profiles.yml)")

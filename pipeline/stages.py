@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
@@ -103,17 +104,22 @@ def stage_day(ctx: RunContext, run_date: date, now: datetime | None = None) -> r
     return raw.stage(batch, catalogue, ctx.settings.incoming_dir)
 
 
+def stage_day_or_reason(ctx: RunContext, run_date: date) -> raw.IncomingDay | Exception:
+    """D staged, or why it cannot be yet (not ready, or failed as delivered); other errors
+    (a failed read) raise, and the flows retry them."""
+    try:
+        return stage_day(ctx, run_date)
+    except (DayNotReady, DayFailed) as exc:
+        return exc
+
+
 def ingest(ctx: RunContext, window: Window) -> Window:
     """Every day's files into the incoming area, in parallel (reading touches no shared
-    state); the window stops at the first day that is not ready or cannot be read."""
-    def one(run_date: date):
-        try:
-            return stage_day(ctx, run_date)
-        except (DayNotReady, DayFailed) as exc:
-            return exc
-
+    state: the context's threads, or the flow's Dask workers); the window stops at the first
+    day that is not ready or cannot be read."""
     incoming = {}
-    for run_date, day in zip(window.days, ctx.map(one, window.days)):
+    for run_date, day in zip(window.days,
+                             ctx.map(partial(stage_day_or_reason, ctx), window.days)):
         if isinstance(day, Exception):
             return window.with_(incoming=incoming).stopped_at(
                 run_date, day, not_ready=isinstance(day, DayNotReady))
