@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch.func import grad, vmap
 from torch.utils._pytree import tree_leaves, tree_map
 
@@ -87,17 +88,55 @@ def seed_everything(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+def distributed() -> tuple[int, int]:
+    """(this process's rank, the number of processes) of a torch.distributed training, or
+    (0, 1) in a single process."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def my_share(pick: np.ndarray) -> np.ndarray:
+    """This process's disjoint share of a batch of tasks that every process drew alike (same
+    seed, same draws): all of it in a single process. Each process scores its share against
+    the whole batch's normaliser, and ``outer_loop`` sums the processes' gradients, so the step
+    is the single process's step."""
+    rank, world = distributed()
+    return pick[rank::world]
+
+
+def _sum_over_processes(model: torch.nn.Module, loss: torch.Tensor) -> torch.Tensor:
+    """Sum the gradients (one all_reduce of a flat buffer) and the losses of every process.
+    DistributedDataParallel is not used: its hooks do not fire through torch.func's
+    functional_call, and it does not support the second-order gradients MAML takes."""
+    params = list(model.parameters())
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    flat = torch.cat([g.reshape(-1) for g in grads] + [loss.detach().reshape(1)])
+    dist.all_reduce(flat)
+    offset = 0
+    for p, g in zip(params, grads):
+        p.grad = flat[offset:offset + g.numel()].view_as(p).clone()
+        offset += g.numel()
+    return flat[-1]
+
+
 def outer_loop(model: torch.nn.Module, steps: int, learning_rate: float,
                batch_loss: Callable[[], torch.Tensor], log=None, label: str = "loss") -> list[float]:
     """``steps`` outer steps of Adam with a cosine schedule and gradient clipping on the loss of
-    a freshly sampled batch of tasks each; returns the losses."""
+    a freshly sampled batch of tasks each; returns the losses. Under torch.distributed each
+    process computes the loss of its share of the batch (``my_share``) and the gradients are
+    summed before the step, so every process takes the same step and holds the same weights."""
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(steps, 1))
     losses = []
+    several = distributed()[1] > 1
     for step in range(steps):
         loss = batch_loss()
         optimiser.zero_grad()
-        loss.backward()
+        if loss.requires_grad:  # a process whose share is empty contributes nothing
+            loss.backward()
+        if several:
+            loss = _sum_over_processes(model, loss)
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimiser.step()
         schedule.step()

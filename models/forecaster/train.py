@@ -20,7 +20,7 @@ from models.forecaster.config import ForecasterConfig
 from models.forecaster.features import LAGS, FeatureBuilder
 from models.forecaster.metrics import HORIZON
 from models.forecaster.network import Forecaster, Targets, adapted_outputs, loss, output_loss
-from models.meta import outer_loop, seed_everything, task_losses
+from models.meta import my_share, outer_loop, seed_everything, task_losses
 from models.warm import warm_start
 from models.panel import DemandPanel
 
@@ -105,9 +105,13 @@ def meta_train(panel: DemandPanel, cfg: ForecasterConfig, log=print,
 
     def batch_loss() -> torch.Tensor:
         pick = rng.choice(len(items), size=min(cfg.tasks_per_step, len(items)), replace=False)
-        losses = batch_losses(model, fb, items[pick], origins[pick], end, cfg, inner_steps)
-        w = torch.from_numpy(weights[pick].astype(np.float32))
-        return (losses * w).sum() / w.sum()
+        mine = my_share(pick)  # all of it in one process
+        total = float(weights[pick].sum())
+        if len(mine) == 0:
+            return torch.zeros(())
+        losses = batch_losses(model, fb, items[mine], origins[mine], end, cfg, inner_steps)
+        w = torch.from_numpy(weights[mine].astype(np.float32))
+        return (losses * w).sum() / total
 
     history = outer_loop(model, steps, cfg.learning_rate, batch_loss, log,
                          f"loss (inner steps {inner_steps})")

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from models.artifact import TrainedModel
-from models.meta import outer_loop, seed_everything, task_losses
+from models.meta import distributed, my_share, outer_loop, seed_everything, task_losses
 from models.recommender.config import RecommenderConfig
 from models.recommender.data import ShopHistory, in_sorted
 from models.recommender.features import RecFeatures
@@ -285,7 +285,9 @@ def meta_train(history: ShopHistory, cfg: RecommenderConfig, log=print,
     items = list(history.items.item_ids)
     fx = RecFeatures(history, categories, stores, items)
     tasks = training_tasks(history, fx, cfg)
-    sampler = Sampler(history, cfg, rng)
+    # the tasks are drawn alike in every process of a distributed training (``rng``); each
+    # process draws its own share's samples from its own stream
+    sampler = Sampler(history, cfg, np.random.default_rng([cfg.seed, distributed()[0]]))
     model = Recommender(len(items), len(categories), len(stores), cfg)
     steps, started_from = warm_start(model, start_from, history.run_date, cfg, {
         "identity.weight": ("items", items), "category.weight": ("categories", categories),
@@ -295,7 +297,11 @@ def meta_train(history: ShopHistory, cfg: RecommenderConfig, log=print,
 
     def batch_loss() -> torch.Tensor:
         pick = rng.choice(len(tasks), size=min(cfg.tasks_per_step, len(tasks)), replace=False)
-        return batch_losses(model, fx, sampler, [tasks[i] for i in pick], cfg, inner_steps).mean()
+        mine = my_share(pick)  # all of it in one process
+        if len(mine) == 0:
+            return torch.zeros(())
+        return batch_losses(model, fx, sampler, [tasks[i] for i in mine], cfg,
+                            inner_steps).sum() / len(pick)
 
     losses = outer_loop(model, steps, cfg.learning_rate, batch_loss, log, "ranking loss")
     model.eval()
