@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 # the daily flow's, not the model's (a warm start's parent is in the model's lineage and version)
 POLICY_FIELDS = {"retrain_every_days", "min_history_days", "warm_start_fraction",
                  "scratch_every_days", "from_scratch", "gate_margin", "gate_first_champion",
-                 "gate_max_total_bias"}
+                 "gate_max_total_bias", "processes"}
 
 
 class MetaLearnerConfig(BaseModel):
@@ -26,6 +26,10 @@ class MetaLearnerConfig(BaseModel):
     inner_lr: float = Field(0.1, description="initial inner learning rate (then learned per parameter)")
     first_order: bool = False
     seed: int = 0
+    processes: int = Field(
+        1, ge=1, description="meta-train in this many processes (torchrun, models/across.py): "
+        "each scores its share of every batch of tasks; the model equals one process's within "
+        "float noise, so it is not part of the version")
     # the daily flow's policy
     retrain_every_days: int = Field(
         7, description="meta-train again when the model's training window ends more than this "

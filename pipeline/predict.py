@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from domain.rules import HORIZON_DAYS, RECOMMENDATION_WINDOW_DAYS
 from models import registry
+from models.across import train_across
 from models.config import MetaLearnerConfig
 from models.forecaster import baselines as forecast_baselines
 from models.forecaster import evaluate as forecast_evaluate
@@ -223,18 +224,27 @@ def backtest_forecasts(network, panel: DemandPanel, origin: date) -> dict[str, d
     return {GATE_NETWORK: scored.pop("model"), BASELINE: scored.pop("baseline"), **scored}
 
 
+def meta_trained(meta_train: Callable, data, cfg, log_line: Callable, start_from):
+    """``meta_train`` in this process, or across ``cfg.processes`` processes (torchrun)."""
+    if cfg.processes > 1:
+        log_line(f"  across {cfg.processes} processes (torchrun, gloo)")
+        return train_across(meta_train, data, cfg, cfg.processes, start_from=start_from)
+    return meta_train(data, cfg, log=log_line, start_from=start_from)
+
+
 def train_forecaster_models(history: DemandPanel, cfg, log_line: Callable, start_from
                             ) -> TrainedForecaster:
     """The meta-learned network (from ``start_from``'s weights when given) and, with
     ``pooled_candidate``, the pooled network on the same data (from ``start_from``'s pooled
     network when it has one)."""
-    trained = train_forecaster(history, cfg, log=log_line, start_from=start_from)
+    trained = meta_trained(train_forecaster, history, cfg, log_line, start_from)
     if cfg.pooled_candidate and cfg.mode == "maml":
         started = time.perf_counter()
         pooled_from = (start_from.as_pooled() if start_from is not None
                        and start_from.pooled is not None else None)
-        trained.pooled = train_forecaster(history, cfg.model_copy(update={"mode": "pooled"}),
-                                          log=log_line, start_from=pooled_from).model
+        trained.pooled = meta_trained(train_forecaster, history,
+                                      cfg.model_copy(update={"mode": "pooled"}), log_line,
+                                      pooled_from).model
         trained.metrics["pooled_seconds"] = time.perf_counter() - started
     return trained
 
@@ -337,7 +347,7 @@ def backtest_lists(network, full: ShopHistory, origin: date) -> dict[str, dict]:
 def train_recommender_models(history: ShopHistory, cfg, log_line: Callable, start_from):
     """The network (meta-trained, from ``start_from``'s weights when given) and, with
     ``two_stage``, the two-stage recommender's ranker on the same history."""
-    trained = train_recommender(history, cfg, log=log_line, start_from=start_from)
+    trained = meta_trained(train_recommender, history, cfg, log_line, start_from)
     if cfg.two_stage:
         started = time.perf_counter()
         trained.ranker = ranker.train(history)

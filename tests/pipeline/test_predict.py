@@ -2,6 +2,9 @@
 contract's schema; forecasts and lists read back from the warehouse as the model made them."""
 from datetime import timedelta
 
+import pytest
+import torch
+
 import duckdb
 import numpy as np
 import pyarrow as pa
@@ -12,6 +15,7 @@ from models.recommender.baselines import BASELINES, FALLBACK, recommend
 from models.recommender.data import history_from_frames
 from pipeline.predict import (
     forecast_table,
+    meta_trained,
     published_version,
     read_forecast,
     read_recommendations,
@@ -95,3 +99,19 @@ def test_a_published_version_loads_what_served_it(tmp_path, panel, trained):  # 
     np.testing.assert_array_equal(forecast(served_pooled, history).mean, forecast(pooled, history).mean)
     np.testing.assert_array_equal(forecast(network, history).mean, forecast(trained, history).mean)
     assert load_served(tmp_path / "models", FORECASTER, FORECASTER.baseline_version) is None
+
+
+@pytest.mark.slow
+def test_the_training_stage_can_train_across_processes(panel, tiny_config):  # noqa: F811
+    from models.forecaster.train import meta_train
+
+    history = panel.until(panel.end - timedelta(days=28))
+    cfg = tiny_config.model_copy(update={"outer_steps": 8})
+    lines: list[str] = []
+    here = meta_trained(meta_train, history, cfg, lines.append, None)
+    across = meta_trained(meta_train, history, cfg.model_copy(update={"processes": 2}),
+                          lines.append, None)
+    assert any("across 2 processes" in line for line in lines)
+    assert across.config.processes == 2 and across.train_end == here.train_end
+    for name, tensor in here.model.state_dict().items():
+        torch.testing.assert_close(across.model.state_dict()[name], tensor, atol=2e-4, rtol=1e-3)
