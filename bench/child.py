@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pipeline.context import RunContext, Window
 from pipeline.definition import STAGE_NAMES, STAGES, days_between, run_days
+from warehouse.db import reader as duckdb_reader
 
 
 def _days(spec: dict) -> list[date]:
@@ -75,6 +76,48 @@ def run(spec: dict) -> dict:
             raise RuntimeError(f"{outcome.stop.run_date} stopped at {outcome.failed_stage}: "
                                f"{outcome.stop.error}")
         out.update(run_s=time.perf_counter() - t, ran=len(outcome.todo))
+    elif step == "cli_backfill":  # the flow as an operator starts it, with its task runner
+        import os
+        import subprocess
+
+        from warehouse.checksums import published_checksums
+
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "shopcast"), "backfill", "--start", spec["start"],
+             "--end", spec["end"]], env={**os.environ, "SHOPCAST_TASK_RUNNER": spec["runner"]},
+            capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"shopcast backfill failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        summary = json.loads(done.stdout[done.stdout.rindex("\n{") + 1:])
+        out.update(stage_seconds=summary["stage_seconds"],
+                   published=published_checksums(settings.published_dir),
+                   peak_children_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+    elif step == "train_processes":  # the forecaster trained in N processes, scored after the origin
+        from models.forecaster.evaluate import rolling_origins
+        from models.forecaster.predict import forecast
+        from models.forecaster.train import meta_train
+        from pipeline.predict import meta_trained
+
+        cfg = settings.forecaster.model_copy(update={"processes": spec["processes"]})
+        origin = date.fromisoformat(spec["origin"])
+        with duckdb_reader(settings) as con:
+            from models.panel import load_panel
+
+            end = con.execute("SELECT max(order_date) FROM marts.fct_item_daily_demand").fetchone()[0]
+            panel = load_panel(con, end)
+        trained_s: dict = {}
+
+        def fit(history):
+            t = time.perf_counter()
+            trained = meta_trained(meta_train, history, cfg, print, None)
+            trained_s["s"] = time.perf_counter() - t
+            return forecast(trained, history)
+
+        results = rolling_origins(panel, [origin], {"meta": fit}, log=None)
+        by_segment = results.set_index("segment")
+        out.update({"train_s": trained_s["s"], "wrmsse all": by_segment.loc["all", "wrmsse"],
+                    "wrmsse cold": by_segment.loc["cold", "wrmsse"],
+                    "total_bias all": by_segment.loc["all", "total_bias"]})
     elif step == "forecast_compare":
         from bench import forecast as fc
 

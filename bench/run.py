@@ -6,6 +6,8 @@
    each, median: it should grow with the day's volume, not with history;
 4. the same transformations as plain SQL in one DuckDB (bench/plain_sql.py).
 4b. reruns of complete days (--only rerun): a no-op when nothing changed (bench/rerun.py);
+4c. scaling out (--only scaleout): a backfill on threads and on Dask, meta-training in one
+   process and in two (bench/scaleout.py);
 5. the data-quality gate on a 1M-line day (bench/run.py --only gate): validation rows per second
    and the gate's share of that day's daily run;
 6. the forecaster and 7. the recommender (--only forecast / recommend): docs/evaluation.md's
@@ -37,8 +39,8 @@ from domain.paths import REPO_ROOT
 from pipeline.definition import STAGE_NAMES
 
 START = date(2025, 1, 1)
-SECTIONS = ("foundation", "rerun", "gate", "forecast", "recommend", "warm", "scale",
-            "monitoring", "adaptation")
+SECTIONS = ("foundation", "rerun", "scaleout", "gate", "forecast", "recommend", "warm",
+            "scale", "monitoring", "adaptation")
 ONLINE_RETAIL = {"source": "online_retail", "start": "2010-12-01", "end": "2011-12-09",
                  "origins": ["2011-09-30", "2011-10-14", "2011-10-28", "2011-11-11"]}
 # a year of about 3,000 selling items, intermittent like a gift shop's (docs/evaluation.md, synthetic)
@@ -157,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     for section in args.only or SECTIONS:
         started = sum(r["seconds"] for r in RESULTS.values())
-        report = {"foundation": foundation, "rerun": rerun, "gate": gate, "forecast": forecast,
+        report = {"foundation": foundation, "rerun": rerun, "scaleout": scaleout, "gate": gate, "forecast": forecast,
                   "recommend": recommend, "warm": warm, "scale": scale,
                   "monitoring": monitoring, "adaptation": adaptation}[section](args)
         print(report)
@@ -396,6 +398,14 @@ def rerun(args) -> str:
     from bench import rerun as reruns
 
     return reruns.section(args, child, window, _machine(), markers("rerun"), flat_shop)
+
+
+def scaleout(args) -> str:
+    """Threads against Dask for a backfill; training in one process against two (bench/scaleout.py)."""
+    from bench import scaleout as scaling
+
+    return scaling.section(args, child, window, _machine(), markers("scaleout"), flat_shop,
+                           model_warehouses)
 
 
 def monitoring(args) -> str:

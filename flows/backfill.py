@@ -47,7 +47,8 @@ def backfill(start: date, end: date, force: bool = False) -> dict:
         raise
     summary = {"start": start, "end": end, "done": outcome.done,
                "failed": outcome.stop.run_date if outcome.stop else None,
-               "waiting": outcome.waiting}
+               "waiting": outcome.waiting,
+               "stage_seconds": {k: round(v, 2) for k, v in outcome.stage_seconds.items()}}
     tasks.review_page_artifact(ctx)
     alerts.alert_run(ctx, outcome)
     if outcome.todo:

@@ -122,6 +122,8 @@ def backfill(start: DateOption, end: DateOption,
     with LiveProgress():
         summary = backfill_flow(start=start.date(), end=end.date(), force=force)
     console.print(f"backfill {start.date()}..{end.date()}: {len(summary['done'])} day(s) complete")
+    console.print_json(json.dumps({"days_complete": len(summary["done"]),
+                                   "stage_seconds": summary["stage_seconds"]}))
 
 
 @app.command()
