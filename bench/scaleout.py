@@ -91,7 +91,7 @@ def section(args, child: Callable, window: Callable, machine: str, markers: tupl
         "",
         f"Two processes / one: {two['train_s'] / one['train_s']:.2f}x the time (2 cores: the "
         "processes share them, one thread each; the process group's start-up and the inputs' "
-        "hand-over are included); WRMSSE all {two['wrmsse all'] / one['wrmsse all']:.3f}x.",
+        f"hand-over are included); WRMSSE all {two['wrmsse all'] / one['wrmsse all']:.3f}x.",
         end,
     ]
     return "\n".join(rows)
