@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pipeline.context import RunContext, Window
 from pipeline.definition import STAGE_NAMES, STAGES, days_between, run_days
-from warehouse.db import reader as duckdb_reader
+from warehouse import db
 
 
 def _days(spec: dict) -> list[date]:
@@ -96,13 +96,12 @@ def run(spec: dict) -> dict:
         from models.forecaster.evaluate import rolling_origins
         from models.forecaster.predict import forecast
         from models.forecaster.train import meta_train
+        from models.panel import load_panel
         from pipeline.predict import meta_trained
 
         cfg = settings.forecaster.model_copy(update={"processes": spec["processes"]})
         origin = date.fromisoformat(spec["origin"])
-        with duckdb_reader(settings) as con:
-            from models.panel import load_panel
-
+        with db.reader(settings) as con:
             end = con.execute("SELECT max(order_date) FROM marts.fct_item_daily_demand").fetchone()[0]
             panel = load_panel(con, end)
         trained_s: dict = {}

@@ -162,6 +162,7 @@ def plan_days(ctx: RunContext, days: list[date], force: bool) -> list[date]:
     todo: list[date] = []
     with db.writer(ctx.settings) as con:
         records = ledger.records(con, days[0], days[-1])
+        now = inputs.DayInputs(con, ctx)
         for d in days:
             status = records[d].status if d in records else None
             if status == DayState.skipped.value:
@@ -173,7 +174,7 @@ def plan_days(ctx: RunContext, days: list[date], force: bool) -> list[date]:
                 log.info("%s reruns: an earlier day of the run (%s) changes its history", d, todo[0])
                 todo.append(d)
                 continue
-            changed = inputs.changed(con, ctx, d)
+            changed = now.changed(d)
             if changed:
                 log.info("%s reruns: its %s changed since it ran", d, ", ".join(changed))
                 todo.append(d)

@@ -64,61 +64,64 @@ def _catalogue(ctx: RunContext) -> str | None:
     return file_sha256(path) if path.exists() else "missing"
 
 
-def files_version(ctx: RunContext, run_date: date, files: list[dict] | None = None) -> str:
-    """The day's files as ingested (``files``: the incoming area's manifest) or, without it, as
-    they lie in the landing folder now."""
-    if files is None:
-        found = ctx.source.files_for(run_date, ctx.settings.root)
-        named = [(p.name, file_sha256(p)) for p in found]
-    else:
-        named = [(f["name"], f["sha256"]) for f in files]
-    return _digest({"files": sorted(named), "catalogue": _catalogue(ctx)})
+class DayInputs:
+    """The inputs of days, as they stand now, over one connection: what does not depend on the
+    day (configuration, code, catalogue, the registered models) is read once, so a plan or a
+    window of many days reads each config file and model card once, not once a day."""
 
+    def __init__(self, con: duckdb.DuckDBPyConnection, ctx: RunContext):
+        self.con, self.ctx = con, ctx
+        self.config, self.catalogue = config_version(ctx), _catalogue(ctx)
+        self.trained = sorted((c.train_end, kind, c.path.name) for kind in registry.KINDS
+                              for c in registry.candidates(ctx.settings.models_dir, kind))
 
-def models_version(con: duckdb.DuckDBPyConnection, ctx: RunContext, run_date: date) -> str:
-    decisions = con.execute(
-        "SELECT model, run_date, winner, decision FROM ops.model_gate WHERE run_date <= ? "
-        "ORDER BY model, run_date", [run_date]).fetchall()
-    requests = con.execute(
-        "SELECT model, run_date, requested FROM ops.retrain_decisions WHERE run_date <= ? "
-        "ORDER BY model, run_date", [run_date]).fetchall()
-    trained = sorted((kind, c.path.name) for kind in registry.KINDS
-                     for c in registry.candidates(ctx.settings.models_dir, kind)
-                     if c.train_end <= run_date)
-    return _digest({"decisions": decisions, "requests": requests, "trained": trained})
+    def files(self, run_date: date, files: list[dict] | None = None) -> str:
+        """The day's files as ingested (``files``: the incoming area's manifest) or, without
+        it, as they lie in the landing folder now."""
+        if files is None:
+            found = self.ctx.source.files_for(run_date, self.ctx.settings.root)
+            named = [(p.name, file_sha256(p)) for p in found]
+        else:
+            named = [(f["name"], f["sha256"]) for f in files]
+        return _digest({"files": sorted(named), "catalogue": self.catalogue})
 
+    def models(self, run_date: date) -> str:
+        decisions = self.con.execute(
+            "SELECT model, run_date, winner, decision FROM ops.model_gate WHERE run_date <= ? "
+            "ORDER BY model, run_date", [run_date]).fetchall()
+        requests = self.con.execute(
+            "SELECT model, run_date, requested FROM ops.retrain_decisions WHERE run_date <= ? "
+            "ORDER BY model, run_date", [run_date]).fetchall()
+        trained = [(kind, name) for end, kind, name in self.trained if end <= run_date]
+        return _digest({"decisions": decisions, "requests": requests, "trained": sorted(trained)})
 
-def _previous(con: duckdb.DuckDBPyConnection, run_date: date) -> str:
-    before = run_date - timedelta(days=1)
-    row = con.execute("SELECT fingerprint FROM ops.day_inputs WHERE run_date = ?",
-                      [before]).fetchone()
-    if row:
-        return row[0]
-    record = ledger.records(con, before, before).get(before)
-    return record.status if record else "none"
+    def previous(self, run_date: date) -> str:
+        before = run_date - timedelta(days=1)
+        row = self.con.execute("SELECT fingerprint FROM ops.day_inputs WHERE run_date = ?",
+                               [before]).fetchone()
+        if row:
+            return row[0]
+        record = ledger.records(self.con, before, before).get(before)
+        return record.status if record else "none"
 
+    def parts(self, run_date: date, files: list[dict] | None = None) -> dict[str, str]:
+        return {"files": self.files(run_date, files), "config": self.config,
+                "code": code_version(), "models": self.models(run_date),
+                "previous": self.previous(run_date)}
 
-def day_parts(con: duckdb.DuckDBPyConnection, ctx: RunContext, run_date: date,
-              files: list[dict] | None = None) -> dict[str, str]:
-    return {"files": files_version(ctx, run_date, files), "config": config_version(ctx),
-            "code": code_version(), "models": models_version(con, ctx, run_date),
-            "previous": _previous(con, run_date)}
+    def record(self, run_date: date, files: list[dict] | None) -> None:
+        """What produced ``run_date``, now complete (days of a window in order: each reads the
+        fingerprint just recorded for the day before)."""
+        parts = self.parts(run_date, files)
+        self.con.execute("INSERT OR REPLACE INTO ops.day_inputs VALUES (?, ?, ?)",
+                         [run_date, _digest(parts), json.dumps(parts)])
 
-
-def record(con: duckdb.DuckDBPyConnection, ctx: RunContext, run_date: date,
-           files: list[dict] | None) -> None:
-    """What produced ``run_date``, now complete (days of a window in order: each reads the
-    fingerprint just recorded for the day before)."""
-    parts = day_parts(con, ctx, run_date, files)
-    con.execute("INSERT OR REPLACE INTO ops.day_inputs VALUES (?, ?, ?)",
-                [run_date, _digest(parts), json.dumps(parts)])
-
-
-def changed(con: duckdb.DuckDBPyConnection, ctx: RunContext, run_date: date) -> list[str]:
-    """The parts of a complete day's inputs that differ from what produced it; none for a day
-    completed before inputs were recorded (it is kept as it is)."""
-    row = con.execute("SELECT parts FROM ops.day_inputs WHERE run_date = ?", [run_date]).fetchone()
-    if row is None:
-        return []
-    recorded, now = json.loads(row[0]), day_parts(con, ctx, run_date)
-    return [p for p in PARTS if recorded.get(p) != now[p]]
+    def changed(self, run_date: date) -> list[str]:
+        """The parts of a complete day's inputs that differ from what produced it; none for a
+        day completed before inputs were recorded (it is kept as it is)."""
+        row = self.con.execute("SELECT parts FROM ops.day_inputs WHERE run_date = ?",
+                               [run_date]).fetchone()
+        if row is None:
+            return []
+        recorded, now = json.loads(row[0]), self.parts(run_date)
+        return [p for p in PARTS if recorded.get(p) != now[p]]

@@ -328,14 +328,15 @@ def write_day_report(settings: Settings, report: dict) -> Path:
 def record_states(ctx: RunContext, window: Window, state: DayState, stage: str) -> None:
     """The days of the window have passed ``stage``: they are now in ``state``."""
     with db.writer(ctx.settings) as con:
+        produced = inputs.DayInputs(con, ctx) if state is DayState.complete else None
         for run_date in window.days:
             counts = window.reports.get(run_date) or {}
             day = window.incoming.get(run_date)
             lines = counts.get("lines", day.lines if day else None)
             quarantined = counts.get("quarantined_lines", day.quarantined if day else None)
             ledger.set_state(con, run_date, state, stage, lines=lines, quarantined=quarantined)
-            if state is DayState.complete:
-                inputs.record(con, ctx, run_date, day.files if day else None)
+            if produced is not None:
+                produced.record(run_date, day.files if day else None)
 
 
 def record_failure(settings: Settings, run_date: date, stage: str, exc: BaseException) -> Path:
