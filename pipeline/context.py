@@ -62,6 +62,7 @@ class RunContext:
                _digest(settings.quality_config), _digest(settings.monitoring_config))
         if key not in _CONTEXTS:
             source = load_source_config(settings.source_config)
+            source.check_landing(settings.root, settings.landing_roots)
             _CONTEXTS[key] = cls(settings, source,
                                  load_quality_config(settings.quality_config, source.name),
                                  load_monitoring_config(settings.monitoring_config, source.name))

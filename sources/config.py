@@ -11,10 +11,12 @@ from enum import Enum
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import duckdb
 import yaml
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from domain.paths import REPO_ROOT
+from sources.expressions import check_expression, check_rule, sandbox
 
 # The canonical order-line schema (docs/order_lines.md). Optional columns may be unmapped.
 CANONICAL_COLUMNS = (
@@ -39,12 +41,61 @@ class ColumnSource(BaseModel):
     def _one_of(self) -> "ColumnSource":
         if (self.column is None) == (self.sql is None):
             raise ValueError("give exactly one of 'column' or 'sql'")
+        if self.sql is not None:
+            check_expression(self.sql)
         return self
 
     def expression(self) -> str:
         if self.sql is not None:
             return f"({self.sql})"
         return '"' + self.column.replace('"', '""') + '"'
+
+
+def _column_sources(cols):
+    """``name: Column`` is short for ``name: {column: Column}`` (so that an error names the
+    one form that was meant)."""
+    if not isinstance(cols, dict):
+        return cols
+    return {k: ({"column": v} if isinstance(v, str) else v) for k, v in cols.items()}
+
+
+def _known_zone(tz: str) -> str:
+    """A zone both Python and DuckDB (ICU) know; the message names it."""
+    try:
+        ZoneInfo(tz)
+    except (ValueError, KeyError):
+        raise ValueError(f"unknown time zone {tz!r} (an IANA name such as Europe/London)") from None
+    con = sandbox()
+    try:
+        con.execute("SELECT timezone(?, TIMESTAMPTZ '2025-01-01 00:00:00+00')", [tz])
+    except duckdb.Error:
+        raise ValueError(f"unknown time zone {tz!r} (DuckDB's ICU does not know it)") from None
+    finally:
+        con.close()
+    return tz
+
+
+def _timestamp_format(fmt: str) -> str:
+    """A DuckDB strptime format that writes and reads back a date (2025-01-02)."""
+    con = sandbox()
+    try:
+        back = con.execute("SELECT CAST(try_strptime(strftime(TIMESTAMP '2025-01-02 03:04:05', $f), "
+                           "$f) AS DATE)", {"f": fmt}).fetchone()[0]
+    except duckdb.Error as exc:
+        raise ValueError(f"bad format {fmt!r}: {str(exc).splitlines()[0]}") from None
+    finally:
+        con.close()
+    if back != date(2025, 1, 2):
+        raise ValueError(f"format {fmt!r} does not carry a date (year, month and day)")
+    return fmt
+
+
+def _plain_name(text: str, what: str) -> str:
+    """A file name or glob inside the landing folder: never a path out of it."""
+    if not text or "/" in text or "\\" in text or text in (".", "..") or text.startswith("~"):
+        raise ValueError(f"{what} {text!r} must be a file name inside the landing folder "
+                         "(no folders, no '..', not absolute)")
+    return text
 
 
 class CsvOptions(BaseModel):
@@ -59,6 +110,13 @@ class TimestampOptions(BaseModel):
         None, description="Zone of naive source timestamps; defaults to the business time zone."
     )
 
+    _format = field_validator("format")(_timestamp_format)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, tz: str | None) -> str | None:
+        return None if tz is None else _known_zone(tz)
+
 
 class Rules(BaseModel):
     """SQL predicates over canonical columns, applied in dbt staging and counted there."""
@@ -66,11 +124,21 @@ class Rules(BaseModel):
     cancellation: str = "quantity < 0"
     product: str = "true"
 
+    _one_expression = field_validator("cancellation", "product")(check_rule)
+
 
 class CatalogueConfig(BaseModel):
     file: str
-    columns: dict[str, str | ColumnSource]
+    columns: dict[str, ColumnSource]
     launch_date_format: str = "%Y-%m-%d"
+
+    _launch_format = field_validator("launch_date_format")(_timestamp_format)
+    _columns = field_validator("columns", mode="before")(_column_sources)
+
+    @field_validator("file")
+    @classmethod
+    def _in_landing(cls, name: str) -> str:
+        return _plain_name(name, "catalogue file")
 
 
 class SourceConfig(BaseModel):
@@ -80,7 +148,7 @@ class SourceConfig(BaseModel):
     date_format: str = "%Y-%m-%d"
     format: str | None = Field(None, description="csv or parquet; by file extension if unset.")
     csv: CsvOptions = CsvOptions()
-    columns: dict[str, str | ColumnSource]
+    columns: dict[str, ColumnSource]
     timestamp: TimestampOptions = TimestampOptions()
     business_timezone: str = "UTC"
     strip_float_suffix: list[str] = Field(
@@ -101,13 +169,31 @@ class SourceConfig(BaseModel):
         missing = [c for c in REQUIRED_COLUMNS if c not in cols]
         if missing:
             raise ValueError(f"required canonical columns not mapped: {missing}")
-        return {k: (ColumnSource(column=v) if isinstance(v, str) else v) for k, v in cols.items()}
+        return cols
 
-    @field_validator("business_timezone")
+    _short_columns = field_validator("columns", mode="before")(_column_sources)
+
+    _valid_zone = field_validator("business_timezone")(_known_zone)
+
+    @field_validator("file_pattern")
     @classmethod
-    def _valid_zone(cls, tz: str) -> str:
-        ZoneInfo(tz)
-        return tz
+    def _pattern(cls, pattern: str) -> str:
+        if pattern.count("{date}") != 1:
+            raise ValueError(f"file pattern {pattern!r} must hold {{date}} exactly once")
+        return _plain_name(pattern, "file pattern")
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_in_names(cls, fmt: str) -> str:
+        probe = date(2025, 1, 2)
+        try:
+            back = datetime.strptime(probe.strftime(fmt), fmt).date()
+        except ValueError:
+            back = None
+        if back != probe:
+            raise ValueError(f"date format {fmt!r} does not write and read back a date")
+        _plain_name(probe.strftime(fmt), "date format")
+        return fmt
 
     # -- paths -------------------------------------------------------------------------------
     def landing_path(self, data_dir: Path) -> Path:
@@ -115,6 +201,19 @@ class SourceConfig(BaseModel):
         text = _expand_env(self.landing_dir).replace("{data_dir}", str(data_dir))
         path = Path(text).expanduser()
         return path if path.is_absolute() else (REPO_ROOT / path).resolve()
+
+    def check_landing(self, data_dir: Path, roots: list[Path]) -> Path:
+        """The landing folder, resolved, if it lies inside the data directory, the mapping's own
+        folder or one of ``roots`` (SHOPCAST_LANDING_ROOTS); ValueError naming the mapping
+        otherwise. A mapping must not point the pipeline at the rest of the machine."""
+        landing = self.landing_path(data_dir).resolve()
+        allowed = [Path(data_dir), *roots] + ([self.config_path.parent] if self.config_path else [])
+        if any(landing.is_relative_to(Path(r).expanduser().resolve()) for r in allowed):
+            return landing
+        raise ValueError(
+            f"{self.config_path or self.name}: landing_dir {self.landing_dir!r} resolves to "
+            f"{landing}, outside the folders sources may read ({', '.join(map(str, allowed))}); "
+            "an operator adds a folder with SHOPCAST_LANDING_ROOTS")
 
     def files_for(self, run_date: date, data_dir: Path) -> list[Path]:
         pattern = self.file_pattern.replace("{date}", run_date.strftime(self.date_format))

@@ -6,18 +6,22 @@ lines); writing them anywhere is the caller's business.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from domain.text import excerpt, printable
 from sources.config import SourceConfig
+from sources.expressions import sandbox
 
 # Canonical order-line columns with their warehouse types (docs/order_lines.md).
 ORDER_LINE_SCHEMA = pa.schema([
@@ -90,8 +94,13 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_raw_file(path: Path, cfg: SourceConfig) -> pa.Table:
-    """Every column as text, plus ``line_no``: the 1-based data row in the file."""
+def read_raw_file(path: Path, cfg: SourceConfig) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """Every column as text, plus ``line_no``: the 1-based data row in the file; and the rows
+    that do not split into the header's columns, as (line_no, text), to be quarantined."""
+    malformed: list = []
+    if path.resolve().parent != path.parent.resolve():
+        raise SourceFileError(f"{path}: refused, a link to {path.resolve()} outside the landing "
+                              "folder")
     try:
         if cfg.file_format(path) == "parquet":
             table = pq.read_table(path)
@@ -100,20 +109,61 @@ def read_raw_file(path: Path, cfg: SourceConfig) -> pa.Table:
             if path.stat().st_size == 0:
                 raise SourceFileError(f"{path}: the file is empty (0 bytes, not even a header)")
             names = _csv_header(path, cfg)
-            table = pacsv.read_csv(
-                path,
-                read_options=pacsv.ReadOptions(encoding=cfg.csv.encoding),
-                parse_options=pacsv.ParseOptions(delimiter=cfg.csv.delimiter, quote_char=cfg.csv.quote),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={n: pa.string() for n in names},
-                    strings_can_be_null=False,
-                ),
-            )
+            try:
+                table = _read_csv(path, cfg, names)
+            except pa.ArrowInvalid as exc:
+                if "columns, got" not in str(exc):
+                    raise
+                # rare: read again on one thread, where Arrow numbers the rows it sets aside
+                table = _read_csv(path, cfg, names, malformed)
+                if malformed and _ends_mid_row(path, malformed[-1][0], table.num_rows + len(malformed)):
+                    raise SourceFileError(
+                        f"{path}: row {malformed[-1][0]} ends the file without a line break and "
+                        f"with too few or too many columns: the file looks truncated "
+                        f"({excerpt(malformed[-1][1][-40:])})") from exc
     except SourceFileError:
         raise
     except (pa.ArrowInvalid, UnicodeDecodeError, OSError) as exc:
-        raise SourceFileError(f"{path}: cannot be read as {cfg.file_format(path)}: {exc}") from exc
-    return table.append_column("line_no", pa.array(range(1, table.num_rows + 1), pa.int64()))
+        raise SourceFileError(
+            f"{path}: cannot be read as {cfg.file_format(path)}: {_reason(exc)}") from exc
+    rows = np.arange(1, table.num_rows + len(malformed) + 1)
+    if malformed:
+        rows = rows[~np.isin(rows, [line for line, _ in malformed])]
+    return table.append_column("line_no", pa.array(rows, pa.int64())), malformed
+
+
+def _ends_mid_row(path: Path, line: int, rows: int) -> bool:
+    """Whether the malformed row at ``line`` is the file's last and lacks its line break: a
+    delivery cut short, not a bad row to set aside."""
+    with path.open("rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 1))
+        return line == rows and fh.read(1) not in (b"\n", b"\r")
+
+
+def _reason(exc: Exception) -> str:
+    """A reader's error, with the row it quotes cut to a short, escaped excerpt."""
+    head, quoted, row = str(exc).partition(" columns, got ")
+    if quoted:
+        count, _, text = row.partition(": ")
+        return f"{printable(head, 80)}{quoted}{count}: {excerpt(text)}"
+    return printable(str(exc), 160)
+
+
+def _read_csv(path: Path, cfg: SourceConfig, names: list[str], malformed: list | None = None):
+    def set_aside(row) -> str:
+        # Arrow's number is the physical line (the header is line 1); line_no counts data rows
+        malformed.append((row.number - 1, row.text))
+        return "skip"
+
+    return pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(encoding=cfg.csv.encoding, use_threads=malformed is None),
+        parse_options=pacsv.ParseOptions(
+            delimiter=cfg.csv.delimiter, quote_char=cfg.csv.quote,
+            invalid_row_handler=None if malformed is None else set_aside),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names}, strings_can_be_null=False),
+    )
 
 
 def _csv_header(path: Path, cfg: SourceConfig) -> list[str]:
@@ -198,10 +248,11 @@ _local = threading.local()
 
 
 def _scratch_connection() -> duckdb.DuckDBPyConnection:
-    """One in-memory DuckDB per thread: connecting costs tens of ms, so days share it."""
+    """One sandboxed in-memory DuckDB per thread (the mapping's computed columns run here: no
+    file access, sources/expressions.py); connecting costs tens of ms, so days share it."""
     con = getattr(_local, "con", None)
     if con is None:
-        con = duckdb.connect(config={"threads": 1})
+        con = sandbox()
         _local.con = con
     return con
 
@@ -211,15 +262,18 @@ def read_day(cfg: SourceConfig, run_date: date, files: list[Path]) -> DayBatch:
     con = _scratch_connection()
     line_parts, quarantine_parts, infos = [], [], []
     for path in files:
-        src = read_raw_file(path, cfg)
+        src, malformed = read_raw_file(path, cfg)
         source_columns = [c for c in src.column_names if c != "line_no"]
         absent = missing_columns(cfg, source_columns)
         if absent:
             raise SourceFileError(
                 f"{path}: mapped columns missing from the file: {', '.join(absent)}; "
-                f"the file has {source_columns}"
+                f"the file has {printable(str(source_columns), 300)}"
             )
-        infos.append(SourceFile(path, file_sha256(path), path.stat().st_size, src.num_rows))
+        infos.append(SourceFile(path, file_sha256(path), path.stat().st_size,
+                                src.num_rows + len(malformed)))
+        if malformed:
+            quarantine_parts.append(_malformed_rows(run_date, path, malformed, len(source_columns)))
         con.register("src", src)
         try:
             typed = con.execute(
@@ -244,6 +298,18 @@ def read_day(cfg: SourceConfig, run_date: date, files: list[Path]) -> DayBatch:
     )
 
 
+def _malformed_rows(run_date: date, path: Path, rows: list[tuple[int, str]], columns: int):
+    """Rows that do not split into the header's columns, kept whole for reprocessing."""
+    return pa.table({
+        "run_date": pa.array([run_date] * len(rows), pa.date32()),
+        "source_file": pa.array([path.name] * len(rows)),
+        "line_no": pa.array([line for line, _ in rows], pa.int64()),
+        "rule": pa.array(["malformed_row"] * len(rows)),
+        "raw_record": pa.array([json.dumps({"text": text, "expected_columns": columns})
+                                for _, text in rows]),
+    }, schema=QUARANTINE_SCHEMA)
+
+
 def _concat(parts: list, schema: pa.Schema) -> pa.Table:
     if not parts:
         return schema.empty_table()
@@ -266,17 +332,21 @@ def read_catalogue(cfg: SourceConfig, data_dir: Path) -> pa.Table | None:
     path = cfg.landing_path(data_dir) / cfg.catalogue.file
     if not path.exists():
         raise SourceFileError(f"{path}: the catalogue named in {cfg.config_path} is missing")
-    src = read_raw_file(path, cfg)
+    src, malformed = read_raw_file(path, cfg)
+    if malformed:
+        line, text = malformed[0]
+        raise SourceFileError(f"{path}: catalogue row {line} does not split into the header's "
+                              f"columns: {excerpt(text)}")
     exprs = []
     for name in CATALOGUE_SCHEMA.names:
         source = cfg.catalogue.columns.get(name)
         if source is None:
             exprs.append(f"NULL AS {name}")
             continue
-        ref = f'"{source}"' if isinstance(source, str) else source.expression()
-        text = f"nullif(trim(CAST({ref} AS VARCHAR)), '')"
+        text = f"nullif(trim(CAST({source.expression()} AS VARCHAR)), '')"
         if name == "launch_date":
-            text = f"CAST(try_strptime({text}, '{cfg.catalogue.launch_date_format}') AS DATE)"
+            fmt = cfg.catalogue.launch_date_format.replace("'", "''")
+            text = f"CAST(try_strptime({text}, '{fmt}') AS DATE)"
         elif name == "list_price":
             text = f"TRY_CAST({text} AS DOUBLE)"
         exprs.append(f"{text} AS {name}")

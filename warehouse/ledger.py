@@ -11,6 +11,8 @@ from enum import Enum
 
 import duckdb
 
+from domain.text import printable
+
 
 class DayState(str, Enum):
     staged = "staged"
@@ -53,7 +55,8 @@ def set_state(
             quarantined = coalesce(excluded.quarantined, ops.day_status.quarantined),
             updated_at = excluded.updated_at
         """,
-        [run_date, state.value, stage, message, lines, quarantined],
+        [run_date, state.value, stage, None if message is None else printable(message, 2000),
+         lines, quarantined],
     )
 
 
