@@ -11,8 +11,8 @@ D1, D2 = date(2025, 3, 1), date(2025, 3, 2)
 
 
 def _publish(root, rows_d1):
-    publish.publish_partition(root, "forecasts", D1, pa.table(rows_d1))
-    publish.publish_partition(root, "forecasts", D2, pa.table({"item_id": ["c"], "mean": [3.0]}))
+    publish.publish_day(root, D1, {"forecasts": (pa.table(rows_d1), {})})
+    publish.publish_day(root, D2, {"forecasts": (pa.table({"item_id": ["c"], "mean": [3.0]}), {})})
     return published_checksums(root)
 
 
