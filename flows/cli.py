@@ -127,13 +127,19 @@ def backfill(start: DateOption, end: DateOption,
 
 
 @app.command()
-def skip(run_date: Annotated[datetime, typer.Argument(formats=["%Y-%m-%d"], help="the failed day")],
-         reason: Annotated[str, typer.Option(help="why it is skipped (kept in the ledger)")]) -> None:
-    """Mark a failed day skipped so that later days stop waiting for it."""
+def skip(start: Annotated[datetime, typer.Argument(formats=["%Y-%m-%d"], help="the first day")],
+         end: Annotated[Optional[datetime], typer.Argument(
+             formats=["%Y-%m-%d"], help="the last day (default: the first)")] = None,
+         reason: Annotated[str, typer.Option(help="why (kept in the ledger)")] = ...) -> None:
+    """Mark failed or missed days skipped (one, or a range) so that later days stop waiting for
+    them; complete days in the range stay complete."""
+    from pipeline.definition import days_between
     from pipeline.stages import mark_skipped
 
-    mark_skipped(Settings(), run_date.date(), reason)
-    console.print(f"{run_date.date()} marked skipped: later days no longer wait for it")
+    marked = mark_skipped(Settings(), days_between(start.date(), (end or start).date()), reason)
+    console.print(f"{len(marked)} day(s) marked skipped"
+                  + (f": {marked[0]} .. {marked[-1]}" if marked else "")
+                  + "; later days no longer wait for them")
 
 
 @app.command()

@@ -5,6 +5,10 @@ model. Kinds: the forecaster and the recommender.
                                  /model.json   kind, training window, data checksum, config,
                                                vocabularies (categories, ...), metrics
                                  /ranker.txt   the recommender's two-stage ranker (LightGBM)
+    <models_dir>/<kind>/_quarantine/<version>-<when>/   an artifact found corrupt, with reason.txt
+
+The card records every file's SHA-256: a truncated or changed file is refused naming it, moved
+to the quarantine, and the next valid model (or a new training) serves instead.
 
 The version names the kind, mode, training end and a hash of config and data, so the same
 training on the same data gives the same version, and a model trained up to E is never used for
@@ -14,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import pickle
 import shutil
 import uuid
 from collections.abc import Callable
@@ -33,6 +39,13 @@ from models.recommender.network import Recommender
 from models.recommender.train import TrainedRecommender
 
 WEIGHTS, CARD = "weights.pt", "model.json"
+QUARANTINE = "_quarantine"
+log = logging.getLogger("shopcast")
+
+
+class CorruptArtifact(ValueError):
+    """An artifact whose card or files cannot be read, or are not what was saved: the message
+    names the file."""
 Trained = TrainedForecaster | TrainedRecommender  # both models.artifact.TrainedModel
 
 
@@ -99,6 +112,7 @@ def save(trained: Trained, models_dir: Path) -> Path:
         "started_from": trained.started_from,
         "saved_at": datetime.now(timezone.utc).isoformat(), "torch": torch.__version__,
     }
+    card["files"] = {f.name: _sha256(f) for f in sorted(staging.iterdir())}
     (staging / CARD).write_text(json.dumps(card, indent=2))
     if final.exists():  # retrained on the same data and config: same content, replace it
         shutil.rmtree(final)
@@ -106,8 +120,44 @@ def save(trained: Trained, models_dir: Path) -> Path:
     return final
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _card(path: Path) -> dict:
+    try:
+        return json.loads((path / CARD).read_text())
+    except (OSError, ValueError) as exc:
+        raise CorruptArtifact(f"{path / CARD}: the model card cannot be read ({exc})") from exc
+
+
+def verify(path: Path) -> dict:
+    """The artifact's card, once every file it records has the checksum it was saved with
+    (cards written before checksums were recorded are taken as they are)."""
+    card = _card(path)
+    for name, digest in card.get("files", {}).items():
+        if not (path / name).is_file() or _sha256(path / name) != digest:
+            raise CorruptArtifact(f"{path / name}: missing, or not the file that was saved "
+                                  "(truncated or changed since; its checksum differs)")
+    return card
+
+
+def quarantine(path: Path, reason: str) -> Path:
+    """Move a corrupt artifact out of the way (kept for a look), with why."""
+    where = path.parent / QUARANTINE / f"{path.name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}"
+    where.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(path, where)
+    (where / "reason.txt").write_text(reason + "\n")
+    log.warning("model artifact quarantined: %s (%s)", where, reason)
+    return where
+
+
 def load(path: Path) -> Trained:
-    card = json.loads((path / CARD).read_text())
+    card = verify(path)
     kind = KINDS[card.get("kind", "forecaster")]
     config = kind.config(**card["config"])
     model = _network(kind, config, card, path / WEIGHTS)
@@ -125,7 +175,13 @@ def load(path: Path) -> Trained:
 def _network(kind: Kind, config, card: dict, weights: Path) -> torch.nn.Module:
     model = kind.build(config, card)
     try:
-        model.load_state_dict(torch.load(weights, weights_only=True))
+        state = torch.load(weights, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as exc:
+        # weights_only refuses a pickle that would run code; a cut file fails to unzip
+        raise CorruptArtifact(f"{weights}: not a readable state dict of plain tensors "
+                              f"({str(exc).splitlines()[0][:200]})") from exc
+    try:
+        model.load_state_dict(state)
     except RuntimeError as exc:  # weights of another network: an artifact of older code
         detail = str(exc).splitlines()[1].strip() if "\n" in str(exc) else str(exc)
         raise ValueError(f"{weights}: these weights do not fit this version's {kind.name} "
@@ -147,7 +203,11 @@ class Candidate:
 def candidates(models_dir: Path, kind: str) -> list[Candidate]:
     out = []
     for card_path in sorted((models_dir / kind).glob(f"*/{CARD}")):
-        card = json.loads(card_path.read_text())
+        try:
+            card = _card(card_path.parent)
+        except CorruptArtifact as exc:
+            quarantine(card_path.parent, str(exc))
+            continue
         out.append(Candidate(card_path.parent, date.fromisoformat(card["train_end"]),
                              card["data_checksum"], card["config"],
                              datetime.fromisoformat(card["saved_at"]),
@@ -187,6 +247,18 @@ def usable_for(models_dir: Path, run_date: date, config: ForecasterConfig | Reco
     return None
 
 
+def load_usable(models_dir: Path, run_date: date, config: ForecasterConfig | RecommenderConfig,
+                checksum_at: Callable[[date], str]) -> Trained | None:
+    """``usable_for``'s model, loaded; a corrupt one on the way is quarantined and the next
+    usable one tried."""
+    while (found := usable_for(models_dir, run_date, config, checksum_at)) is not None:
+        try:
+            return load(found.path)
+        except CorruptArtifact as exc:
+            quarantine(found.path, str(exc))
+    return None
+
+
 def warm_start_for(models_dir: Path, train_end: date, config: ForecasterConfig | RecommenderConfig,
                    checksum_at: Callable[[date], str]) -> tuple[Trained | None, str]:
     """The model a training up to train_end starts from (None: from scratch), and why: the
@@ -202,7 +274,11 @@ def warm_start_for(models_dir: Path, train_end: date, config: ForecasterConfig |
     newest = earlier[0]
     if checksum_at(newest.train_end) != newest.data_checksum:
         return None, f"the data up to {newest.train_end} changed since {newest.path.name} was trained"
-    parent = load(newest.path)
+    try:
+        parent = load(newest.path)
+    except CorruptArtifact as exc:
+        quarantine(newest.path, str(exc))
+        return warm_start_for(models_dir, train_end, config, checksum_at)
     began = date.fromisoformat(parent.scratch_train_end)
     if (train_end - began).days >= config.scratch_every_days:
         return None, f"its chain of warm starts began on {began}"
@@ -230,12 +306,20 @@ class PointInTime:
                 self._checksums[end] = checksum_at(end)
             return self._checksums[end]
 
-        chosen = usable_for(self.models_dir, run_date, self.config, checksum, not_trained_by)
-        if chosen is None:
-            path = save(train(*warm_start_for(self.models_dir, run_date, self.config, checksum)),
-                        self.models_dir)
-        else:
-            path = chosen.path
-        if path not in self._loaded:
-            self._loaded = {path: load(path)}
+        while True:
+            chosen = usable_for(self.models_dir, run_date, self.config, checksum, not_trained_by)
+            if chosen is None:
+                path = save(train(*warm_start_for(self.models_dir, run_date, self.config,
+                                                  checksum)), self.models_dir)
+            else:
+                path = chosen.path
+            if path in self._loaded:
+                break
+            try:
+                self._loaded = {path: load(path)}
+                break
+            except CorruptArtifact as exc:
+                if chosen is None:  # written a moment ago: the disk, not the artifact
+                    raise
+                quarantine(path, str(exc))  # and look again: the next valid one, or train
         return self._loaded[path], chosen is None

@@ -122,6 +122,7 @@ def run_days(ctx: RunContext, days: list[date], force: bool = False,
     catch-up after a missed schedule). One run per warehouse at a time: another run waits for
     this one, then fails naming ``run`` (db.run_lock)."""
     days = sorted(set(days))
+    stages.check_in_calendar(ctx, days)
     run = run or (f"the run of {days[0]}..{days[-1]}" if days else "a run of no days")
     with db.run_lock(ctx.settings, run):
         if catch_up and days:

@@ -121,9 +121,9 @@ def network_candidate(models_dir, config, checksum_at: Callable[[date], str],
     def network_at(origin: date, may_train: bool):
         if not enough_history(origin):
             return None
-        found = registry.usable_for(models_dir, origin, config, checksum_at)
+        found = registry.load_usable(models_dir, origin, config, checksum_at)
         if found is not None:
-            return registry.load(found.path)
+            return found
         if not may_train:
             return None
         start_from, why = registry.warm_start_for(models_dir, origin, config, checksum_at)

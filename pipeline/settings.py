@@ -6,17 +6,27 @@ packages below (warehouse, checks, models, sources) take what they need of it as
 """
 from __future__ import annotations
 
+import os
 from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.paths import REPO_ROOT
 from models.forecaster.config import ForecasterConfig
 from models.recommender.config import RecommenderConfig
+
+
+# never a data directory, nor inside one of them
+SYSTEM_FOLDERS = tuple(Path(p) for p in ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc",
+                                         "/sbin", "/sys", "/usr", "/var/lib", "/var/log"))
+
+
+class DataDirUnusable(RuntimeError):
+    """The data directory (or a folder in it) cannot be created or written."""
 
 
 class Settings(BaseSettings):
@@ -47,6 +57,12 @@ class Settings(BaseSettings):
         None, description="The scheduler of an existing Dask cluster (tcp://host:8786); its "
         "workers must see the data directory and the source at the same paths.")
     dask_workers: int = Field(2, ge=1, description="Processes of the local Dask cluster.")
+    landing_roots: list[Path] = Field(
+        [REPO_ROOT.parent / "shared" / "data"], description="Folders a source mapping's landing "
+        "folder may lie in, besides the data directory and the mapping file's own folder (a "
+        "mapping is not trusted to point anywhere on the machine); JSON, e.g. "
+        "SHOPCAST_LANDING_ROOTS='[\"/mnt/exports\"]'. The default holds the Online Retail files' "
+        "shared folder beside the checkout, where the shipped mapping reads them.")
     dbt_threads: int = 2
     dbt_target: str = Field("local", description="the dbt profile target (dbt_project/profiles.yml)")
     dbt_project_dir: Path = Field(REPO_ROOT / "dbt_project", description="the dbt project (and its profiles.yml)")
@@ -61,7 +77,7 @@ class Settings(BaseSettings):
     run_lock_wait_s: float = Field(
         3600.0, ge=0, description="How long a run waits for another run of the same warehouse "
         "to end before it fails naming it.")
-    publish_retention: int = Field(5, description="Archived versions kept per table and run date.")
+    publish_retention: int = Field(5, ge=0, description="Replaced versions of a run date kept beside the live one (published/_versions).")
     quality_config: Path = Field(
         REPO_ROOT / "configs" / "quality.yaml", description="Thresholds of the data-quality gate."
     )
@@ -84,6 +100,16 @@ class Settings(BaseSettings):
         default_factory=RecommenderConfig,
         description="The recommender's network, meta-training and retraining policy "
         "(e.g. SHOPCAST_RECOMMENDER__OUTER_STEPS=200).")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _not_a_system_folder(cls, path: Path) -> Path:
+        root = path.expanduser().resolve()
+        if root == Path(root.anchor) or root == Path.home() or any(
+                root.is_relative_to(system) for system in SYSTEM_FOLDERS):
+            raise ValueError(f"data_dir {str(path)!r} resolves to {root}: a system folder or a "
+                             "whole home, not a data directory; choose a folder of its own")
+        return path
 
     @cached_property
     def root(self) -> Path:
@@ -134,6 +160,13 @@ class Settings(BaseSettings):
         return self.root / "dbt" / "logs"
 
     def ensure_dirs(self) -> None:
+        """The data directory's folders, created if need be; an error naming the folder if it
+        cannot be created or written."""
         for d in (self.root, self.incoming_dir, self.published_dir, self.reports_dir):
-            d.mkdir(parents=True, exist_ok=True)
+            try:
+                d.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DataDirUnusable(f"{d}: cannot be created ({exc.strerror})") from exc
+            if not os.access(d, os.W_OK | os.X_OK):
+                raise DataDirUnusable(f"{d}: not writable by this user")
 

@@ -39,6 +39,28 @@ DAYS_PER_BATCH = 31  # a month of days per transaction or validation run: openin
 
 
 # -- before anything: may this day run? --------------------------------------------------------
+class OutsideCalendar(ValueError):
+    """A run date the source cannot have: before its first file, or not yet begun."""
+
+
+def check_in_calendar(ctx: RunContext, days: list[date], now: datetime | None = None) -> None:
+    """Refuse run dates before the source's first file or after today (business time), before
+    anything is recorded: such a day would fail and then block every later one."""
+    if not days:
+        return
+    today = (now or datetime.now(timezone.utc)).astimezone(ctx.source.zone).date()
+    if max(days) > today:
+        raise OutsideCalendar(f"{max(days)} is in the future for the {ctx.source.name} source "
+                              f"(today is {today} in {ctx.source.business_timezone})")
+    found = ctx.source.dates_in_landing(ctx.settings.root)
+    if not found:
+        raise OutsideCalendar(f"the {ctx.source.name} source has no file yet in "
+                              f"{ctx.source.landing_path(ctx.settings.root)}")
+    if min(days) < found[0]:
+        raise OutsideCalendar(f"{min(days)} is before the {ctx.source.name} source's first file "
+                              f"({found[0]}); its history starts there")
+
+
 def check_not_blocked(ctx: RunContext, run_date: date) -> None:
     """Raise DayBlocked if an earlier day failed (and is not skipped) or was never processed."""
     earlier_days_to_run(ctx, run_date, catch_up=0)
@@ -270,10 +292,7 @@ def _publish_day(con, ctx: RunContext, run_date: date) -> dict:
         [run_date, run_date],
     ).fetchone()
     summary = summary.append_column("source", pa.array([ctx.source.name]))
-    manifests = {"daily_summary": publish.publish_partition(
-        settings.published_dir, "daily_summary", run_date, summary,
-        retention=settings.publish_retention,
-    )}
+    tables = {"daily_summary": (summary, {})}
     predictions = {}
     for table, order in PUBLISHED_PREDICTIONS:
         predictions[table] = con.execute(
@@ -281,10 +300,10 @@ def _publish_day(con, ctx: RunContext, run_date: date) -> dict:
             [run_date]).to_arrow_table()
         if predictions[table].num_rows:
             versions = sorted(pc.unique(predictions[table].column("model_version")).to_pylist())
-            manifests[table] = publish.publish_partition(
-                settings.published_dir, table, run_date, predictions[table],
-                retention=settings.publish_retention, extra={"model_versions": versions})
-    publish.update_latest(settings.published_dir, run_date, manifests)
+            tables[table] = (predictions[table], {"model_versions": versions})
+    # every table of the day becomes visible in one step (warehouse/publish.py)
+    manifests = publish.publish_day(settings.published_dir, run_date, tables,
+                                    retention=settings.publish_retention)
     row = summary.to_pylist()[0]
     gate = {model: json.loads(decision) for model, decision in con.execute(
         "SELECT model, arg_max(decision, run_date) FROM ops.model_gate WHERE run_date <= ? "
@@ -363,7 +382,12 @@ def days_with_quarantine(settings: Settings, start: date, end: date) -> list[dat
             [start, end]).fetchall()]
 
 
-def mark_skipped(settings: Settings, run_date: date, reason: str) -> None:
-    """The operator's decision that later days should stop waiting for ``run_date``."""
+def mark_skipped(settings: Settings, days: list[date], reason: str) -> list[date]:
+    """The operator's decision that later days should stop waiting for ``days`` (failed or
+    never run); complete days in the range are left as they are. Returns the days marked."""
     with db.writer(settings) as con:
-        ledger.set_state(con, run_date, DayState.skipped, "operator", reason)
+        done = ledger.records(con, min(days), max(days)) if days else {}
+        marked = [d for d in days if d not in done or done[d].status != DayState.complete.value]
+        for d in marked:
+            ledger.set_state(con, d, DayState.skipped, "operator", reason)
+    return marked

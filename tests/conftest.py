@@ -112,6 +112,13 @@ def settings(data_dir) -> Settings:
     return Settings()
 
 
+def history_starts(request, first_day: date) -> None:
+    """For tests whose stages are stand-ins: the tiny source's history starts on ``first_day``
+    (one empty file), since run dates before a source's first file are refused."""
+    if "tiny_source" in request.fixturenames or "ctx" in request.fixturenames:
+        write_day(request.getfixturevalue("tiny_source")[1], first_day, [])
+
+
 @pytest.fixture
 def ctx(tiny_source, settings):
     """The run context of the tiny source (what every stage is handed)."""

@@ -165,7 +165,7 @@ def test_daily_publishes_and_a_bad_redelivery_changes_nothing(shop, webhook, mon
     with pytest.raises(DayBlocked, match=f"{DAY[60]} failed at stage ingest"):
         daily(run_date=DAY[61])
     assert alerts[-1]["event"] == "day_failed" and f"{DAY[60]} failed" in alerts[-1]["body"]
-    mark_skipped(settings, DAY[60], "re-delivery broken, original rows kept")
+    mark_skipped(settings, [DAY[60]], "re-delivery broken, original rows kept")
     assert daily(run_date=DAY[61])["run_date"] == DAY[61].isoformat()
     assert publish.read_latest(settings.published_dir)["run_date"] == DAY[61].isoformat()
 

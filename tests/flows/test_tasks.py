@@ -11,11 +11,17 @@ from prefect import flow
 from flows import tasks
 from pipeline.context import Window
 from pipeline.definition import Stage, run_days
+from tests.conftest import history_starts
 from warehouse import db, ledger
 from warehouse.ledger import DayState
 
 pytestmark = pytest.mark.slow
 D = date(2025, 3, 1)
+
+
+@pytest.fixture(autouse=True)
+def first_file(request):
+    history_starts(request, D)
 
 
 def _flaky(failures: int, attempts: list, error=ConnectionResetError("the share went away")):

@@ -76,3 +76,49 @@ def test_the_pooled_network_trained_with_a_model_is_saved_and_served_under_its_v
     assert not np.array_equal(forecast(pooled, history).mean, forecast(loaded, history).mean)
     with pytest.raises(ValueError, match="without a pooled network"):
         trained.as_pooled()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "replace", "card"])
+def test_a_corrupt_artifact_is_quarantined_and_the_next_valid_model_or_a_training_serves(
+        saved, tiny_config, trained, damage):
+    path = saved.models_dir / "forecaster" / trained.version
+    weights = path / registry.WEIGHTS
+    if damage == "truncate":
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    elif damage == "replace":  # other bytes of the same length
+        weights.write_bytes(bytes(b ^ 1 for b in weights.read_bytes()))
+    else:
+        (path / registry.CARD).write_text('{"kind": "forecaster", "vers')
+    with pytest.raises(registry.CorruptArtifact) as caught:
+        registry.load(path)
+    assert str(path / (registry.CARD if damage == "card" else registry.WEIGHTS)) in str(caught.value)
+
+    trainings = []
+
+    def train(start_from, why):
+        trainings.append(why)
+        return trained
+
+    model, trained_now = registry.PointInTime(saved.models_dir, tiny_config).model_for(
+        saved.end, saved.checksum_at, train)
+    assert trained_now and trainings and model.version == trained.version  # trained again
+    quarantined = list((saved.models_dir / "forecaster" / registry.QUARANTINE).iterdir())
+    assert len(quarantined) == 1 and (quarantined[0] / "reason.txt").read_text().startswith(str(path))
+    registry.load(path)  # the new artifact is whole
+
+
+def test_a_pickle_that_would_run_code_is_refused(saved, trained, tmp_path):
+    import pickle
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "owned"), "w"))
+
+    path = saved.models_dir / "forecaster" / trained.version
+    card = json.loads((path / registry.CARD).read_text())
+    del card["files"]  # as an artifact from before checksums: only weights_only stands guard
+    (path / registry.CARD).write_text(json.dumps(card))
+    (path / registry.WEIGHTS).write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(registry.CorruptArtifact, match="not a readable state dict"):
+        registry.load(path)
+    assert not (tmp_path / "owned").exists()

@@ -14,10 +14,16 @@ import pytest
 from domain.paths import REPO_ROOT
 from pipeline.context import DayFailed, DayNotReady, RunContext, Window
 from pipeline.definition import STAGE_NAMES, STAGES, RunOutcome, Stage, run_days, run_windows
+from tests.conftest import history_starts
 from warehouse import db, ledger
 from warehouse.ledger import DayState
 
 DAYS = [date(2025, 3, 1) + timedelta(days=i) for i in range(4)]
+
+
+@pytest.fixture(autouse=True)
+def first_file(request):
+    history_starts(request, DAYS[0])
 
 
 def test_the_day_runs_ingest_to_monitor_in_this_order():

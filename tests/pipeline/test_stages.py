@@ -40,7 +40,7 @@ def test_later_days_wait_for_a_failed_day_until_it_is_skipped(tiny_source, setti
     record_failure(settings, D, "transform", RuntimeError("dbt test failed"))
     with pytest.raises(DayBlocked, match="2025-03-01 failed at stage transform"):
         check_not_blocked(ctx, date(2025, 3, 2))
-    mark_skipped(settings, D, "accepted")
+    mark_skipped(settings, [D], "accepted")
     check_not_blocked(ctx, date(2025, 3, 2))
 
 
@@ -72,3 +72,32 @@ def test_catching_up_leaves_a_failed_day_to_its_fix(settings, ctx):
     # where failed days do not block, the catch-up runs the others and leaves it behind
     lenient = RunContext.build(settings.model_copy(update={"block_on_failed_days": False}))
     assert earlier_days_to_run(lenient, date(2025, 3, 4), catch_up=7) == [date(2025, 3, 3)]
+
+
+def test_a_run_date_outside_the_sources_calendar_is_refused_before_anything_is_recorded(
+        tiny_source, settings, ctx):
+    from pipeline.definition import run_days
+    from pipeline.stages import OutsideCalendar, check_in_calendar
+
+    cfg, landing = tiny_source
+    with pytest.raises(OutsideCalendar, match="no file yet"):
+        run_days(ctx, [D])
+    write_day(landing, D, ["1,10001,A,1,1.0,2025-03-01T10:00:00Z,1,DE"])
+    with pytest.raises(OutsideCalendar, match="2025-02-28 is before the tiny source's first file"):
+        run_days(ctx, [date(2025, 2, 28), D])
+    with pytest.raises(OutsideCalendar, match="2025-03-03 is in the future .*2025-03-02"):
+        check_in_calendar(ctx, [D, date(2025, 3, 3)], now=datetime(2025, 3, 2, 12, tzinfo=timezone.utc))
+    check_in_calendar(ctx, [D], now=datetime(2025, 3, 2, 12, tzinfo=timezone.utc))
+    assert not settings.warehouse_path.exists()  # nothing recorded, no ledger row to block on
+
+
+def test_skip_takes_a_range_and_leaves_complete_days_complete(settings):
+    with db.writer(settings) as con:
+        ledger.set_state(con, date(2025, 3, 2), ledger.DayState.complete, "publish")
+        ledger.set_state(con, date(2025, 3, 3), ledger.DayState.failed, "gate", "bad")
+    marked = mark_skipped(settings, [date(2025, 3, d) for d in range(1, 5)], "the shop was closed")
+    assert marked == [date(2025, 3, 1), date(2025, 3, 3), date(2025, 3, 4)]
+    with db.writer(settings) as con:
+        states = {d: r.status for d, r in ledger.records(con, date(2025, 3, 1), date(2025, 3, 4)).items()}
+    assert states == {date(2025, 3, 1): "skipped", date(2025, 3, 2): "complete",
+                      date(2025, 3, 3): "skipped", date(2025, 3, 4): "skipped"}
