@@ -162,13 +162,24 @@ def reprocess(start: DateOption, end: DateOption) -> None:
 
 @app.command()
 def status(last: Annotated[int, typer.Option(help="how many of the latest days")] = 30) -> None:
-    """Where each day stands: the day ledger."""
+    """Where each day stands: the day ledger, and the run in progress or the days a run left
+    unfinished (killed, or the machine lost). Reads only: works on a read-only data directory."""
     from warehouse import db, ledger
 
-    with db.reader(Settings()) as con:
+    settings = Settings()
+    with db.reader(settings) as con:
         records = list(ledger.records(con).values())
+    try:
+        now = db.running(settings)
+    except OSError:  # the lock file cannot be opened here: no run can hold it from here either
+        now = None
+    if now is not None:
+        console.print(f"running now: {db.describe_run(now)}", markup=False)
     for r in records[-last:]:
         extra = f" {r.stage}: {r.message}" if r.status in ("failed", "skipped") else ""
+        if r.status not in ledger.DONE_STATES + (ledger.DayState.failed.value,) and now is None:
+            extra = (f" interrupted after the {r.stage} stage: run the day again to finish it "
+                     "(nothing to clear by hand)")
         console.print(f"{r.run_date}  {r.status:<11} lines={r.lines or 0:>9,} "
                       f"quarantined={r.quarantined or 0:>6,}{extra}", markup=False)
 

@@ -5,6 +5,7 @@ Every entry point runs this list: the Prefect flows (flows/), the command line, 
 """
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -92,6 +93,10 @@ def run_window(ctx: RunContext, window: Window, outcome: RunOutcome,
             after = call(stage, ctx, window)
         except Exception as exc:  # noqa: BLE001 - any failure of a stage fails its day
             run_date = getattr(exc, "run_date", None) or window.start
+            if db.disk_full(exc):  # the writer's own message may not say which disk
+                exc = DayFailed(f"the disk holding {ctx.settings.root} is full "
+                                f"({shutil.disk_usage(ctx.settings.root).free:,} bytes free): {exc}",
+                                run_date)
             after = window.stopped_at(run_date, exc, not_ready=isinstance(exc, DayNotReady))
         outcome.stage_seconds[stage.name] = (outcome.stage_seconds.get(stage.name, 0.0)
                                              + time.perf_counter() - started)

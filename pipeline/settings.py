@@ -25,7 +25,7 @@ SYSTEM_FOLDERS = tuple(Path(p) for p in ("/bin", "/boot", "/dev", "/etc", "/lib"
                                          "/sbin", "/sys", "/usr", "/var/lib", "/var/log"))
 
 
-class DataDirUnusable(RuntimeError):
+class DataDirUnusable(PermissionError):
     """The data directory (or a folder in it) cannot be created or written."""
 
 

@@ -361,16 +361,29 @@ def record_states(ctx: RunContext, window: Window, state: DayState, stage: str) 
 def record_failure(settings: Settings, run_date: date, stage: str, exc: BaseException) -> Path:
     """Mark D failed in the ledger and write the reason where the morning review looks."""
     message = f"{type(exc).__name__}: {exc}"
-    with db.writer(settings) as con:
-        ledger.set_state(con, run_date, DayState.failed, stage, message)
+    try:
+        with db.writer(settings) as con:
+            ledger.set_state(con, run_date, DayState.failed, stage, message)
+    except Exception as again:  # noqa: BLE001 - only a full disk is worth the reserve
+        if not (db.disk_full(again) and db.release_reserve(settings)):
+            raise
+        log.error("%s: the disk holding %s is full; freed the space kept for this to record "
+                  "the failure: free space, then run the day again", run_date, settings.root)
+        with db.writer(settings) as con:
+            ledger.set_state(con, run_date, DayState.failed, stage, message)
     directory = settings.day_reports_dir(run_date)
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / "failed.md"
-    path.write_text(
-        f"# Run {run_date} failed at stage {stage}\n\n{message}\n\n"
-        "Nothing was published for this day and earlier days are unchanged. Later days wait until "
-        f"it is fixed and rerun, or marked skipped: `shopcast skip {run_date} --reason ...`\n"
-    )
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            f"# Run {run_date} failed at stage {stage}\n\n{message}\n\n"
+            "Nothing was published for this day and earlier days are unchanged. Later days wait "
+            f"until it is fixed and rerun, or marked skipped: `shopcast skip {run_date} --reason ...`\n"
+        )
+    except OSError as full:
+        if not db.disk_full(full):
+            raise
+        path.unlink(missing_ok=True)  # the ledger has the reason; a cut page would mislead
     return path
 
 

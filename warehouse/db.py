@@ -7,6 +7,8 @@ are OS locks on files beside the warehouse: scoped to it, and released when thei
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import os
@@ -218,6 +220,7 @@ def run_lock(settings: WarehouseSettings, run: str) -> Iterator[None]:
                 f"(waited {settings.run_lock_wait_s:.0f}s). It releases the warehouse when it "
                 "ends or is stopped."
             ) from None
+    keep_reserve(settings)
     try:
         owner_path.write_text(json.dumps({
             "run": run, "pid": os.getpid(), "host": socket.gethostname(),
@@ -227,6 +230,42 @@ def run_lock(settings: WarehouseSettings, run: str) -> Iterator[None]:
     finally:
         owner_path.unlink(missing_ok=True)
         lock.release()
+
+
+# Space kept free beside the warehouse for the one write that must succeed on a full disk: the
+# ledger row saying why the day failed (a file that is deleted to make room, then recreated).
+RESERVE_BYTES = 8 << 20
+
+
+def _reserve_path(settings: WarehouseSettings) -> Path:
+    return Path(str(settings.warehouse_path) + ".reserve")
+
+
+def keep_reserve(settings: WarehouseSettings) -> None:
+    """Recreate the reserve if it is gone and the disk has room for it (best effort)."""
+    path = _reserve_path(settings)
+    if path.exists():
+        return
+    try:
+        with path.open("wb") as fh:
+            os.posix_fallocate(fh.fileno(), 0, RESERVE_BYTES)  # really taken, not a sparse file
+    except OSError:
+        path.unlink(missing_ok=True)
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether an error (the OS's, Arrow's or DuckDB's) says the disk is full."""
+    return (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or \
+        "No space left on device" in str(exc)
+
+
+def release_reserve(settings: WarehouseSettings) -> bool:
+    """Free the reserve (True if there was one to free)."""
+    path = _reserve_path(settings)
+    if not path.exists():
+        return False
+    path.unlink()
+    return True
 
 
 @contextmanager
@@ -249,7 +288,12 @@ def reader(settings: WarehouseSettings) -> Iterator[duckdb.DuckDBPyConnection]:
         raise FileNotFoundError(
             f"no warehouse at {settings.warehouse_path}: run a daily or backfill flow first"
         )
-    with writer_lock(settings):
+    lock = contextlib.ExitStack()
+    try:
+        lock.enter_context(writer_lock(settings))
+    except OSError:  # a data directory this user may only read: nobody writes through it here
+        pass
+    with lock:
         con = duckdb.connect(str(settings.warehouse_path), read_only=True)
         try:
             yield con

@@ -85,3 +85,43 @@ def test_the_pipeline_logs_at_info_under_the_flows():
     import flows  # noqa: F401
 
     assert logging.getLogger("shopcast").getEffectiveLevel() == logging.INFO
+
+
+def test_status_reads_a_data_directory_it_may_not_write_and_says_what_was_interrupted(tmp_path):
+    """As another user on a folder they may only read (as root: dropped to nobody)."""
+    import os
+    import shutil
+    import stat
+    import tempfile
+    from pathlib import Path
+
+    from domain.paths import REPO_ROOT
+    from pipeline.settings import Settings
+    from warehouse import db, ledger
+
+    shared = Path(tempfile.mkdtemp(prefix="shopcast-ro-"))  # reachable by another user
+    try:
+        data, home = shared / "data", shared / "home"
+        settings = Settings(data_dir=data)
+        with db.writer(settings) as con:
+            ledger.set_state(con, date(2025, 3, 1), ledger.DayState.complete, "monitor")
+            ledger.set_state(con, date(2025, 3, 2), ledger.DayState.ingested, "promote")
+        home.mkdir()
+        for folder in (shared, home):
+            folder.chmod(0o777 if folder == home else 0o755)
+        for path in [data, *data.rglob("*")]:  # read-only for everyone but root
+            path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) | 0o555
+                       if path.is_dir() else 0o444)
+        command = [str(Path(sys.executable).parent / "shopcast"), "status"]
+        if os.geteuid() == 0:
+            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "PREFECT_HOME": str(home / "prefect"),
+               "SHOPCAST_DATA_DIR": str(data), "COLUMNS": "200"}
+        done = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "2025-03-01  complete" in done.stdout
+        assert "2025-03-02  ingested" in done.stdout and "interrupted after the promote stage" in done.stdout
+    finally:
+        for path in [shared, *shared.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        shutil.rmtree(shared)
