@@ -22,6 +22,18 @@ def _days(spec: dict) -> list[date]:
     return days_between(date.fromisoformat(spec["start"]), date.fromisoformat(spec["end"]))
 
 
+def _reset_peak() -> None:
+    """Start this process's peak resident memory (VmHWM) again from its current size (Linux)."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def _status_mb(key: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    raise KeyError(key)
+
+
 def run(spec: dict) -> dict:
     step = spec["step"]
     ctx = RunContext.build()
@@ -76,6 +88,20 @@ def run(spec: dict) -> dict:
             raise RuntimeError(f"{outcome.stop.run_date} stopped at {outcome.failed_stage}: "
                                f"{outcome.stop.error}")
         out.update(run_s=time.perf_counter() - t, ran=len(outcome.todo))
+    elif step == "day_by_day":  # days one at a time in one long-lived process: memory per day
+        days = []
+        for d in _days(spec):
+            _reset_peak()
+            t = time.perf_counter()
+            outcome = run_days(ctx, [d], force=True)
+            if outcome.stop is not None:
+                raise RuntimeError(f"{outcome.stop.run_date} stopped at {outcome.failed_stage}: "
+                                   f"{outcome.stop.error}")
+            days.append({"day": d.isoformat(), "seconds": time.perf_counter() - t,
+                         "lines": outcome.reports[0]["lines"],
+                         "peak_mb": _status_mb("VmHWM"), "rss_mb": _status_mb("VmRSS")})
+            print(json.dumps(days[-1]), file=sys.stderr, flush=True)
+        out["days"] = days
     elif step == "cli_backfill":  # the flow as an operator starts it, with its task runner
         import os
         import subprocess

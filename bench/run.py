@@ -8,6 +8,8 @@
 4b. reruns of complete days (--only rerun): a no-op when nothing changed (bench/rerun.py);
 4c. scaling out (--only scaleout): a backfill on threads and on Dask, meta-training in one
    process and in two (bench/scaleout.py);
+4d. memory (--only memory): a month of 1M-line days one at a time in one process, peak memory
+   per day (bench/memory.py);
 5. the data-quality gate on a 1M-line day (bench/run.py --only gate): validation rows per second
    and the gate's share of that day's daily run;
 6. the forecaster and 7. the recommender (--only forecast / recommend): docs/evaluation.md's
@@ -39,7 +41,7 @@ from domain.paths import REPO_ROOT
 from pipeline.definition import STAGE_NAMES
 
 START = date(2025, 1, 1)
-SECTIONS = ("foundation", "rerun", "scaleout", "gate", "forecast", "recommend", "warm",
+SECTIONS = ("foundation", "rerun", "scaleout", "memory", "gate", "forecast", "recommend", "warm",
             "scale", "monitoring", "adaptation")
 ONLINE_RETAIL = {"source": "online_retail", "start": "2010-12-01", "end": "2011-12-09",
                  "origins": ["2011-09-30", "2011-10-14", "2011-10-28", "2011-11-11"]}
@@ -159,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     for section in args.only or SECTIONS:
         started = sum(r["seconds"] for r in RESULTS.values())
-        report = {"foundation": foundation, "rerun": rerun, "scaleout": scaleout, "gate": gate, "forecast": forecast,
+        report = {"foundation": foundation, "rerun": rerun, "scaleout": scaleout,
+                  "memory": memory, "gate": gate, "forecast": forecast,
                   "recommend": recommend, "warm": warm, "scale": scale,
                   "monitoring": monitoring, "adaptation": adaptation}[section](args)
         print(report)
@@ -398,6 +401,13 @@ def rerun(args) -> str:
     from bench import rerun as reruns
 
     return reruns.section(args, child, window, _machine(), markers("rerun"), flat_shop)
+
+
+def memory(args) -> str:
+    """A month of 1M-line days one at a time in one process: peak memory per day (bench/memory.py)."""
+    from bench import memory as month
+
+    return month.section(args, child, window, _machine(), markers("memory"), flat_shop)
 
 
 def scaleout(args) -> str:

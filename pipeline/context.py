@@ -61,6 +61,7 @@ class RunContext:
         key = (settings.model_dump_json(), _digest(settings.source_config),
                _digest(settings.quality_config), _digest(settings.monitoring_config))
         if key not in _CONTEXTS:
+            settings.ensure_dirs()  # exists or can be made, and this user may write it
             source = load_source_config(settings.source_config)
             source.check_landing(settings.root, settings.landing_roots)
             _CONTEXTS[key] = cls(settings, source,

@@ -130,12 +130,12 @@ def before(tmp_path_factory, prefect_harness):
     assert expected["status"] == ("complete",) and expected["duplicates"] == (0, 0, 0)
     seen_before = state(data)  # the comparison sees the day: every part of it differs before
     assert all(seen_before[k] != expected[k] for k in ("published", "marts", "tables", "latest"))
-    return data, api_url, seconds, expected
+    return data, api_url, seconds, expected, reference
 
 
 @pytest.mark.parametrize("stage", STAGE_NAMES)
 def test_a_kill_inside_each_stage_is_followed_by_a_clean_rerun(before, tmp_path, stage):
-    data, api_url, seconds, expected = before
+    data, api_url, seconds, expected, _ = before
     case = tmp_path / "data"
     shutil.copytree(data, case, symlinks=True)
     reader = Reader(case / "published")
@@ -150,3 +150,21 @@ def test_a_kill_inside_each_stage_is_followed_by_a_clean_rerun(before, tmp_path,
     rerun = daily(case, api_url)  # the same command, nothing done by hand
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
     assert state(case) == expected
+
+
+def test_the_same_day_from_the_same_state_publishes_the_same_rows(before, tmp_path):
+    """Training (both models) and prediction are reproducible on CPU: a second run of the day
+    from the same state publishes every table row for row as the first, scores included."""
+    import pyarrow.parquet as pq
+
+    data, api_url, _, _, reference = before
+    again = tmp_path / "data"
+    shutil.copytree(data, again, symlinks=True)
+    done = daily(again, api_url)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    tables = sorted(publish.read_latest(reference / "published")["tables"])
+    assert {"daily_summary", "forecasts", "recommendations"} <= set(tables)
+    for table in tables:
+        first, second = (pq.read_table(publish.partition_dir(root / "published", table, KILLED_DAY)
+                                       / "part-0.parquet").to_pylist() for root in (reference, again))
+        assert len(first) > 0 and first == second, table
