@@ -89,17 +89,24 @@ def run(spec: dict) -> dict:
                                f"{outcome.stop.error}")
         out.update(run_s=time.perf_counter() - t, ran=len(outcome.todo))
     elif step == "day_by_day":  # days one at a time in one long-lived process: memory per day
-        days = []
-        for d in _days(spec):
+        days, stage_peaks = [], {}
+
+        def measured(stage, ctx, window):  # each stage's own peak (VmHWM reset before it)
             _reset_peak()
+            after = stage.run(ctx, window)
+            stage_peaks[stage.name] = _status_mb("VmHWM")
+            return after
+
+        for d in _days(spec):
             t = time.perf_counter()
-            outcome = run_days(ctx, [d], force=True)
+            outcome = run_days(ctx, [d], force=True, call=measured)
             if outcome.stop is not None:
                 raise RuntimeError(f"{outcome.stop.run_date} stopped at {outcome.failed_stage}: "
                                    f"{outcome.stop.error}")
             days.append({"day": d.isoformat(), "seconds": time.perf_counter() - t,
                          "lines": outcome.reports[0]["lines"],
-                         "peak_mb": _status_mb("VmHWM"), "rss_mb": _status_mb("VmRSS")})
+                         "peak_mb": max(stage_peaks.values()), "rss_mb": _status_mb("VmRSS"),
+                         "stage_peak_mb": dict(stage_peaks)})
             print(json.dumps(days[-1]), file=sys.stderr, flush=True)
         out["days"] = days
     elif step == "cli_backfill":  # the flow as an operator starts it, with its task runner
