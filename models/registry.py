@@ -31,6 +31,7 @@ from typing import Any
 
 import torch
 
+from domain.digests import file_sha256
 from models.forecaster.config import ForecasterConfig
 from models.forecaster.network import Forecaster
 from models.forecaster.train import TrainedForecaster
@@ -112,20 +113,12 @@ def save(trained: Trained, models_dir: Path) -> Path:
         "started_from": trained.started_from,
         "saved_at": datetime.now(timezone.utc).isoformat(), "torch": torch.__version__,
     }
-    card["files"] = {f.name: _sha256(f) for f in sorted(staging.iterdir())}
+    card["files"] = {f.name: file_sha256(f) for f in sorted(staging.iterdir())}
     (staging / CARD).write_text(json.dumps(card, indent=2))
     if final.exists():  # retrained on the same data and config: same content, replace it
         shutil.rmtree(final)
     os.replace(staging, final)
     return final
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _card(path: Path) -> dict:
@@ -140,7 +133,7 @@ def verify(path: Path) -> dict:
     (cards written before checksums were recorded are taken as they are)."""
     card = _card(path)
     for name, digest in card.get("files", {}).items():
-        if not (path / name).is_file() or _sha256(path / name) != digest:
+        if not (path / name).is_file() or file_sha256(path / name) != digest:
             raise CorruptArtifact(f"{path / name}: missing, or not the file that was saved "
                                   "(truncated or changed since; its checksum differs)")
     return card

@@ -20,10 +20,10 @@ from functools import lru_cache
 
 import duckdb
 
+from domain.digests import file_sha256
 from domain.paths import REPO_ROOT
 from models import registry
 from pipeline.context import RunContext
-from sources.landing import file_sha256
 from warehouse import ledger
 
 PARTS = ("files", "config", "code", "models", "previous")

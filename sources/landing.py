@@ -5,7 +5,6 @@ lines); writing them anywhere is the caller's business.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from domain.digests import file_sha256
 from domain.text import excerpt, printable
 from sources.config import SourceConfig
 from sources.expressions import sandbox
@@ -84,14 +84,6 @@ class DayBatch:
             return {}
         counts = self.quarantine.group_by("rule").aggregate([("rule", "count")])
         return dict(zip(counts["rule"].to_pylist(), counts["rule_count"].to_pylist()))
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_raw_file(path: Path, cfg: SourceConfig) -> tuple[pa.Table, list[tuple[int, str]]]:

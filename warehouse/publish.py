@@ -14,7 +14,6 @@ Readers that follow links (DuckDB, Arrow, Python's glob) see the usual hive layo
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from domain.digests import file_sha256
 
 LATEST = "latest.json"
 DAY_MANIFEST = "_day.json"
@@ -42,10 +43,6 @@ def _day_name(run_date: date) -> str:
 def day_link(published: Path, run_date: date) -> Path:
     """The one link whose target is the live version of ``run_date``."""
     return published / DAYS / _day_name(run_date)
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def publish_day(
@@ -93,7 +90,7 @@ def _write_table(folder: Path, table: str, run_date: date, data: pa.Table, versi
     pq.write_table(data, part, compression="zstd")
     _fsync(part)
     manifest = {"table": table, "run_date": run_date.isoformat(), "rows": data.num_rows,
-                "columns": data.schema.names, "files": {part.name: _sha256(part)},
+                "columns": data.schema.names, "files": {part.name: file_sha256(part)},
                 "published_at": published_at.isoformat(), "version": version, **extra}
     _write_synced(folder / "_manifest.json", json.dumps(manifest, indent=2))
     return manifest
