@@ -26,16 +26,19 @@ from models.panel import DemandPanel, load_panel, panel_from_frames
 class Purchases:
     """Customer x item x day events, as parallel arrays over the customer and item ids."""
     start: date
+    # Events and order rows are held for the whole history (a month of a 1M-line shop is
+    # over 20 million events): 32-bit codes and days, 16 bytes an event rather than 28. Cast
+    # to int64 before multiplying codes into keys (customer x items overflows 32 bits).
     customer_ids: np.ndarray   # (C,) str
     item_ids: np.ndarray       # (I,) str
-    customer: np.ndarray       # (E,) int64 index into customer_ids
-    item: np.ndarray           # (E,) int64 index into item_ids
-    day: np.ndarray            # (E,) int64 column: days since start
+    customer: np.ndarray       # (E,) int32 index into customer_ids, sorted (as loaded)
+    item: np.ndarray           # (E,) int32 index into item_ids
+    day: np.ndarray            # (E,) int32 column: days since start
     orders: np.ndarray         # (E,) float32 distinct orders of the customer with the item that day
-    order_customer: np.ndarray  # (O,) int64: a customer's orders per day ...
-    order_day: np.ndarray       # (O,) int64
+    order_customer: np.ndarray  # (O,) int32: a customer's orders per day ...
+    order_day: np.ndarray       # (O,) int32
     order_count: np.ndarray     # (O,) float32
-    order_store: np.ndarray     # (O,) int64 index into store_ids: the store (country) of
+    order_store: np.ndarray     # (O,) int32 index into store_ids: the store (country) of
                                 # that day's orders
     store_ids: np.ndarray       # (S,) str, sorted ("" for orders without a store)
     # (days, 4) uint64 per day column: lines, a hash of them, order rows, a hash of them
@@ -173,8 +176,12 @@ class ShopHistory:
 
     @cached_property
     def _events_by_customer(self) -> tuple[np.ndarray, np.ndarray]:
-        """Event indices ordered by customer (stable), and their customers."""
+        """Event indices ordered by customer (stable), and their customers. Events as loaded
+        (and any cut or selection of them) are already in customer order: then the order is the
+        identity and nothing is copied (two arrays of the whole history otherwise)."""
         p = self.purchases
+        if (p.customer[1:] >= p.customer[:-1]).all():
+            return _Identity(len(p.customer)), p.customer
         order = np.argsort(p.customer, kind="stable")
         return order, p.customer[order]
 
@@ -190,6 +197,16 @@ class ShopHistory:
         last = np.full((len(customers), len(item_rows)), -np.inf)
         np.maximum.at(last, (rows, cols), self.purchases.day[at].astype(np.float64))
         return self.column - last
+
+
+class _Identity:
+    """The order 0, 1, ..., n - 1 without its n integers: ``order[at]`` is ``at``."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __getitem__(self, at: np.ndarray) -> np.ndarray:
+        return np.asarray(at, dtype=np.int64)
 
 
 def ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -242,7 +259,7 @@ def _encode_purchases(con, lines_sql: str, orders_sql: str, params: list, start:
         their rank (code) for the joins below."""
         union = " UNION ".join(f"SELECT {column} FROM ({q})" for q in queries)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT {column}, "
-                    f"CAST(row_number() OVER (ORDER BY {column}) - 1 AS BIGINT) AS code "
+                    f"CAST(row_number() OVER (ORDER BY {column}) - 1 AS INTEGER) AS code "
                     f"FROM (SELECT DISTINCT {column} FROM ({union}))", params * len(queries))
         found = con.execute(f"SELECT {column} FROM {view} ORDER BY code").fetchnumpy()[column]
         return np.asarray(found, dtype=object)
@@ -254,21 +271,21 @@ def _encode_purchases(con, lines_sql: str, orders_sql: str, params: list, start:
         item_ids = ids(views[1], "item_id", lines_sql)
         store_ids = ids(views[2], "store",
                         f"SELECT coalesce(store, '') AS store FROM ({orders_sql})")
-        events = con.execute(f"""
+        events = _fetch_arrays(con, f"""
             SELECT c.code AS customer, i.code AS item,
-                   CAST(CAST(l.order_date AS DATE) - {day0} AS BIGINT) AS day,
+                   CAST(CAST(l.order_date AS DATE) - {day0} AS INTEGER) AS day,
                    CAST(l.orders AS FLOAT) AS orders
             FROM ({lines_sql}) AS l
             JOIN customer_codes AS c USING (customer_id)
             JOIN item_codes AS i USING (item_id)
-            ORDER BY customer, item, day, orders""", params).fetchnumpy()
-        days = con.execute(f"""
-            SELECT c.code AS customer, CAST(CAST(o.order_date AS DATE) - {day0} AS BIGINT) AS day,
+            ORDER BY customer, item, day, orders""", params, lines_sql, EVENT_COLUMNS)
+        days = _fetch_arrays(con, f"""
+            SELECT c.code AS customer, CAST(CAST(o.order_date AS DATE) - {day0} AS INTEGER) AS day,
                    CAST(o.orders AS FLOAT) AS orders, s.code AS store
             FROM ({orders_sql}) AS o
             JOIN customer_codes AS c USING (customer_id)
             JOIN store_codes AS s ON s.store = coalesce(o.store, '')
-            ORDER BY customer, day, orders, store""", params).fetchnumpy()
+            ORDER BY customer, day, orders, store""", params, orders_sql, ORDER_COLUMNS)
         fingerprints = [con.execute(f"""
             SELECT CAST(CAST(order_date AS DATE) - {day0} AS BIGINT) AS day, count(*) AS n,
                    CAST(sum(hash({columns})) % 18446744073709551616 AS UBIGINT) AS h
@@ -282,13 +299,31 @@ def _encode_purchases(con, lines_sql: str, orders_sql: str, params: list, start:
             con.execute(f"DROP TABLE IF EXISTS {view}")
     return Purchases(
         start=start, customer_ids=customer_ids, item_ids=item_ids,
-        customer=_numbers(events["customer"], np.int64), item=_numbers(events["item"], np.int64),
-        day=_numbers(events["day"], np.int64), orders=_numbers(events["orders"], np.float32),
-        order_customer=_numbers(days["customer"], np.int64),
-        order_day=_numbers(days["day"], np.int64),
-        order_count=_numbers(days["orders"], np.float32),
-        order_store=_numbers(days["store"], np.int64), store_ids=store_ids,
+        customer=events["customer"], item=events["item"], day=events["day"],
+        orders=events["orders"], order_customer=days["customer"], order_day=days["day"],
+        order_count=days["orders"], order_store=days["store"], store_ids=store_ids,
         day_fingerprints=_by_day(fingerprints))
+
+
+EVENT_COLUMNS = {"customer": np.int32, "item": np.int32, "day": np.int32, "orders": np.float32}
+ORDER_COLUMNS = {"customer": np.int32, "day": np.int32, "orders": np.float32, "store": np.int32}
+FETCH_ROWS = 1 << 20
+
+
+def _fetch_arrays(con, sql: str, params: list, rows_sql: str, columns: dict
+                  ) -> dict[str, np.ndarray]:
+    """The columns of ``sql`` as numpy arrays of the given types, streamed a million rows at a
+    time into arrays sized by ``rows_sql``'s count (at least as many rows): DuckDB's whole
+    result and numpy's copy of it are never held together (``fetchnumpy`` holds both: a month
+    of a 1M-line shop is 22 million events)."""
+    n = con.execute(f"SELECT count(*) FROM ({rows_sql})", params).fetchone()[0]
+    out = {name: np.empty(n, dtype) for name, dtype in columns.items()}
+    at = 0
+    for batch in con.execute(sql, params).to_arrow_reader(FETCH_ROWS):
+        for name in columns:
+            out[name][at:at + batch.num_rows] = batch.column(name).to_numpy(zero_copy_only=False)
+        at += batch.num_rows
+    return {name: values[:at] for name, values in out.items()}
 
 
 def _by_day(fingerprints: list[dict]) -> np.ndarray:

@@ -63,7 +63,9 @@ class RecFeatures:
         # needed
         rows = history.item_rows_of_purchases[p.item]
         self.n_items, span = len(items.item_ids), self.days + 1
-        c, i, d, n = p.customer, rows, p.day, p.orders.astype(np.float64)
+        # 64-bit before the keys below multiply codes (purchases hold 32-bit ones)
+        c, i, d, n = (p.customer.astype(np.int64), rows, p.day.astype(np.int64),
+                      p.orders.astype(np.float64))
         if (rows < 0).any():
             keep = rows >= 0
             c, i, d, n = c[keep], i[keep], d[keep], n[keep]
@@ -79,9 +81,9 @@ class RecFeatures:
         order = np.argsort(cust_key, kind="stable")
         self.ev_key, self.ev_item, self.ev_day = cust_key[order], i[order], d[order]
         self.ev_orders = n[order]
-        okey = p.order_customer * span + p.order_day
+        okey = p.order_customer.astype(np.int64) * span + p.order_day
         order = np.argsort(okey, kind="stable")
-        self.order_key, self.order_day = okey[order], p.order_day[order]
+        self.order_key, self.order_day = okey[order], p.order_day[order].astype(np.int64)
         self.order_cum = np.concatenate([[0.0], np.cumsum(p.order_count[order].astype(np.float64))])
         self.order_store = self.store_of_order[order]
         self.span = span

@@ -176,3 +176,39 @@ def test_the_checksum_through_a_day_sees_every_change_up_to_it_and_none_after():
             (lines, orders.assign(store=orders["store"].where(orders.index != 0, "XX")), True)):
         other = history_from_frames(changed_lines, changed_orders, daily, catalogue)
         assert (other.checksum(through) != one.checksum(through)) == seen
+
+
+def test_purchases_load_as_compact_arrays_in_customer_order_across_fetch_batches(monkeypatch):
+    """The events stream in batches (``_fetch_arrays``): with batches of 7 rows, every row still
+    arrives once, in (customer, item, day) order, as 32-bit codes and days."""
+    from models.recommender import data
+    from tests.models.recommender.conftest import tiny_shop_frames
+
+    lines, orders, daily, catalogue = tiny_shop_frames()
+    whole = history_from_frames(lines, orders, daily, catalogue)
+    monkeypatch.setattr(data, "FETCH_ROWS", 7)
+    batched = history_from_frames(lines.sample(frac=1, random_state=4), orders, daily, catalogue)
+    p, q = whole.purchases, batched.purchases
+    assert len(q.customer) == len(lines) and len(q.order_customer) == len(orders)
+    for name in ("customer", "item", "day", "orders", "order_customer", "order_day",
+                 "order_count", "order_store"):
+        assert getattr(q, name).dtype.itemsize == 4, name
+        np.testing.assert_array_equal(getattr(q, name), getattr(p, name), err_msg=name)
+    key = (q.customer.astype(np.int64) * len(q.item_ids) + q.item) * 1000 + q.day
+    assert (np.diff(key) >= 0).all()
+
+
+def test_events_of_customers_are_the_same_whatever_order_the_events_are_held_in(shop):
+    """Events in customer order (as loaded) are read without a sorted copy; any other order
+    gives the same matrix and recency."""
+    rng = np.random.default_rng(0)
+    p = shop.purchases
+    shuffled = shop.__class__(shop.run_date, p.take(rng.permutation(len(p.customer)),
+                                                     np.arange(len(p.order_customer))), shop.items)
+    rows, items = shop.customers()[::3], shop.sellable()
+    np.testing.assert_array_equal(shop.matrix(rows, items).toarray(),
+                                  shuffled.matrix(rows, items).toarray())
+    np.testing.assert_array_equal(shop.days_since_bought(rows, items),
+                                  shuffled.days_since_bought(rows, items))
+    sub = shop.of_customers(rows[:4])
+    assert set(sub.purchases.customer) == set(rows[:4])

@@ -22,3 +22,29 @@ def test_bought_in_gives_each_item_bought_in_the_window_once(shop, window_days):
         for i in set(p.item[(p.customer == c) & (p.day > after[at]) & (p.day <= until[at])])
         if rows[i] >= 0)
     assert list(zip(owner.tolist(), items.tolist())) == expected
+
+
+def test_features_of_customer_codes_times_items_past_32_bits_do_not_overflow(shop):
+    """Purchases hold 32-bit customer codes; the lookups multiply them by items and days. The
+    same customers with codes 50 million higher (codes x items past 2**31) get the same
+    features (the lookups read codes only, not the ids)."""
+    from dataclasses import replace
+
+    from models.recommender.features import RecFeatures
+
+    p, pad = shop.purchases, 50_000_000
+    shifted = replace(shop, purchases=replace(
+        p, customer=p.customer + np.int32(pad), order_customer=p.order_customer + np.int32(pad)))
+    assert pad * len(shop.items.item_ids) > 2**31
+    args = (sorted(set(shop.items.category)), p.stores(), list(shop.items.item_ids))
+    plain, big = RecFeatures(shop, *args), RecFeatures(shifted, *args)
+    customers = shop.customers()[:20]
+    t = np.full(len(customers), shop.column)
+    for name in ("customers", "last_order_day", "profile"):
+        a, b = getattr(plain, name)(customers, t), getattr(big, name)(customers + pad, t)
+        for x, y in zip(a if isinstance(a, tuple) else (a,), b if isinstance(b, tuple) else (b,)):
+            np.testing.assert_array_equal(x, y, err_msg=name)
+    rows = shop.sellable()[:5]
+    np.testing.assert_array_equal(
+        plain.pairs(np.repeat(customers, 5), np.tile(rows, 20), np.repeat(t, 5)),
+        big.pairs(np.repeat(customers + pad, 5), np.tile(rows, 20), np.repeat(t, 5)))
