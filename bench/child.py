@@ -113,17 +113,21 @@ def run(spec: dict) -> dict:
         import os
         import subprocess
 
-        from warehouse.checksums import published_checksums
+        from warehouse.checksums import mart_checksums, published_checksums, table_checksum
 
+        through = ["--through", spec["through"]] if spec.get("through") else []
         done = subprocess.run(
             [str(Path(sys.executable).parent / "shopcast"), "backfill", "--start", spec["start"],
-             "--end", spec["end"]], env={**os.environ, "SHOPCAST_TASK_RUNNER": spec["runner"]},
-            capture_output=True, text=True)
+             "--end", spec["end"], *through],
+            env={**os.environ, "SHOPCAST_TASK_RUNNER": spec["runner"]}, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"shopcast backfill failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
         summary = json.loads(done.stdout[done.stdout.rindex("\n{") + 1:])
-        out.update(stage_seconds=summary["stage_seconds"],
-                   published=published_checksums(settings.published_dir),
+        with db.reader(settings) as con:  # what the stages wrote, published or not
+            written = {**mart_checksums(con), **{t: table_checksum(con, t) for t in (
+                "raw.order_lines", "raw.quarantine")}}
+        out.update(stage_seconds=summary["stage_seconds"], days_through=summary["days_through"],
+                   published=published_checksums(settings.published_dir), written=written,
                    peak_children_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
     elif step == "train_processes":  # the forecaster trained in N processes, scored after the origin
         from models.forecaster.evaluate import rolling_origins

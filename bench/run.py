@@ -7,7 +7,8 @@
 4. the same transformations as plain SQL in one DuckDB (bench/plain_sql.py).
 4b. reruns of complete days (--only rerun): a no-op when nothing changed (bench/rerun.py);
 4c. scaling out (--only scaleout): a backfill on threads and on Dask, meta-training in one
-   process and in two (bench/scaleout.py);
+   process and in two (bench/scaleout.py); (--only scaleyear) a year's backfill through the
+   features gate on threads and on Dask (bench/scaleout.py);
 4d. memory (--only memory): a month of 1M-line days one at a time in one process, peak memory
    per day (bench/memory.py);
 5. the data-quality gate on a 1M-line day (bench/run.py --only gate): validation rows per second
@@ -41,7 +42,7 @@ from domain.paths import REPO_ROOT
 from pipeline.definition import STAGE_NAMES
 
 START = date(2025, 1, 1)
-SECTIONS = ("foundation", "rerun", "scaleout", "memory", "gate", "forecast", "recommend", "warm",
+SECTIONS = ("foundation", "rerun", "scaleout", "scaleyear", "memory", "gate", "forecast", "recommend", "warm",
             "scale", "monitoring", "adaptation")
 ONLINE_RETAIL = {"source": "online_retail", "start": "2010-12-01", "end": "2011-12-09",
                  "origins": ["2011-09-30", "2011-10-14", "2011-10-28", "2011-11-11"]}
@@ -162,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     for section in args.only or SECTIONS:
         started = sum(r["seconds"] for r in RESULTS.values())
         report = {"foundation": foundation, "rerun": rerun, "scaleout": scaleout,
+                  "scaleyear": scaleyear,
                   "memory": memory, "gate": gate, "forecast": forecast,
                   "recommend": recommend, "warm": warm, "scale": scale,
                   "monitoring": monitoring, "adaptation": adaptation}[section](args)
@@ -416,6 +418,13 @@ def scaleout(args) -> str:
 
     return scaling.section(args, child, window, _machine(), markers("scaleout"), flat_shop,
                            model_warehouses)
+
+
+def scaleyear(args) -> str:
+    """Threads against Dask for a year's backfill through the features gate (bench/scaleout.py)."""
+    from bench import scaleout as scaling
+
+    return scaling.year_section(args, child, window, _machine(), markers("scaleyear"), flat_shop)
 
 
 def monitoring(args) -> str:

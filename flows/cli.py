@@ -39,7 +39,10 @@ DateOption = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"])]
 class LiveProgress:
     """Days done of total, the stage running and the time left, while a flow runs here."""
 
-    def __init__(self):
+    def __init__(self, last: str | None = None):
+        from pipeline.definition import STAGE_NAMES
+
+        self.last = last or STAGE_NAMES[-1]  # the stage after which a day counts as done
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
                                  MofNCompleteColumn(), TextColumn("days"), TimeRemainingColumn(),
                                  console=console, transient=False)
@@ -51,8 +54,9 @@ class LiveProgress:
         if self.task is None:
             self.task = self.progress.add_task("", total=len(outcome.todo))
         following = STAGE_NAMES[min(STAGE_NAMES.index(stage.name) + 1, len(STAGE_NAMES) - 1)]
-        done = len(outcome.done) + (len(window.days) if stage.name == STAGE_NAMES[-1] else 0)
-        label = "done" if stage.name == STAGE_NAMES[-1] else following
+        last = stage.name == self.last
+        done = sum(len(w.days) for w in outcome.windows) + (len(window.days) if last else 0)
+        label = "done" if last else following
         self.progress.update(self.task, completed=done, description=(
             f"{window.start}..{window.end} [bold]{label}[/bold]" if window.days else "stopped"))
 
@@ -115,14 +119,27 @@ def daily(run_date: Annotated[Optional[datetime], typer.Option(
 
 @app.command()
 def backfill(start: DateOption, end: DateOption,
-             force: Annotated[bool, typer.Option(help="redo days already complete")] = False) -> None:
+             force: Annotated[bool, typer.Option(help="redo days already complete")] = False,
+             through: Annotated[Optional[str], typer.Option(
+                 help="stop each day after this stage (e.g. features: load, validate and "
+                      "transform a history before any model is trained)")] = None) -> None:
     """Run a range of run dates (complete days are skipped; resumes after a failure)."""
     from flows.backfill import backfill as backfill_flow
+    from pipeline.definition import stages_until
 
-    with LiveProgress():
-        summary = backfill_flow(start=start.date(), end=end.date(), force=force)
-    console.print(f"backfill {start.date()}..{end.date()}: {len(summary['done'])} day(s) complete")
+    if through is not None:
+        try:
+            stages_until(through)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--through") from None
+    with LiveProgress(through):
+        summary = backfill_flow(start=start.date(), end=end.date(), force=force, through=through)
+    partial = f", {len(summary['days_through'])} through {through}" if through else ""
+    console.print(f"backfill {start.date()}..{end.date()}: {len(summary['done'])} day(s) complete"
+                  f"{partial}")
     console.print_json(json.dumps({"days_complete": len(summary["done"]),
+                                   "days_through": len(summary["days_through"]),
+                                   "through": summary["through"],
                                    "stage_seconds": summary["stage_seconds"]}))
 
 

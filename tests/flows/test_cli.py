@@ -26,6 +26,14 @@ def test_a_bad_date_is_refused_with_a_clear_message():
     assert result.exit_code != 0 and "--start" in result.output
 
 
+def test_an_unknown_stage_to_stop_at_is_refused_naming_the_stages():
+    result = CliRunner().invoke(app, ["backfill", "--start", "2025-01-01", "--end", "2025-01-02",
+                                      "--through", "dbt"])
+    text = " ".join(result.output.split())
+    assert result.exit_code != 0 and "--through" in text and "no stage ['dbt']" in text
+    assert "transform" in text and "features" in text
+
+
 def test_the_embedded_defaults_send_no_telemetry_and_wait_for_the_server():
     """An offline laptop must not log 'Failed to send telemetry' errors, and a busy one must
     not give up on the local server's first start."""
@@ -45,6 +53,15 @@ def test_live_progress_counts_days_done_of_the_total():
             progress(None, stage, Window(days), outcome)
     task = progress.progress.tasks[0]
     assert (task.completed, task.total) == (3, 3)
+
+
+def test_live_progress_of_a_backfill_through_a_stage_counts_its_days_done_there():
+    days = tuple(date(2025, 1, 1) + timedelta(days=i) for i in range(2))
+    progress = LiveProgress("features")
+    with progress:
+        for stage in STAGES[:5]:
+            progress(None, stage, Window(days), RunOutcome(list(days)))
+    assert progress.progress.tasks[0].completed == 2
 
 
 def test_the_demo_prints_one_line_per_stage_and_the_training_it_did(tmp_path, capsys):

@@ -21,7 +21,7 @@ from warehouse import db, ledger, publish
 from warehouse.checksums import mart_checksums, table_checksum
 
 pytestmark = pytest.mark.slow
-SHOP = ShopConfig(seed=21, days=66, lines_per_day=250, initial_items=120, initial_customers=250,
+SHOP = ShopConfig(seed=21, days=68, lines_per_day=250, initial_items=120, initial_customers=250,
                   customer_joins_per_day=2, item_launches_per_day=0.5)
 START = SHOP.start_date
 DAY = [START + timedelta(days=i) for i in range(SHOP.days)]
@@ -222,3 +222,26 @@ def test_reprocess_reruns_the_days_with_quarantined_lines(shop):
         assert con.execute("SELECT count(*) FROM raw.quarantine WHERE run_date <= ?",
                            [DAY[2]]).fetchone()[0] == before
         assert {ledger.records(con)[d].status for d in days} == {"complete"}
+
+
+def test_a_backfill_through_the_features_gate_stops_short_of_the_models(shop):
+    """A new shop's history loaded and validated before any model runs; the days wait, not
+    complete, and a backfill without ``--through`` takes them the rest of the way."""
+    settings, _ = shop
+    days = DAY[66:68]
+    latest = publish.read_latest(settings.published_dir)["run_date"]
+    partial = backfill(start=days[0], end=days[-1], through="features")
+    assert partial["days_through"] == days and partial["done"] == [] and partial["failed"] is None
+    assert set(partial["stage_seconds"]) == {"ingest", "gate", "promote", "transform", "features"}
+    with db.reader(settings) as con:
+        assert {d: r.status for d, r in ledger.records(con, days[0], days[-1]).items()} == {
+            d: "transformed" for d in days}
+        assert con.execute("SELECT count(*) FROM marts.item_features WHERE as_of_date = ?",
+                           [days[-1]]).fetchone()[0] > 0
+        assert con.execute("SELECT count(*) FROM predictions.forecasts WHERE run_date >= ?",
+                           [days[0]]).fetchone()[0] == 0
+    assert publish.read_latest(settings.published_dir)["run_date"] == latest  # nothing published
+
+    full = backfill(start=days[0], end=days[-1])
+    assert full["done"] == days
+    assert publish.read_latest(settings.published_dir)["run_date"] == days[-1].isoformat()

@@ -22,3 +22,19 @@ def test_same_rows_same_checksum_and_a_changed_value_shows(tmp_path):
     changed = _publish(tmp_path / "c", {"item_id": ["a", "b"], "mean": [1.0, 2.5]})
     assert first == reordered and first["forecasts"][0] == 3
     assert changed["forecasts"] != first["forecasts"]
+
+
+def test_a_table_checksum_sees_rows_not_their_order_and_counts_duplicates():
+    import duckdb
+
+    from warehouse.checksums import table_checksum
+
+    con = duckdb.connect()
+    for name, rows in {"first": "('a', 1.0), ('b', 2.0)", "reordered": "('b', 2.0), ('a', 1.0)",
+                       "changed": "('a', 1.0), ('b', 2.5)", "swapped": "('a', 2.0), ('b', 1.0)",
+                       "doubled": "('a', 1.0), ('a', 1.0), ('b', 2.0)"}.items():
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM (VALUES {rows}) AS t(item_id, mean)")
+    first = table_checksum(con, "first")
+    assert first == table_checksum(con, "reordered") and first[0] == 2
+    for other in ("changed", "swapped", "doubled"):
+        assert table_checksum(con, other)[1] != first[1], other
