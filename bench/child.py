@@ -123,11 +123,13 @@ def run(spec: dict) -> dict:
         if done.returncode != 0:
             raise RuntimeError(f"shopcast backfill failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
         summary = json.loads(done.stdout[done.stdout.rindex("\n{") + 1:])
-        with db.reader(settings) as con:  # what the stages wrote, published or not
-            written = {**mart_checksums(con), **{t: table_checksum(con, t) for t in (
-                "raw.order_lines", "raw.quarantine")}}
+        if through:  # days short of publishing: what the stages wrote to the warehouse
+            with db.reader(settings) as con:
+                out["written"] = {**mart_checksums(con), **{t: table_checksum(con, t) for t in (
+                    "raw.order_lines", "raw.quarantine")}}
+        else:
+            out["published"] = published_checksums(settings.published_dir)
         out.update(stage_seconds=summary["stage_seconds"], days_through=summary["days_through"],
-                   published=published_checksums(settings.published_dir), written=written,
                    peak_children_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
     elif step == "train_processes":  # the forecaster trained in N processes, scored after the origin
         from models.forecaster.evaluate import rolling_origins

@@ -66,13 +66,14 @@ def backfill(start: date, end: date, force: bool = False, through: str | None = 
     alerts.alert_run(ctx, outcome)
     if outcome.todo:
         create_markdown_artifact(key="backfill-summary",
-                                 markdown=_summary_markdown(summary, outcome, start, end))
+                                 markdown=_summary_markdown(summary, outcome))
     raise_for_stop(outcome)
     return summary
 
 
-def _summary_markdown(summary: dict, outcome: RunOutcome, start: date, end: date) -> str:
-    lines = [f"# Backfill {start} .. {end}", "", f"- complete: {len(outcome.done)} day(s)"]
+def _summary_markdown(summary: dict, outcome: RunOutcome) -> str:
+    lines = [f"# Backfill {summary['start']} .. {summary['end']}", "",
+             f"- complete: {len(outcome.done)} day(s)"]
     if summary["through"] != STAGES[-1].name:
         lines.append(f"- through {summary['through']} only: {len(summary['days_through'])} day(s)")
     if outcome.stop:

@@ -44,7 +44,8 @@ STAGE_NAMES = tuple(s.name for s in STAGES)
 def stages_until(last: str) -> tuple[Stage, ...]:
     """The stages up to and including ``last`` (a backfill ``--through`` a stage, tests and
     benchmarks that stop early)."""
-    return STAGES[:STAGE_NAMES.index(stages_named(last)[0].name) + 1]
+    stages_named(last)  # an unknown name: the error lists the stages
+    return STAGES[:STAGE_NAMES.index(last) + 1]
 
 
 def stages_named(*names: str) -> tuple[Stage, ...]:
