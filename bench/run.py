@@ -104,9 +104,11 @@ FOUNDATION_MODELS = {"SHOPCAST_FORECASTER__OUTER_STEPS": "150", "SHOPCAST_RECOMM
                      "SHOPCAST_RECOMMENDER__GATE_FIRST_CHAMPION": "network"}
 
 
-def backfill(data_dir: Path, first: int, last: int, steps=STAGE_NAMES, **extra) -> dict:
+def backfill(data_dir: Path, first: int, last: int, steps=STAGE_NAMES,
+             env: dict[str, str] | None = None, **extra) -> dict:
     """Days first..last through every stage users run, each stage in its own process."""
-    return {step: child({"step": step, **window(first, last), **extra}, data_dir) for step in steps}
+    return {step: child({"step": step, **window(first, last), **extra}, data_dir, env)
+            for step in steps}
 
 
 def build_history(data_dir: Path, start: str, end: str, source: str) -> dict:
@@ -201,8 +203,11 @@ def foundation(args) -> str:
                          "warehouse": str(plain / "warehouse.duckdb")}, pipeline)
     print(f"daily increments: day {last} and day {args.early_day}", flush=True)
     late_runs = daily(pipeline, last, args.repeats, plain=True, env=FOUNDATION_MODELS)
-    backfill(early, 1, args.early_day - 1, steps=HISTORY_STAGES)
-    early_runs = daily(early, args.early_day, args.repeats, env=FOUNDATION_MODELS)
+    # the early warehouse reads the files generated in the pipeline's folder (its landing is a
+    # link there): an allowed landing root for those steps
+    shared = {"SHOPCAST_LANDING_ROOTS": json.dumps([str(pipeline / "landing")])}
+    backfill(early, 1, args.early_day - 1, steps=HISTORY_STAGES, env=shared)
+    early_runs = daily(early, args.early_day, args.repeats, env={**FOUNDATION_MODELS, **shared})
     total = sum(r["seconds"] for r in [gen, *stages_.values(), *trainings, plain_ingest,
                                        plain_marts, *late_runs, *early_runs])
     return render(args, shop, gen, stages_, plain_ingest, plain_marts, late_runs, early_runs, total)

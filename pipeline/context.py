@@ -61,6 +61,7 @@ class RunContext:
         key = (settings.model_dump_json(), _digest(settings.source_config),
                _digest(settings.quality_config), _digest(settings.monitoring_config))
         if key not in _CONTEXTS:
+            advise_huge_pages(settings.numpy_hugepages)
             settings.ensure_dirs()  # exists or can be made, and this user may write it
             source = load_source_config(settings.source_config)
             source.check_landing(settings.root, settings.landing_roots)
@@ -104,6 +105,17 @@ class RunContext:
 
 
 _CONTEXTS: dict[tuple, RunContext] = {}
+
+
+def advise_huge_pages(enabled: bool) -> None:
+    """NumPy's huge-page advice for the arrays it allocates from now on in this process
+    (``NUMPY_MADVISE_HUGEPAGE`` read at import decides it until then)."""
+    import numpy as np
+
+    # the switch NumPy's own import calls with that variable; a NumPy without it keeps its own
+    switch = getattr((getattr(np, "_core", None) or np.core).multiarray, "_set_madvise_hugepage", None)
+    if switch is not None:
+        switch(enabled)
 
 
 def _context_of(settings: Settings) -> RunContext:

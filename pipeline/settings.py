@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         "mapping is not trusted to point anywhere on the machine); JSON, e.g. "
         "SHOPCAST_LANDING_ROOTS='[\"/mnt/exports\"]'. The default holds the Online Retail files' "
         "shared folder beside the checkout, where the shipped mapping reads them.")
+    numpy_hugepages: bool = Field(
+        False, description="Let NumPy advise the kernel to back large arrays with transparent "
+        "huge pages (its default on Linux). Off: on virtual machines whose kernel compacts "
+        "memory to find a huge page at each fault, fresh arrays cost 10-15x more (0.47 s "
+        "against 4-7 s per GB on the benchmark machine; docs/decisions/0022). Applied to the "
+        "process when its run context is built.")
     dbt_threads: int = 2
     dbt_target: str = Field("local", description="the dbt profile target (dbt_project/profiles.yml)")
     dbt_project_dir: Path = Field(REPO_ROOT / "dbt_project", description="the dbt project (and its profiles.yml)")
