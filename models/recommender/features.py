@@ -61,30 +61,43 @@ class RecFeatures:
         # purchase events with an item row, keyed (customer, item, day) and (customer, day);
         # a year of a large shop is tens of millions of events: copies and sorts only where
         # needed
-        rows = history.item_rows_of_purchases[p.item]
+        rows = history.item_rows_of_purchases.astype(np.int32)[p.item]
         self.n_items, span = len(items.item_ids), self.days + 1
-        # 64-bit before the keys below multiply codes (purchases hold 32-bit ones)
-        c, i, d, n = (p.customer.astype(np.int64), rows, p.day.astype(np.int64),
-                      p.orders.astype(np.float64))
+        # the event columns stay 32-bit (a year of a large shop is tens of millions of events,
+        # and every array is memory the process must touch); only the keys that multiply codes
+        # are 64-bit, built in place
+        c, i, d, n = p.customer, rows, p.day, p.orders
         if (rows < 0).any():
             keep = rows >= 0
             c, i, d, n = c[keep], i[keep], d[keep], n[keep]
-        pair_key = (c * self.n_items + i) * span + d
+        pair_key = c.astype(np.int64)
+        pair_key *= self.n_items
+        pair_key += i
+        pair_key *= span
+        pair_key += d
+        cum = np.zeros(len(n) + 1)
         if (pair_key[1:] >= pair_key[:-1]).all():  # as loaded: by (customer, item, day)
             self.pair_key, self.pair_day = pair_key, d
-            self.pair_cum = np.concatenate([[0.0], np.cumsum(n)])
+            np.cumsum(n, dtype=np.float64, out=cum[1:])
         else:
             order = np.argsort(pair_key, kind="stable")
             self.pair_key, self.pair_day = pair_key[order], d[order]
-            self.pair_cum = np.concatenate([[0.0], np.cumsum(n[order])])
-        cust_key = c * span + d
+            np.cumsum(n[order], dtype=np.float64, out=cum[1:])
+        self.pair_cum = cum
+        cust_key = c.astype(np.int64)
+        cust_key *= span
+        cust_key += d
         order = np.argsort(cust_key, kind="stable")
         self.ev_key, self.ev_item, self.ev_day = cust_key[order], i[order], d[order]
         self.ev_orders = n[order]
-        okey = p.order_customer.astype(np.int64) * span + p.order_day
+        del order, cust_key
+        okey = p.order_customer.astype(np.int64)
+        okey *= span
+        okey += p.order_day
         order = np.argsort(okey, kind="stable")
-        self.order_key, self.order_day = okey[order], p.order_day[order].astype(np.int64)
-        self.order_cum = np.concatenate([[0.0], np.cumsum(p.order_count[order].astype(np.float64))])
+        self.order_key, self.order_day = okey[order], p.order_day[order]
+        self.order_cum = np.zeros(len(order) + 1)
+        np.cumsum(p.order_count[order], dtype=np.float64, out=self.order_cum[1:])
         self.order_store = self.store_of_order[order]
         self.span = span
 
