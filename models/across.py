@@ -24,6 +24,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from domain.memory import advising_huge_pages
 from models import registry
 
 INPUTS, RESULT = "inputs.pkl", "model"
@@ -50,7 +51,9 @@ def train_across(meta_train: Callable, data: Any, cfg: Any, processes: int,
         done = subprocess.run(
             [sys.executable, "-m", "torch.distributed.run", "--standalone",
              f"--nproc_per_node={processes}", "-m", "models.across", str(folder)],
-            capture_output=True, text=True)
+            capture_output=True, text=True,
+            # the ranks allocate as this process does (read by NumPy at their import)
+            env={**os.environ, "NUMPY_MADVISE_HUGEPAGE": str(int(advising_huge_pages()))})
         if done.returncode != 0:
             raise RuntimeError(f"meta-training across {processes} processes failed "
                                f"(exit {done.returncode}):\n{done.stderr[-3000:]}")

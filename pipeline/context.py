@@ -14,6 +14,7 @@ from typing import Any
 
 from checks.config import QualityConfig, load_quality_config
 from checks.gate import Gate, Verdict
+from domain.memory import advise_huge_pages
 from monitoring.config import MonitoringConfig, load_monitoring_config
 from pipeline.settings import Settings
 from sources.config import SourceConfig, load_source_config
@@ -105,17 +106,6 @@ class RunContext:
 
 
 _CONTEXTS: dict[tuple, RunContext] = {}
-
-
-def advise_huge_pages(enabled: bool) -> None:
-    """NumPy's huge-page advice for the arrays it allocates from now on in this process
-    (``NUMPY_MADVISE_HUGEPAGE`` read at import decides it until then)."""
-    import numpy as np
-
-    # the switch NumPy's own import calls with that variable; a NumPy without it keeps its own
-    switch = getattr((getattr(np, "_core", None) or np.core).multiarray, "_set_madvise_hugepage", None)
-    if switch is not None:
-        switch(enabled)
 
 
 def _context_of(settings: Settings) -> RunContext:
