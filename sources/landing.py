@@ -275,7 +275,8 @@ def read_day(cfg: SourceConfig, run_date: date, files: list[Path]) -> DayBatch:
         finally:
             con.unregister("src")
         failed = pc.is_valid(typed["rule"])
-        good = typed.filter(pc.invert(failed))
+        # a clean file (most are) keeps its table: filtering copies every column
+        good = typed.filter(pc.invert(failed)) if pc.any(failed).as_py() else typed
         good = good.set_column(
             good.schema.get_field_index("quantity_num"), "quantity",
             pc.cast(good["quantity_num"], pa.int64()),
