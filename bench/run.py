@@ -205,9 +205,10 @@ def foundation(args) -> str:
     late_runs = daily(pipeline, last, args.repeats, plain=True, env=FOUNDATION_MODELS)
     # the early warehouse reads the files generated in the pipeline's folder (its landing is a
     # link there): an allowed landing root for those steps
-    shared = {"SHOPCAST_LANDING_ROOTS": json.dumps([str(pipeline / "landing")])}
-    backfill(early, 1, args.early_day - 1, steps=HISTORY_STAGES, env=shared)
-    early_runs = daily(early, args.early_day, args.repeats, env={**FOUNDATION_MODELS, **shared})
+    reads_pipeline = {"SHOPCAST_LANDING_ROOTS": json.dumps([str(pipeline / "landing")])}
+    backfill(early, 1, args.early_day - 1, steps=HISTORY_STAGES, env=reads_pipeline)
+    early_runs = daily(early, args.early_day, args.repeats,
+                       env={**FOUNDATION_MODELS, **reads_pipeline})
     total = sum(r["seconds"] for r in [gen, *stages_.values(), *trainings, plain_ingest,
                                        plain_marts, *late_runs, *early_runs])
     return render(args, shop, gen, stages_, plain_ingest, plain_marts, late_runs, early_runs, total)

@@ -146,9 +146,10 @@ class ShopHistory:
     @cached_property
     def item_rows_of_purchases(self) -> np.ndarray:
         """For each purchases item index, its row in ``items`` (-1 if the panel lacks it: an
-        item only ever given away at price 0 has no demand row)."""
+        item only ever given away at price 0 has no demand row). 32-bit, as the event columns
+        it maps."""
         pos = {item: i for i, item in enumerate(self.items.item_ids)}
-        return np.array([pos.get(i, -1) for i in self.purchases.item_ids], dtype=np.int64)
+        return np.array([pos.get(i, -1) for i in self.purchases.item_ids], dtype=np.int32)
 
     def popularity(self, rows: np.ndarray, days: int = 30) -> np.ndarray:
         """Distinct orders of each item in the ``days`` up to D."""

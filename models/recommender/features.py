@@ -31,6 +31,23 @@ def _rows_in(vocabulary: list[str], values: np.ndarray) -> np.ndarray:
     return pd.Index(vocabulary).get_indexer(pd.Index(values)).astype(np.int64) + 1
 
 
+def _key(columns: tuple[np.ndarray, ...], sizes: tuple[int, ...]) -> np.ndarray:
+    """The 64-bit sort key of integer columns, each after the first ranging over its size:
+    ((c0 * s1 + c1) * s2 + c2) ..., built in place (no temporary per operation)."""
+    key = columns[0].astype(np.int64)
+    for column, size in zip(columns[1:], sizes):
+        key *= size
+        key += column
+    return key
+
+
+def _running_total(values: np.ndarray) -> np.ndarray:
+    """0, then the cumulative sums of ``values`` in 64-bit floats (a range's sum by lookup)."""
+    total = np.zeros(len(values) + 1)
+    np.cumsum(values, dtype=np.float64, out=total[1:])
+    return total
+
+
 def _log(x) -> np.ndarray:
     return np.log1p(np.maximum(x, 0)).astype(np.float32)
 
@@ -61,43 +78,30 @@ class RecFeatures:
         # purchase events with an item row, keyed (customer, item, day) and (customer, day);
         # a year of a large shop is tens of millions of events: copies and sorts only where
         # needed
-        rows = history.item_rows_of_purchases.astype(np.int32)[p.item]
+        rows = history.item_rows_of_purchases[p.item]
         self.n_items, span = len(items.item_ids), self.days + 1
         # the event columns stay 32-bit (a year of a large shop is tens of millions of events,
-        # and every array is memory the process must touch); only the keys that multiply codes
-        # are 64-bit, built in place
+        # and every array is memory the process must touch); only the keys are 64-bit
         c, i, d, n = p.customer, rows, p.day, p.orders
         if (rows < 0).any():
             keep = rows >= 0
             c, i, d, n = c[keep], i[keep], d[keep], n[keep]
-        pair_key = c.astype(np.int64)
-        pair_key *= self.n_items
-        pair_key += i
-        pair_key *= span
-        pair_key += d
-        cum = np.zeros(len(n) + 1)
+        pair_key = _key((c, i, d), (self.n_items, span))
         if (pair_key[1:] >= pair_key[:-1]).all():  # as loaded: by (customer, item, day)
-            self.pair_key, self.pair_day = pair_key, d
-            np.cumsum(n, dtype=np.float64, out=cum[1:])
+            self.pair_key, self.pair_day, self.pair_cum = pair_key, d, _running_total(n)
         else:
             order = np.argsort(pair_key, kind="stable")
             self.pair_key, self.pair_day = pair_key[order], d[order]
-            np.cumsum(n[order], dtype=np.float64, out=cum[1:])
-        self.pair_cum = cum
-        cust_key = c.astype(np.int64)
-        cust_key *= span
-        cust_key += d
+            self.pair_cum = _running_total(n[order])
+        cust_key = _key((c, d), (span,))
         order = np.argsort(cust_key, kind="stable")
         self.ev_key, self.ev_item, self.ev_day = cust_key[order], i[order], d[order]
         self.ev_orders = n[order]
         del order, cust_key
-        okey = p.order_customer.astype(np.int64)
-        okey *= span
-        okey += p.order_day
+        okey = _key((p.order_customer, p.order_day), (span,))
         order = np.argsort(okey, kind="stable")
         self.order_key, self.order_day = okey[order], p.order_day[order]
-        self.order_cum = np.zeros(len(order) + 1)
-        np.cumsum(p.order_count[order], dtype=np.float64, out=self.order_cum[1:])
+        self.order_cum = _running_total(p.order_count[order])
         self.order_store = self.store_of_order[order]
         self.span = span
 
