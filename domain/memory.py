@@ -1,11 +1,18 @@
-"""NumPy's transparent-huge-page advice for the large arrays it allocates (docs/decisions/0022).
+"""How a process allocates its large arrays: NumPy's transparent-huge-page advice
+(docs/decisions/0022) and Arrow's memory pool (docs/decisions/0023).
 
-NumPy reads ``NUMPY_MADVISE_HUGEPAGE`` once, at import; this is the switch that import calls,
-for a process whose settings decide it later. A NumPy without the switch keeps its own choice.
+NumPy reads ``NUMPY_MADVISE_HUGEPAGE`` once, at import; ``advise_huge_pages`` is the switch that
+import calls, for a process whose settings decide it later. A NumPy without the switch keeps its
+own choice. Arrow reads ``ARROW_DEFAULT_MEMORY_POOL`` at import too; ``use_arrow_memory_pool``
+replaces its default pool for what is allocated from then on.
 """
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+
+ARROW_POOLS = {"system": pa.system_memory_pool, "jemalloc": pa.jemalloc_memory_pool,
+               "mimalloc": pa.mimalloc_memory_pool}
 
 
 def _switch():
@@ -29,3 +36,14 @@ def advising_huge_pages() -> bool:
     state = switch(False)
     switch(state)
     return bool(state)
+
+
+def use_arrow_memory_pool(name: str) -> None:
+    """Make ``name`` (one of ``ARROW_POOLS``) Arrow's default pool in this process; a pool this
+    Arrow build lacks is an error that names it."""
+    try:
+        pool = ARROW_POOLS[name]()
+    except NotImplementedError as e:
+        raise ValueError(f"this pyarrow has no {name} memory pool ({e}): choose one of "
+                         f"{', '.join(ARROW_POOLS)}") from e
+    pa.set_memory_pool(pool)

@@ -14,7 +14,7 @@ from typing import Any
 
 from checks.config import QualityConfig, load_quality_config
 from checks.gate import Gate, Verdict
-from domain.memory import advise_huge_pages
+from domain.memory import advise_huge_pages, use_arrow_memory_pool
 from monitoring.config import MonitoringConfig, load_monitoring_config
 from pipeline.settings import Settings
 from sources.config import SourceConfig, load_source_config
@@ -63,6 +63,7 @@ class RunContext:
                _digest(settings.quality_config), _digest(settings.monitoring_config))
         if key not in _CONTEXTS:
             advise_huge_pages(settings.numpy_hugepages)
+            use_arrow_memory_pool(settings.arrow_memory_pool)
             settings.ensure_dirs()  # exists or can be made, and this user may write it
             source = load_source_config(settings.source_config)
             source.check_landing(settings.root, settings.landing_roots)

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         "memory to find a huge page at each fault, fresh arrays cost 10-15x more (0.47 s "
         "against 4-7 s per GB on the benchmark machine; docs/decisions/0022). Applied to the "
         "process when its run context is built.")
+    arrow_memory_pool: Literal["system", "jemalloc", "mimalloc"] = Field(
+        "system", description="Arrow's memory pool for the tables a run builds (pyarrow's own "
+        "default is mimalloc). The system allocator: on the benchmark machine mimalloc's fresh "
+        "memory made a 1M-line day's ingest 2.7-3.1 s against 1.8 s, and building its 4M "
+        "published list rows 1.5-1.8 s against 0.3 s (docs/decisions/0023). Applied to the "
+        "process when its run context is built.")
     dbt_threads: int = 2
     dbt_target: str = Field("local", description="the dbt profile target (dbt_project/profiles.yml)")
     dbt_project_dir: Path = Field(REPO_ROOT / "dbt_project", description="the dbt project (and its profiles.yml)")

@@ -21,10 +21,17 @@ import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from collections.abc import Callable
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from domain.digests import file_sha256
+from warehouse.tables import write_parquet
+
+# a table's rows: in memory, or a writer of the Parquet file at the path it is given (a
+# large table goes from the warehouse to its file without passing through this process)
+Rows = pa.Table | Callable[[Path], None]
 
 LATEST = "latest.json"
 DAY_MANIFEST = "_day.json"
@@ -48,7 +55,7 @@ def day_link(published: Path, run_date: date) -> Path:
 def publish_day(
     published: Path,
     run_date: date,
-    tables: dict[str, tuple[pa.Table, dict]],
+    tables: dict[str, tuple[Rows, dict]],
     retention: int = 5,
 ) -> dict[str, dict]:
     """Write ``tables`` (name -> (data, extra manifest fields)) as the new version of
@@ -83,14 +90,19 @@ def publish_day(
     return manifests
 
 
-def _write_table(folder: Path, table: str, run_date: date, data: pa.Table, version: str,
+def _write_table(folder: Path, table: str, run_date: date, data: Rows, version: str,
                  published_at: datetime, extra: dict) -> dict:
     folder.mkdir()
     part = folder / "part-0.parquet"
-    pq.write_table(data, part, compression="zstd")
+    if isinstance(data, pa.Table):
+        write_parquet(data, part)
+    else:
+        data(part)
     _fsync(part)
-    manifest = {"table": table, "run_date": run_date.isoformat(), "rows": data.num_rows,
-                "columns": data.schema.names, "files": {part.name: file_sha256(part)},
+    written = pq.read_metadata(part)
+    manifest = {"table": table, "run_date": run_date.isoformat(), "rows": written.num_rows,
+                "columns": written.schema.to_arrow_schema().names,
+                "files": {part.name: file_sha256(part)},
                 "published_at": published_at.isoformat(), "version": version, **extra}
     _write_synced(folder / "_manifest.json", json.dumps(manifest, indent=2))
     return manifest

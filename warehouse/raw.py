@@ -14,9 +14,9 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from sources.landing import DayBatch
+from warehouse.tables import write_parquet
 
 
 @dataclass(frozen=True)
@@ -72,10 +72,10 @@ def stage(batch: DayBatch, catalogue: pa.Table | None, root: Path) -> IncomingDa
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    pq.write_table(batch.lines, tmp / "lines.parquet", compression="zstd")
-    pq.write_table(batch.quarantine, tmp / "quarantine.parquet", compression="zstd")
+    write_parquet(batch.lines, tmp / "lines.parquet")
+    write_parquet(batch.quarantine, tmp / "quarantine.parquet")
     if catalogue is not None:
-        pq.write_table(catalogue, tmp / "catalogue.parquet", compression="zstd")
+        write_parquet(catalogue, tmp / "catalogue.parquet")
     day = IncomingDay(
         run_date=batch.run_date,
         directory=final,

@@ -22,6 +22,9 @@ Scorer = Callable[[ShopHistory, np.ndarray], ScoreBlock]
 REORDER_HALF_LIFE_DAYS = 60.0
 EASE_LAMBDA = 200.0
 CHUNK = 1024  # customers scored at once: bounds the dense score block's memory
+# customers ranked at once without a dense block (their own items and a few shared columns
+# each): larger blocks spend less on per-block set-up (206k lists 1.3 -> 1.0 s)
+SPARSE_CHUNK = 16384
 
 
 def fill_scores(history: ShopHistory, items: np.ndarray) -> np.ndarray:
@@ -129,8 +132,8 @@ def recommend(history: ShopHistory, scorer: Scorer, customers: np.ndarray | None
                                          len(chunk), k)
 
         return rank_blocks(history.purchases.customer_ids[customers], history.items.item_ids[items],
-                           (ranked(customers[at:at + CHUNK])
-                            for at in range(0, len(customers), CHUNK)), k, ranked=True)
+                           (ranked(customers[at:at + SPARSE_CHUNK])
+                            for at in range(0, len(customers), SPARSE_CHUNK)), k, ranked=True)
     score_block = scorer(history, items)
     return rank_blocks(history.purchases.customer_ids[customers], history.items.item_ids[items],
                        (score_block(customers[at:at + CHUNK])

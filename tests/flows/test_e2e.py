@@ -19,6 +19,7 @@ from sources.config import load_source_config
 from sources.synthetic import ShopConfig, generate
 from warehouse import db, ledger, publish
 from warehouse.checksums import mart_checksums, table_checksum
+from warehouse.tables import PREDICTION_TABLES
 
 pytestmark = pytest.mark.slow
 SHOP = ShopConfig(seed=21, days=68, lines_per_day=250, initial_items=120, initial_customers=250,
@@ -87,8 +88,8 @@ def test_backfilling_60_days_twice_gives_identical_marts(shop):
         listed = CliRunner().invoke(app, ["models", "list"], prog_name="shopcast")
     assert listed.exit_code == 0, listed.output
     assert model in listed.output and "no backtest yet" in listed.output
-    published = publish.partition_dir(settings.published_dir, "forecasts", DAY[59]) / "part-0.parquet"
-    rows = pq.read_table(published).to_pandas()
+    forecasts_part = publish.partition_dir(settings.published_dir, "forecasts", DAY[59]) / "part-0.parquet"
+    rows = pq.read_table(forecasts_part).to_pandas()
     assert len(rows) == 28 * rows["item_id"].nunique() and (rows["p10"] <= rows["p90"]).all()
     assert publish.read_latest(settings.published_dir)["tables"]["forecasts"]["rows"] == len(rows)
     lists, list_versions = _predictions(settings, "recommendations")
@@ -98,6 +99,13 @@ def test_backfilling_60_days_twice_gives_identical_marts(shop):
     assert {list_versions[d] for d in DAY[55:60]} == {recommender}
     published = publish.partition_dir(settings.published_dir, "recommendations", DAY[59])
     rows = pq.read_table(published / "part-0.parquet").to_pandas()
+    # the contract's columns and types (docs/evaluation.md), in the published order
+    for table, part in (("recommendations", published / "part-0.parquet"), ("forecasts", forecasts_part)):
+        schema = pq.read_schema(part)
+        assert [(f.name, f.type) for f in schema] == [
+            (f.name, f.type) for f in PREDICTION_TABLES[f"predictions.{table}"]], table
+    assert rows[["customer_id", "rank"]].equals(
+        rows[["customer_id", "rank"]].sort_values(["customer_id", "rank"], ignore_index=True))
     per_customer = rows.groupby("customer_id")["item_id"].agg(["count", "nunique"])
     assert (per_customer["count"] == 20).all() and (per_customer["nunique"] == 20).all()
     assert set(rows["segment"]) == {"cold", "warm"}

@@ -72,15 +72,15 @@ def test_a_table_the_new_version_lacks_is_no_longer_listed(tmp_path):
 
 def test_a_failed_write_leaves_the_live_day_as_it_was(tmp_path, monkeypatch):
     publish.publish_day(tmp_path, D1, day(1))
-    written, real_write = [], pq.write_table
+    written, real_write = [], publish.write_parquet
 
-    def disk_full_on_the_second_table(table, where, **kw):
+    def disk_full_on_the_second_table(table, where):
         written.append(where)
         if len(written) == 2:
             raise OSError(28, "No space left on device")
-        return real_write(table, where, **kw)
+        return real_write(table, where)
 
-    monkeypatch.setattr(publish.pq, "write_table", disk_full_on_the_second_table)
+    monkeypatch.setattr(publish, "write_parquet", disk_full_on_the_second_table)
     with pytest.raises(OSError):
         publish.publish_day(tmp_path, D1, day(2))
     monkeypatch.undo()
