@@ -169,21 +169,46 @@ def _csv_header(path: Path, cfg: SourceConfig) -> list[str]:
     return header.column_names
 
 
+TRIMMED = "__trimmed__"  # prefix of the space-trimmed copies ``with_trimmed_columns`` adds
+
+
+def with_trimmed_columns(src: pa.Table, cfg: SourceConfig) -> pa.Table:
+    """``src`` plus a copy of each column mapped as is (not through an expression), trimmed of
+    spaces as ``trim()`` does, for ``normalise_sql(..., pretrimmed=True)``: Arrow trims a 1M-line
+    day's text columns in 0.1 s, DuckDB's ``trim()`` took 0.45 s of its normalisation."""
+    plain = sorted({s.column for s in cfg.columns.values()
+                    if s.sql is None and s.column in src.column_names})
+    for column in plain:
+        src = src.append_column(TRIMMED + column, pc.utf8_trim(src[column], characters=" "))
+    return src
+
+
 def normalise_sql(
     cfg: SourceConfig,
     source_columns: list[str],
     run_date_sql: str = "CAST($run_date AS DATE)",
     source_file_sql: str = "CAST($source_file AS VARCHAR)",
+    pretrimmed: bool = False,
 ) -> str:
     """SQL over relation ``src`` (all text, with ``line_no``) giving canonical typed columns,
-    ``rule`` (the first row-level rule a line breaks, else NULL) and ``raw_record``."""
+    ``rule`` (the first row-level rule a line breaks, else NULL) and ``raw_record``.
+    ``pretrimmed``: ``src`` comes from ``with_trimmed_columns`` (the record keeps the text as
+    delivered)."""
+    def quoted(column: str) -> str:
+        return '"' + column.replace('"', '""') + '"'
+
     def col(name: str) -> str:
         source = cfg.columns.get(name)
         if source is None:
             return "NULL"
         if source.column is not None and source.column not in source_columns:
             return "NULL"  # reported as a missing column before we get here
+        if pretrimmed and source.sql is None:
+            return f"nullif({quoted(TRIMMED + source.column)}, '')"
         return f"nullif(trim(CAST({source.expression()} AS VARCHAR)), '')"
+
+    record = (f"struct_pack({', '.join(f'{quoted(c)} := {quoted(c)}' for c in [*source_columns, 'line_no'])})"
+              if pretrimmed else "src")
 
     def ident(name: str) -> str:
         expr = col(name)
@@ -215,7 +240,7 @@ def normalise_sql(
             TRY_CAST({col('unit_price')} AS DOUBLE) AS unit_price,
             CAST({local_ts} AS TIMESTAMP) AS ordered_at,
             {col('store')} AS store,
-            src AS source_row
+            {record} AS source_row
         FROM src
     ), ruled AS (
         SELECT * EXCLUDE (source_row), source_row, CASE {rules} ELSE NULL END AS rule FROM typed
@@ -266,10 +291,10 @@ def read_day(cfg: SourceConfig, run_date: date, files: list[Path]) -> DayBatch:
                                 src.num_rows + len(malformed)))
         if malformed:
             quarantine_parts.append(_malformed_rows(run_date, path, malformed, len(source_columns)))
-        con.register("src", src)
+        con.register("src", with_trimmed_columns(src, cfg))
         try:
             typed = con.execute(
-                normalise_sql(cfg, source_columns),
+                normalise_sql(cfg, source_columns, pretrimmed=True),
                 {"run_date": run_date, "source_file": path.name},
             ).to_arrow_table()
         finally:

@@ -5,7 +5,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from sources.config import load_source_config
-from sources.landing import SourceFileError, read_day
+from sources.expressions import sandbox
+from sources.landing import (
+    SourceFileError,
+    normalise_sql,
+    read_day,
+    read_raw_file,
+    with_trimmed_columns,
+)
 from tests.conftest import write_day, write_tiny_source
 
 D = date(2025, 3, 1)
@@ -52,6 +59,35 @@ def test_row_level_defects_are_quarantined_with_rule_file_and_line(tiny_source):
     assert batch.quarantine_counts["negative_price"] == 1
     first = batch.quarantine.to_pylist()[0]
     assert first["source_file"] == f.name and '"Name":"NEG"' in first["raw_record"]
+
+
+def test_columns_trimmed_in_arrow_normalise_as_duckdbs_trim(tiny_source):
+    """Ingest trims the plain mapped columns in Arrow (with_trimmed_columns); the same lines,
+    rules and kept records as trimming in the SQL: spaces go, tabs stay, a blank id is missing,
+    and a quarantined line keeps its text as delivered."""
+    cfg, landing = tiny_source
+    f = write_day(landing, D, [
+        "  536365 ,  85123A,WHITE HEART ,6, 2.55 ,2025-03-01T08:26:00Z, 17850.0 ,United Kingdom",
+        "536366,\t22633\t,HAND WARMER,2,1.85,2025-03-01T22:59:59Z,,  France  ",
+        "536367,   ,BLANK ITEM,1,1.00,2025-03-01T10:00:00Z,1,DE",
+        " 536368 ,10001, NEG ,1,-1.00,2025-03-01T10:00:00Z,1,DE",
+    ])
+    src, _ = read_raw_file(f, cfg)
+    columns = [c for c in src.column_names if c != "line_no"]
+    con = sandbox()
+    results = []
+    for table, pretrimmed in ((src, False), (with_trimmed_columns(src, cfg), True)):
+        con.register("src", table)
+        results.append(con.execute(normalise_sql(cfg, columns, pretrimmed=pretrimmed),
+                                   {"run_date": D, "source_file": f.name}).to_arrow_table())
+        con.unregister("src")
+    in_sql, in_arrow = results
+    assert in_arrow.equals(in_sql)
+    rows = in_arrow.to_pylist()
+    assert rows[0]["order_id"] == "536365" and rows[0]["item_id"] == "85123A"
+    assert rows[1]["item_id"] == "\t22633\t" and rows[1]["store"] == "France"
+    assert rows[2]["rule"] == "missing_item_id" and rows[3]["rule"] == "negative_price"
+    assert '" 536368 "' in rows[3]["raw_record"] and '" NEG "' in rows[3]["raw_record"]
 
 
 def test_parquet_files_read_like_csv(tmp_path, data_dir):
