@@ -73,7 +73,7 @@ class Settings(BaseSettings):
         "system", description="Arrow's memory pool for the tables a run builds (pyarrow's own "
         "default is mimalloc). The system allocator: on the benchmark machine mimalloc's fresh "
         "memory made a 1M-line day's ingest 2.7-3.1 s against 1.8 s, and building its 4M "
-        "published list rows 1.5-1.8 s against 0.3 s (docs/decisions/0023-loading-a-large-day.md). Applied to the "
+        "published list rows 1.5-1.8 s against 0.3 s (docs/decisions/0023). Applied to the "
         "process when its run context is built.")
     dbt_threads: int = 2
     dbt_target: str = Field("local", description="the dbt profile target (dbt_project/profiles.yml)")
