@@ -207,8 +207,9 @@ def normalise_sql(
             return f"nullif({quoted(TRIMMED + source.column)}, '')"
         return f"nullif(trim(CAST({source.expression()} AS VARCHAR)), '')"
 
-    record = (f"struct_pack({', '.join(f'{quoted(c)} := {quoted(c)}' for c in [*source_columns, 'line_no'])})"
-              if pretrimmed else "src")
+    # the line as delivered: the source's columns without the trimmed copies
+    delivered = ", ".join(f"{quoted(c)} := {quoted(c)}" for c in [*source_columns, "line_no"])
+    record = f"struct_pack({delivered})" if pretrimmed else "src"
 
     def ident(name: str) -> str:
         expr = col(name)

@@ -18,10 +18,9 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from pathlib import Path
-
-from collections.abc import Callable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
