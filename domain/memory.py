@@ -47,3 +47,10 @@ def use_arrow_memory_pool(name: str) -> None:
         raise ValueError(f"this pyarrow has no {name} memory pool ({e}): choose one of "
                          f"{', '.join(ARROW_POOLS)}") from e
     pa.set_memory_pool(pool)
+
+
+def allocation_env() -> dict[str, str]:
+    """The variables that make a child Python process allocate as this one does (read by NumPy
+    and Arrow at their import)."""
+    return {"NUMPY_MADVISE_HUGEPAGE": str(int(advising_huge_pages())),
+            "ARROW_DEFAULT_MEMORY_POOL": pa.default_memory_pool().backend_name}

@@ -21,11 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import torch
 import torch.distributed as dist
 
-from domain.memory import advising_huge_pages
+from domain.memory import allocation_env
 from models import registry
 
 INPUTS, RESULT = "inputs.pkl", "model"
@@ -53,9 +52,7 @@ def train_across(meta_train: Callable, data: Any, cfg: Any, processes: int,
             [sys.executable, "-m", "torch.distributed.run", "--standalone",
              f"--nproc_per_node={processes}", "-m", "models.across", str(folder)],
             capture_output=True, text=True,
-            # the ranks allocate as this process does (read by NumPy and Arrow at their import)
-            env={**os.environ, "NUMPY_MADVISE_HUGEPAGE": str(int(advising_huge_pages())),
-                 "ARROW_DEFAULT_MEMORY_POOL": pa.default_memory_pool().backend_name})
+            env={**os.environ, **allocation_env()})  # the ranks allocate as this process does
         if done.returncode != 0:
             raise RuntimeError(f"meta-training across {processes} processes failed "
                                f"(exit {done.returncode}):\n{done.stderr[-3000:]}")

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from domain.paths import REPO_ROOT
-from sources.expressions import check_expression, check_rule, sandbox
+from sources.expressions import check_expression, check_rule, quoted, sandbox
 
 # The canonical order-line schema (docs/order_lines.md). Optional columns may be unmapped.
 CANONICAL_COLUMNS = (
@@ -48,7 +48,7 @@ class ColumnSource(BaseModel):
     def expression(self) -> str:
         if self.sql is not None:
             return f"({self.sql})"
-        return '"' + self.column.replace('"', '""') + '"'
+        return quoted(self.column)
 
 
 def _column_sources(cols):

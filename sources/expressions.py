@@ -29,6 +29,11 @@ class UnsafeExpression(ValueError):
     """A mapping's SQL that is not one plain expression."""
 
 
+def quoted(identifier: str) -> str:
+    """A column name as a DuckDB identifier, whatever characters it holds."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 def sandbox() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB that can neither read nor write files, and cannot be told to."""
     return duckdb.connect(config={"threads": 1, "enable_external_access": False,

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from domain.digests import file_sha256
 from domain.text import excerpt, printable
 from sources.config import SourceConfig
-from sources.expressions import sandbox
+from sources.expressions import quoted, sandbox
 
 # Canonical order-line columns with their warehouse types (docs/order_lines.md).
 ORDER_LINE_SCHEMA = pa.schema([
@@ -194,9 +194,6 @@ def normalise_sql(
     ``rule`` (the first row-level rule a line breaks, else NULL) and ``raw_record``.
     ``pretrimmed``: ``src`` comes from ``with_trimmed_columns`` (the record keeps the text as
     delivered)."""
-    def quoted(column: str) -> str:
-        return '"' + column.replace('"', '""') + '"'
-
     def col(name: str) -> str:
         source = cfg.columns.get(name)
         if source is None:

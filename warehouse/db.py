@@ -23,7 +23,12 @@ from typing import Protocol
 import duckdb
 from filelock import FileLock, Timeout
 
-from warehouse.tables import PREDICTION_TABLES, ROW_GROUP_ROWS, create_table_sql
+from warehouse.tables import (
+    PARQUET_COMPRESSION,
+    PREDICTION_TABLES,
+    ROW_GROUP_ROWS,
+    create_table_sql,
+)
 
 SCHEMA_SQL = """
 CREATE SCHEMA IF NOT EXISTS raw;
@@ -315,10 +320,10 @@ def bind_source(con: duckdb.DuckDBPyConnection, source_name: str) -> None:
 
 def copy_to_parquet(con: duckdb.DuckDBPyConnection, query: str, params: list, path: Path) -> None:
     """The rows of ``query`` written by DuckDB as the Parquet file ``path``, in parallel and in
-    the query's order (zstd, row groups as ``tables.write_parquet``)."""
+    the query's order (compression and row groups as ``tables.write_parquet``)."""
     target = str(path).replace("'", "''")
-    con.execute(f"COPY ({query}) TO '{target}' (FORMAT parquet, COMPRESSION zstd, "
-                f"ROW_GROUP_SIZE {ROW_GROUP_ROWS})", params)
+    con.execute(f"COPY ({query}) TO '{target}' (FORMAT parquet, COMPRESSION "
+                f"{PARQUET_COMPRESSION}, ROW_GROUP_SIZE {ROW_GROUP_ROWS})", params)
 
 
 def replace_days(settings: WarehouseSettings, table: str, days: Iterable, per_transaction: int = 31) -> None:

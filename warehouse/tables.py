@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 # thread, so what it loads comes in pieces of this size (a 1M-line day in pyarrow's default
 # 1Mi-row groups was inserted on one core: 1.1 s against 0.6 s; docs/decisions/0023)
 ROW_GROUP_ROWS = 122_880
+PARQUET_COMPRESSION = "zstd"
 
 FORECASTS = pa.schema([
     pa.field("run_date", pa.date32(), nullable=False),
@@ -46,5 +47,5 @@ def create_table_sql(name: str, schema: pa.Schema) -> str:
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
-    """A Parquet file DuckDB reads in parallel: zstd, row groups of ``ROW_GROUP_ROWS``."""
-    pq.write_table(table, path, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+    """A Parquet file DuckDB reads in parallel: row groups of ``ROW_GROUP_ROWS``."""
+    pq.write_table(table, path, compression=PARQUET_COMPRESSION, row_group_size=ROW_GROUP_ROWS)
