@@ -145,7 +145,8 @@ def realised_quality(con, run_dates: list[date], every_days: int, max_customers:
     """For each chosen run date D, the forecasts published at D - 28 and the lists published at
     D - 30 scored on what happened since, next to the same day's baseline (the project's own
     metric code, models/*/evaluate.py ``realised``). ``histories``: what the model stages of
-    the run loaded, by (stage, last day), used instead of loading the same again."""
+    the run handed on, by (stage, last day), used instead of loading it again; a predictor
+    with ``load_scored`` loads what each origin scores instead of its whole history."""
     end = max(run_dates)
     chosen = [d for d in run_dates if on_cadence(d, end, every_days)]
     out: dict[date, dict] = {d: {} for d in chosen}
@@ -156,12 +157,14 @@ def realised_quality(con, run_dates: list[date], every_days: int, max_customers:
                     for d in chosen}
         if not any(versions.values()):
             continue
-        history = (histories or {}).get((predictor.name, end))
-        if history is None:
-            history = predictor.load(con, end)  # once for every chosen day
+        whole = (histories or {}).get((predictor.name, end))
+        if whole is None and predictor.load_scored is None:
+            whole = predictor.load(con, end)  # once for every chosen day
         for d, version in versions.items():
             if version:
                 origin = d - timedelta(days=lag)
+                history = (whole if whole is not None
+                           else predictor.load_scored(con, end, origin, max_customers))
                 out[d][table] = {"origin": origin.isoformat(), "model_version": version,
                                  "baseline_version": predictor.baseline_version,
                                  **scored(con, history, origin, max_customers)}

@@ -37,7 +37,7 @@ from models.panel import DemandPanel, load_panel
 from models.recommender import baselines as recommend_baselines
 from models.recommender import evaluate as recommend_evaluate
 from models.recommender import ranker
-from models.recommender.data import ShopHistory, load_history
+from models.recommender.data import ShopHistory, load_history, window_buyer_ids
 from models.recommender.metrics import Recommendations
 from models.recommender.predict import recommend as recommend_with
 from models.recommender.predict import recommend_days
@@ -79,6 +79,10 @@ class Predictor:
     # (registered model, the gate's winner) -> what serves (the two-stage recommender of a
     # recommender model)
     serving: Callable[[Any, str], Any] = lambda model, winner: model
+    # what monitoring's realised quality of one origin reads, loaded by monitoring: (connection,
+    # last day, origin, the most customers scored) -> history. None: the stage hands the history
+    # it loaded on (``Window.histories``); otherwise the stages after it do not hold it
+    load_scored: Callable[[Any, date, date, int | None], Any] | None = None
 
 
 def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date],
@@ -360,6 +364,15 @@ def serve_recommender(model, winner: str):
     return ranker.TwoStage(model) if winner == TWO_STAGE and model.ranker is not None else model
 
 
+def scored_history(con, end: date, origin: date, max_customers: int | None) -> ShopHistory:
+    """The purchases up to ``end`` of the customers whose lists of ``origin`` realised quality
+    scores (a seeded sample, ``OriginScoring.at``): thousands of customers' events instead of
+    the shop's, and the same scores as from the whole history (tested)."""
+    customers = recommend_evaluate.sampled(
+        window_buyer_ids(con, origin, RECOMMENDATION_WINDOW_DAYS), max_customers)
+    return load_history(con, end, list(customers))
+
+
 def recommend_served(model, full: ShopHistory, days: list[date]) -> list[Recommendations]:
     if isinstance(model, ranker.TwoStage):
         return ranker.recommend_days(model.trained.ranker, full, days)
@@ -376,7 +389,9 @@ RECOMMENDER = Predictor(
     entities=lambda r: len(r.customer_ids),
     gate=GateSpec(RECOMMENDATION_WINDOW_DAYS, "recall_at_20 all", lower_is_better=False,
                   backtest=backtest_lists),
-    serving=serve_recommender)
+    # the purchase history grows with the shop (16 bytes an event): the stages after this one
+    # do not hold it; realised quality loads its sample's own (docs/decisions/0024)
+    serving=serve_recommender, load_scored=scored_history)
 
 
 # -- the stages -------------------------------------------------------------------------------
@@ -389,10 +404,13 @@ def recommend_window(ctx: RunContext, window: Window) -> Window:
 
 
 def predict_window(ctx: RunContext, window: Window, predictor: Predictor) -> Window:
-    """The stage; the history it loaded goes on with the window (``Window.histories``)."""
+    """The stage; the history it loaded goes on with the window (``Window.histories``) where
+    the predictor hands it on."""
     with db.reader(ctx.settings) as con:
         full = predictor.load(con, window.end)
     predict_days(ctx.settings, predictor, list(window.days), full=full)
+    if predictor.load_scored is not None:  # monitoring loads what it scores
+        return window
     return window.with_(histories={**window.histories, (predictor.name, window.end): full})
 
 

@@ -27,12 +27,21 @@ def scored_customers(full: ShopHistory, origin: date, max_customers: int | None 
     items. A sample's history holds only the sampled customers' purchases, which is all that
     scoring their lists and an own-items baseline read (``ShopHistory.of_customers``)."""
     column = (origin - full.purchases.start).days
-    customers = np.intersect1d(full.customers(through=column), window_buyers(full, origin, WINDOW_DAYS))
-    if max_customers is not None and len(customers) > max_customers:
-        rng = np.random.default_rng(SAMPLE_SEED)
-        customers = np.sort(rng.choice(customers, max_customers, replace=False))
+    everyone = np.intersect1d(full.customers(through=column), window_buyers(full, origin, WINDOW_DAYS))
+    customers = sampled(everyone, max_customers)
+    if len(customers) < len(everyone):
         full = full.of_customers(customers)
     return full.until(origin), customers, window_purchases(full, origin, WINDOW_DAYS, customers)
+
+
+def sampled(customers: np.ndarray, max_customers: int | None) -> np.ndarray:
+    """A seeded sample of at most ``max_customers`` of the sorted ``customers`` (all of them
+    when fewer), sorted. It picks positions: rows of a history and the same customers' ids in
+    the same order give the same customers (``window_buyer_ids``)."""
+    if max_customers is None or len(customers) <= max_customers:
+        return customers
+    rng = np.random.default_rng(SAMPLE_SEED)
+    return np.sort(rng.choice(customers, max_customers, replace=False))
 
 
 def bought_before(history: ShopHistory, customers: np.ndarray) -> dict[str, set[str]]:

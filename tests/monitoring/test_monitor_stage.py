@@ -112,27 +112,43 @@ def test_no_report_names_a_customer(monitored):
         assert found is None, f"{page} names customer {found.group(0) if found else ''}"
 
 
-def test_realised_quality_scores_on_the_history_the_model_stages_loaded(monitored, monkeypatch):
-    from models.panel import load_panel
-    from models.recommender.data import load_history
-    from pipeline import monitor
-
-    day = DAY[-1]
-    with db.reader(monitored) as con:
-        loaded = monitor.realised_quality(con, [day], 1, 500)
-        histories = {("forecast", day): load_panel(con, day), ("recommend", day): load_history(con, day)}
-
-    def no_reload(con, end):
-        raise AssertionError("realised quality loaded what the model stages had loaded")
-
+def test_realised_quality_scores_a_sample_s_history_as_it_scores_the_whole(monitored, monkeypatch):
+    """Realised quality reads the forecaster's panel the model stage handed on, and loads only
+    the scored sample's purchases for the lists (the stages after the recommender do not hold
+    the shop's history): the same numbers as from the whole history, with a sample smaller than
+    the customers to score and with every one of them."""
     from dataclasses import replace
 
-    from pipeline import predict
+    from models.panel import load_panel
+    from models.recommender.data import load_history, window_buyer_ids
+    from pipeline import monitor, predict
 
-    monkeypatch.setattr(predict, "FORECASTER", replace(predict.FORECASTER, load=no_reload))
-    monkeypatch.setattr(predict, "RECOMMENDER", replace(predict.RECOMMENDER, load=no_reload))
+    day = DAY[-1]
+    origin = day - timedelta(days=30)
     with db.reader(monitored) as con:
-        assert monitor.realised_quality(con, [day], 1, 500, histories) == loaded
-        with pytest.raises(AssertionError, match="loaded what"):  # another last day: loaded
-            monitor.realised_quality(con, [day], 1, 500, {("recommend", DAY[-2]): histories[("recommend", day)]})
-    assert set(loaded[day]) == {"forecasts", "recommendations"}
+        buyers = window_buyer_ids(con, origin, 30)
+        assert len(buyers) > 40  # a sample of 40 leaves customers out
+        whole = {("forecast", day): load_panel(con, day), ("recommend", day): load_history(con, day)}
+        by_sample = {n: monitor.realised_quality(con, [day], 1, n) for n in (40, None)}
+        panel_only = {("forecast", day): whole[("forecast", day)]}
+
+        def no_reload(con, end):
+            raise AssertionError("realised quality loaded what the model stage had handed on")
+
+        def sample_load(con, end, at, max_customers):
+            loaded.append(predict.scored_history(con, end, at, max_customers))
+            return loaded[-1]
+
+        loaded = []
+        monkeypatch.setattr(predict, "FORECASTER", replace(predict.FORECASTER, load=no_reload))
+        monkeypatch.setattr(predict, "RECOMMENDER", replace(
+            predict.RECOMMENDER, load=no_reload, load_scored=sample_load))
+        for n in (40, None):
+            assert monitor.realised_quality(con, [day], 1, n, whole) == by_sample[n]
+            assert monitor.realised_quality(con, [day], 1, n, panel_only) == by_sample[n]
+        with pytest.raises(AssertionError, match="handed on"):  # another last day: loaded
+            monitor.realised_quality(con, [day], 1, 40, {("forecast", DAY[-2]): panel_only[("forecast", day)]})
+    assert len(loaded[0].purchases.customer_ids) == 40
+    assert len(loaded[1].purchases.customer_ids) == len(buyers) < len(whole[("recommend", day)].purchases.customer_ids)
+    assert by_sample[40] != by_sample[None]
+    assert set(by_sample[40][day]) == {"forecasts", "recommendations"}
