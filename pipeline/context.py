@@ -118,6 +118,12 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def on_cadence(run_date: date, last: date, every_days: int) -> bool:
+    """Every ``every_days``-th day of the calendar, and a run's last day: the days of a long
+    backfill that get the costlier records (the same days at every rerun)."""
+    return run_date == last or run_date.toordinal() % every_days == 0
+
+
 @dataclass(frozen=True)
 class Stop:
     """The first day of a window that could not go on, and why: the days after it wait."""
@@ -134,9 +140,10 @@ class Window:
     incoming: dict[date, IncomingDay] = field(default_factory=dict)
     verdicts: dict[date, Verdict] = field(default_factory=dict)   # of the raw gate
     reports: dict[date, dict] = field(default_factory=dict)       # of the published days
-    # what a model stage loaded of the warehouse, by (stage, last day): the monitor's realised
-    # quality scores on the same history instead of reloading it (1.4-1.7 s at 100k lines)
-    histories: dict[tuple[str, date], object] = field(default_factory=dict)
+    # what a model stage loaded of the warehouse, by (stage, last day), then by origin: what
+    # the monitor's realised quality scores there, instead of reloading it (1.4-1.7 s at 100k
+    # lines); the recommender hands on its scored customers only (pipeline/predict.py)
+    histories: dict[tuple[str, date], dict[date, object]] = field(default_factory=dict)
     stop: Stop | None = None
 
     @property

@@ -20,12 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from domain.rules import HORIZON_DAYS, RECOMMENDATION_WINDOW_DAYS
 from models.forecaster import evaluate as forecast_evaluate
 from models.recommender.metrics import Recommendations
 from monitoring import drift, retraining, review, workspace
 from pipeline import predict
-from pipeline.context import RunContext, Window, log
+from pipeline.context import RunContext, Window, log, on_cadence
 from pipeline.settings import Settings
 from pipeline.stages import write_day_report
 from warehouse import db, ledger
@@ -119,12 +118,6 @@ def record_decisions(settings: Settings, decisions: dict[date, dict]) -> None:
             log.info("%s: monitoring asks for a %s retrain in the next run: %s", run_date, model, reason)
 
 
-def on_cadence(run_date: date, last: date, every_days: int) -> bool:
-    """Every ``every_days``-th day of the calendar, and a run's last day: the days of a long
-    backfill that get the costlier records (the same days at every rerun)."""
-    return run_date == last or run_date.toordinal() % every_days == 0
-
-
 def write_review_page(ctx: RunContext) -> Path | None:
     """reports/index.html from what the runs left, after every run (a failed day included);
     a page that cannot be drawn is logged, never the run's failure."""
@@ -145,26 +138,28 @@ def realised_quality(con, run_dates: list[date], every_days: int, max_customers:
     """For each chosen run date D, the forecasts published at D - 28 and the lists published at
     D - 30 scored on what happened since, next to the same day's baseline (the project's own
     metric code, models/*/evaluate.py ``realised``). ``histories``: what the model stages of
-    the run handed on, by (stage, last day), used instead of loading it again; a predictor
-    with ``load_scored`` loads what each origin scores instead of its whole history."""
+    the run handed on, by (stage, last day), then by origin (``Predictor.scored_parts``), used
+    instead of loading the history again."""
     end = max(run_dates)
     chosen = [d for d in run_dates if on_cadence(d, end, every_days)]
     out: dict[date, dict] = {d: {} for d in chosen}
-    for table, lag, predictor, scored in (
-            ("forecasts", HORIZON_DAYS, predict.FORECASTER, realised_forecasts),
-            ("recommendations", RECOMMENDATION_WINDOW_DAYS, predict.RECOMMENDER, realised_lists)):
+    for table, predictor, scored in (("forecasts", predict.FORECASTER, realised_forecasts),
+                                     ("recommendations", predict.RECOMMENDER, realised_lists)):
+        lag = predictor.gate.horizon_days
         versions = {d: predict.published_version(con, predictor.table, d - timedelta(days=lag))
                     for d in chosen}
         if not any(versions.values()):
             continue
-        whole = (histories or {}).get((predictor.name, end))
-        if whole is None and predictor.load_scored is None:
-            whole = predictor.load(con, end)  # once for every chosen day
+        handed_on = (histories or {}).get((predictor.name, end), {})
+        whole = None
         for d, version in versions.items():
             if version:
                 origin = d - timedelta(days=lag)
-                history = (whole if whole is not None
-                           else predictor.load_scored(con, end, origin, max_customers))
+                history = handed_on.get(origin)
+                if history is None:
+                    if whole is None:
+                        whole = predictor.load(con, end)  # once for every chosen day
+                    history = whole
                 out[d][table] = {"origin": origin.isoformat(), "model_version": version,
                                  "baseline_version": predictor.baseline_version,
                                  **scored(con, history, origin, max_customers)}

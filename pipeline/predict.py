@@ -37,13 +37,13 @@ from models.panel import DemandPanel, load_panel
 from models.recommender import baselines as recommend_baselines
 from models.recommender import evaluate as recommend_evaluate
 from models.recommender import ranker
-from models.recommender.data import ShopHistory, load_history, window_buyer_ids
+from models.recommender.data import ShopHistory, load_history
 from models.recommender.metrics import Recommendations
 from models.recommender.predict import recommend as recommend_with
 from models.recommender.predict import recommend_days
 from models.recommender.train import meta_train as train_recommender
 from models.warm import warm_steps
-from pipeline.context import RunContext, Window, log
+from pipeline.context import RunContext, Window, log, on_cadence
 from pipeline.gate import GateSpec, ModelGate, network_candidate, split_version
 from pipeline.settings import Settings
 from pipeline.tracking import Tracker
@@ -79,10 +79,11 @@ class Predictor:
     # (registered model, the gate's winner) -> what serves (the two-stage recommender of a
     # recommender model)
     serving: Callable[[Any, str], Any] = lambda model, winner: model
-    # what monitoring's realised quality of one origin reads, loaded by monitoring: (connection,
-    # last day, origin, the most customers scored) -> history. None: the stage hands the history
-    # it loaded on (``Window.histories``); otherwise the stages after it do not hold it
-    load_scored: Callable[[Any, date, date, int | None], Any] | None = None
+    # (history, origins, the most customers scored) -> {origin: what monitoring's realised
+    # quality scores there}, handed on by the stage (``Window.histories``); by default the
+    # whole history for each
+    scored_parts: Callable[[Any, list[date], int | None], dict[date, Any]] = (
+        lambda full, origins, max_customers: dict.fromkeys(origins, full))
 
 
 def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date],
@@ -364,13 +365,17 @@ def serve_recommender(model, winner: str):
     return ranker.TwoStage(model) if winner == TWO_STAGE and model.ranker is not None else model
 
 
-def scored_history(con, end: date, origin: date, max_customers: int | None) -> ShopHistory:
-    """The purchases up to ``end`` of the customers whose lists of ``origin`` realised quality
-    scores (a seeded sample, ``OriginScoring.at``): thousands of customers' events instead of
-    the shop's, and the same scores as from the whole history (tested)."""
-    customers = recommend_evaluate.sampled(
-        window_buyer_ids(con, origin, RECOMMENDATION_WINDOW_DAYS), max_customers)
-    return load_history(con, end, list(customers))
+def scored_samples(full: ShopHistory, origins: list[date], max_customers: int | None
+                   ) -> dict[date, ShopHistory]:
+    """By origin, the customers realised quality scores there (``OriginScoring.at``'s sample:
+    it draws the same ones from this part) with their purchases only, where the samples
+    together are under half the shop's customers (a daily run: 5,000 of 75,800 at a year of
+    the foundation benchmark); the whole history for each otherwise (a backfill scores an
+    origin every 7 days)."""
+    if max_customers is None or 2 * len(origins) * max_customers > len(full.purchases.customer_ids):
+        return dict.fromkeys(origins, full)
+    return {origin: full.of_customers(recommend_evaluate.sampled(
+        recommend_evaluate.scorable(full, origin), max_customers)) for origin in origins}
 
 
 def recommend_served(model, full: ShopHistory, days: list[date]) -> list[Recommendations]:
@@ -390,8 +395,8 @@ RECOMMENDER = Predictor(
     gate=GateSpec(RECOMMENDATION_WINDOW_DAYS, "recall_at_20 all", lower_is_better=False,
                   backtest=backtest_lists),
     # the purchase history grows with the shop (16 bytes an event): the stages after this one
-    # do not hold it; realised quality loads its sample's own (docs/decisions/0024)
-    serving=serve_recommender, load_scored=scored_history)
+    # hold only the customers that monitoring scores (docs/decisions/0024)
+    serving=serve_recommender, scored_parts=scored_samples)
 
 
 # -- the stages -------------------------------------------------------------------------------
@@ -404,14 +409,26 @@ def recommend_window(ctx: RunContext, window: Window) -> Window:
 
 
 def predict_window(ctx: RunContext, window: Window, predictor: Predictor) -> Window:
-    """The stage; the history it loaded goes on with the window (``Window.histories``) where
-    the predictor hands it on."""
+    """The stage; it hands on (``Window.histories``) what monitoring's realised quality will
+    score of the history it loaded: the stages after it hold that, not the whole history."""
     with db.reader(ctx.settings) as con:
         full = predictor.load(con, window.end)
     predict_days(ctx.settings, predictor, list(window.days), full=full)
-    if predictor.load_scored is not None:  # monitoring loads what it scores
-        return window
-    return window.with_(histories={**window.histories, (predictor.name, window.end): full})
+    realised = ctx.monitoring.realised
+    first = window.end - timedelta(days=predictor.history_days(full) - 1)
+    origins = realised_origins(list(window.days), realised.every_days,
+                               predictor.gate.horizon_days, first)
+    return window.with_(histories={**window.histories, (predictor.name, window.end):
+                                   predictor.scored_parts(full, origins, realised.max_customers)})
+
+
+def realised_origins(days: list[date], every_days: int, horizon_days: int, first: date
+                     ) -> list[date]:
+    """The origins (D - horizon) of the days realised quality scores in a run of ``days``
+    (``on_cadence``), from the history's first day on (nothing was published before it)."""
+    last = max(days)
+    return [d - timedelta(days=horizon_days) for d in days if on_cadence(d, last, every_days)
+            and d - timedelta(days=horizon_days) >= first]
 
 
 def load_served(models_dir, predictor: Predictor, version: str):

@@ -391,41 +391,19 @@ def history_from_frames(lines: pd.DataFrame, orders: pd.DataFrame, daily: pd.Dat
     return ShopHistory(end, purchases, items).until(end)
 
 
-def load_history(con, end: date, customers: list[str] | None = None) -> ShopHistory:
-    """Everything up to ``end`` from the warehouse (a read-only connection is enough); with
-    ``customers`` (ids), only their purchases (the items stay the shop's; none is no error)."""
+def load_history(con, end: date) -> ShopHistory:
+    """Everything up to ``end`` from the warehouse (a read-only connection is enough)."""
     items = load_panel(con, end)
     window = "WHERE order_date <= ? AND order_date >= ?"
-    if customers is not None:
-        con.execute("CREATE OR REPLACE TEMP TABLE history_customers AS "
-                    "SELECT unnest(?::VARCHAR[]) AS customer_id", [list(customers)])
-        window += " AND customer_id IN (SELECT customer_id FROM history_customers)"
-    try:
-        if customers is None and not con.execute(
-                f"SELECT count(*) FROM marts.fct_customer_daily {window}",
-                [end, items.start]).fetchone()[0]:
-            raise ValueError(f"no customer orders in the warehouse up to {end}")
-        purchases = _encode_purchases(
-            con,
-            f"SELECT order_date, customer_id, item_id, orders FROM marts.fct_customer_item_daily {window}",
-            f"SELECT order_date, customer_id, orders, store FROM marts.fct_customer_daily {window}",
-            [end, items.start], items.start)
-    finally:
-        con.execute("DROP TABLE IF EXISTS history_customers")
+    if not con.execute(f"SELECT count(*) FROM marts.fct_customer_daily {window}",
+                       [end, items.start]).fetchone()[0]:
+        raise ValueError(f"no customer orders in the warehouse up to {end}")
+    purchases = _encode_purchases(
+        con,
+        f"SELECT order_date, customer_id, item_id, orders FROM marts.fct_customer_item_daily {window}",
+        f"SELECT order_date, customer_id, orders, store FROM marts.fct_customer_daily {window}",
+        [end, items.start], items.start)
     return ShopHistory(end, purchases, items)
-
-
-def window_buyer_ids(con, d: date, days: int) -> np.ndarray:
-    """Ids of the customers with an order up to D and one in D+1 .. D+days (those a list of D
-    is scored for: ``models/recommender/evaluate.scored_customers``), sorted, from the
-    warehouse's order rows: what choosing whom to score needs, without loading any purchase."""
-    found = con.execute("""
-        SELECT customer_id FROM marts.fct_customer_daily WHERE order_date <= ?
-        GROUP BY customer_id
-        HAVING sum(CASE WHEN order_date <= ? THEN orders ELSE 0 END) > 0
-           AND count(CASE WHEN order_date > ? THEN 1 END) > 0
-        ORDER BY customer_id""", [d + timedelta(days=days), d, d]).fetchnumpy()["customer_id"]
-    return np.asarray(found, dtype=object)
 
 
 def window_buyers(full: ShopHistory, d: date, days: int) -> np.ndarray:

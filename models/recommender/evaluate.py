@@ -22,22 +22,27 @@ SAMPLE_SEED = 20251202
 
 def scored_customers(full: ShopHistory, origin: date, max_customers: int | None = None
                      ) -> tuple[ShopHistory, np.ndarray, dict]:
-    """The history at the origin, the customers to score (an order up to D and one in the
-    window; with ``max_customers``, a seeded sample of at most that many) and their relevant
-    items. A sample's history holds only the sampled customers' purchases, which is all that
-    scoring their lists and an own-items baseline read (``ShopHistory.of_customers``)."""
-    column = (origin - full.purchases.start).days
-    everyone = np.intersect1d(full.customers(through=column), window_buyers(full, origin, WINDOW_DAYS))
+    """The history at the origin, the customers to score (``scorable``; with
+    ``max_customers``, a seeded sample of at most that many) and their relevant items. A
+    sample's history holds only the sampled customers' purchases, which is all that scoring
+    their lists and an own-items baseline read (``ShopHistory.of_customers``)."""
+    everyone = scorable(full, origin)
     customers = sampled(everyone, max_customers)
     if len(customers) < len(everyone):
         full = full.of_customers(customers)
     return full.until(origin), customers, window_purchases(full, origin, WINDOW_DAYS, customers)
 
 
+def scorable(full: ShopHistory, origin: date) -> np.ndarray:
+    """Rows of the customers a list of ``origin`` is scored for: an order up to it and one in
+    the window after it, sorted."""
+    column = (origin - full.purchases.start).days
+    return np.intersect1d(full.customers(through=column), window_buyers(full, origin, WINDOW_DAYS))
+
+
 def sampled(customers: np.ndarray, max_customers: int | None) -> np.ndarray:
     """A seeded sample of at most ``max_customers`` of the sorted ``customers`` (all of them
-    when fewer), sorted. It picks positions: rows of a history and the same customers' ids in
-    the same order give the same customers (``window_buyer_ids``)."""
+    when fewer), sorted."""
     if max_customers is None or len(customers) <= max_customers:
         return customers
     rng = np.random.default_rng(SAMPLE_SEED)

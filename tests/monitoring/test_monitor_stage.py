@@ -7,6 +7,7 @@ import json
 import re
 from datetime import timedelta
 
+import numpy as np
 import pytest
 
 from tests.monitoring.conftest import CHANGE, DAY
@@ -112,43 +113,46 @@ def test_no_report_names_a_customer(monitored):
         assert found is None, f"{page} names customer {found.group(0) if found else ''}"
 
 
-def test_realised_quality_scores_a_sample_s_history_as_it_scores_the_whole(monitored, monkeypatch):
-    """Realised quality reads the forecaster's panel the model stage handed on, and loads only
-    the scored sample's purchases for the lists (the stages after the recommender do not hold
-    the shop's history): the same numbers as from the whole history, with a sample smaller than
-    the customers to score and with every one of them."""
+def test_realised_quality_scores_what_the_model_stages_handed_on_as_the_whole_history(
+        monitored, monkeypatch):
+    """The model stages hand on, by origin, what realised quality scores there: the
+    forecaster's panel, and the recommender's sampled customers with their purchases only (the
+    stages after it do not hold the shop's history). Scored from those, the numbers are the
+    ones a whole history gives; with more origins than half the customers can sample, the
+    whole history is handed on."""
     from dataclasses import replace
 
     from models.panel import load_panel
-    from models.recommender.data import load_history, window_buyer_ids
+    from models.recommender.data import load_history
     from pipeline import monitor, predict
 
     day = DAY[-1]
-    origin = day - timedelta(days=30)
+    origins = {"forecast": day - timedelta(days=28), "recommend": day - timedelta(days=30)}
     with db.reader(monitored) as con:
-        buyers = window_buyer_ids(con, origin, 30)
-        assert len(buyers) > 40  # a sample of 40 leaves customers out
-        whole = {("forecast", day): load_panel(con, day), ("recommend", day): load_history(con, day)}
-        by_sample = {n: monitor.realised_quality(con, [day], 1, n) for n in (40, None)}
-        panel_only = {("forecast", day): whole[("forecast", day)]}
+        panel, history = load_panel(con, day), load_history(con, day)
+        customers = len(history.purchases.customer_ids)
+        assert customers > 2 * 40  # a sample of 40 leaves customers out
+        by_whole = {n: monitor.realised_quality(con, [day], 1, n) for n in (40, 500)}
 
         def no_reload(con, end):
             raise AssertionError("realised quality loaded what the model stage had handed on")
 
-        def sample_load(con, end, at, max_customers):
-            loaded.append(predict.scored_history(con, end, at, max_customers))
-            return loaded[-1]
-
-        loaded = []
         monkeypatch.setattr(predict, "FORECASTER", replace(predict.FORECASTER, load=no_reload))
-        monkeypatch.setattr(predict, "RECOMMENDER", replace(
-            predict.RECOMMENDER, load=no_reload, load_scored=sample_load))
-        for n in (40, None):
-            assert monitor.realised_quality(con, [day], 1, n, whole) == by_sample[n]
-            assert monitor.realised_quality(con, [day], 1, n, panel_only) == by_sample[n]
+        monkeypatch.setattr(predict, "RECOMMENDER", replace(predict.RECOMMENDER, load=no_reload))
+        for n in (40, 500):
+            handed_on = {
+                ("forecast", day): predict.FORECASTER.scored_parts(panel, [origins["forecast"]], n),
+                ("recommend", day): predict.RECOMMENDER.scored_parts(history, [origins["recommend"]], n)}
+            part = handed_on[("recommend", day)][origins["recommend"]]
+            if 2 * n <= customers:  # the sample's customers only
+                assert len(np.unique(part.purchases.customer)) == n
+                assert len(part.purchases.customer) < len(history.purchases.customer)
+            else:
+                assert part is history
+            assert monitor.realised_quality(con, [day], 1, n, handed_on) == by_whole[n]
         with pytest.raises(AssertionError, match="handed on"):  # another last day: loaded
-            monitor.realised_quality(con, [day], 1, 40, {("forecast", DAY[-2]): panel_only[("forecast", day)]})
-    assert len(loaded[0].purchases.customer_ids) == 40
-    assert len(loaded[1].purchases.customer_ids) == len(buyers) < len(whole[("recommend", day)].purchases.customer_ids)
-    assert by_sample[40] != by_sample[None]
-    assert set(by_sample[40][day]) == {"forecasts", "recommendations"}
+            monitor.realised_quality(con, [day], 1, 40, {("recommend", DAY[-2]): handed_on[("recommend", day)]})
+    many = [origins["recommend"] - timedelta(days=7 * k) for k in range(customers // 80 + 1)]
+    assert all(part is history for part in predict.scored_samples(history, many, 40).values())
+    assert by_whole[40] != by_whole[500]
+    assert set(by_whole[40][day]) == {"forecasts", "recommendations"}

@@ -19,6 +19,7 @@ from pipeline.predict import (
     published_version,
     read_forecast,
     read_recommendations,
+    realised_origins,
     recommendation_table,
 )
 from tests.models.conftest import panel, tiny_config, trained  # noqa: F401 (fixtures)
@@ -115,3 +116,19 @@ def test_the_training_stage_can_train_across_processes(panel, tiny_config):  # n
     assert across.config.processes == 2 and across.train_end == here.train_end
     for name, tensor in here.model.state_dict().items():
         torch.testing.assert_close(across.model.state_dict()[name], tensor, atol=2e-4, rtol=1e-3)
+
+
+def test_realised_origins_are_the_scored_days_less_the_horizon_within_the_history():
+    """What a model stage hands on to realised quality: a daily run its day's origin; a
+    backfill every 7th day's and its last day's; none before the history's first day."""
+    from datetime import date
+
+    first = date(2025, 1, 1)
+    day = date(2025, 3, 1)
+    assert realised_origins([day], 7, 30, first) == [day - timedelta(days=30)]
+    assert realised_origins([first + timedelta(days=20)], 7, 30, first) == []
+    month = [date(2025, 2, 1) + timedelta(days=i) for i in range(28)]
+    scored = [d for d in month if d.toordinal() % 7 == 0] + [month[-1]]
+    assert realised_origins(month, 7, 28, first) == [d - timedelta(days=28) for d in scored
+                                                     if d - timedelta(days=28) >= first]
+    assert len(realised_origins(month, 7, 28, first)) == 5  # four weeks and the last day
