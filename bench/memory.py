@@ -62,11 +62,11 @@ def section(args, child: Callable, window: Callable, machine: str, markers: tupl
         + ", ".join(f"{s} {g:.2f}x" for s, g in sorted(growth.items(), key=lambda x: -x[1])) + ".",
         "",
         f"The peak still grows by {per_day:,.0f} MB a day (least squares over the month) while "
-        "what stays resident after a day does not (no leak): from the recommend stage to the "
-        "monitor stage a run holds the recommender's purchase history (every customer x item x "
-        "day event up to D, 16 bytes each: about 12 MB per day of this shop), loaded once and "
-        "kept for monitoring's realised quality, and the later stages' peaks sit on top of it "
-        "(docs/decisions/0021-memory-of-a-long-run.md).",
+        "what stays resident after a day does not (no leak): the recommend stage loads the "
+        "recommender's purchase history (every customer x item x day event up to D, 16 bytes "
+        "each: about 12 MB per day of this shop, and DuckDB's sort of it while it loads); the "
+        "stages after it hold only the purchases of the customers monitoring scores "
+        "(docs/decisions/0021-memory-of-a-long-run.md, 0024-what-a-run-holds-after-the-models.md).",
         end,
     ]
     return "\n".join(rows)
