@@ -374,8 +374,8 @@ def scored_samples(full: ShopHistory, origins: list[date], max_customers: int | 
     origin every 7 days)."""
     if max_customers is None or 2 * len(origins) * max_customers > len(full.purchases.customer_ids):
         return dict.fromkeys(origins, full)
-    return {origin: full.of_customers(recommend_evaluate.sampled(
-        recommend_evaluate.scorable(full, origin), max_customers)) for origin in origins}
+    return {origin: recommend_evaluate.sampled_history(full, origin, max_customers)[0]
+            for origin in origins}
 
 
 def recommend_served(model, full: ShopHistory, days: list[date]) -> list[Recommendations]:

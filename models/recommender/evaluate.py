@@ -26,11 +26,18 @@ def scored_customers(full: ShopHistory, origin: date, max_customers: int | None 
     ``max_customers``, a seeded sample of at most that many) and their relevant items. A
     sample's history holds only the sampled customers' purchases, which is all that scoring
     their lists and an own-items baseline read (``ShopHistory.of_customers``)."""
+    full, customers = sampled_history(full, origin, max_customers)
+    return full.until(origin), customers, window_purchases(full, origin, WINDOW_DAYS, customers)
+
+
+def sampled_history(full: ShopHistory, origin: date, max_customers: int | None
+                    ) -> tuple[ShopHistory, np.ndarray]:
+    """The customers to score at ``origin`` (``scorable``, a seeded sample of at most
+    ``max_customers``) and the history holding their purchases only (``full`` itself when all
+    of them are scored)."""
     everyone = scorable(full, origin)
     customers = sampled(everyone, max_customers)
-    if len(customers) < len(everyone):
-        full = full.of_customers(customers)
-    return full.until(origin), customers, window_purchases(full, origin, WINDOW_DAYS, customers)
+    return (full.of_customers(customers) if len(customers) < len(everyone) else full), customers
 
 
 def scorable(full: ShopHistory, origin: date) -> np.ndarray:
