@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import sparse
 
-from models.recommender.data import ShopHistory
+from models.recommender.data import ShopHistory, sorted_order
 from models.recommender.metrics import K, Recommendations, rank_blocks, top_k_own_plus_shared
 
 # a baseline prepares what it needs of the history once, then scores blocks of customers
@@ -60,7 +60,7 @@ def own_scores(history: ShopHistory, customers: np.ndarray, items: np.ndarray, r
     (row, column, score) sorted by row and column: a customer owns a few of thousands of items."""
     rows, cols, at = history.events(customers, items)
     key = rows * len(items) + cols
-    order = np.argsort(key, kind="stable")
+    order = sorted_order(key)
     key, at = key[order], at[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, int)
     score = np.add.reduceat(history.purchases.orders[at].astype(np.float64), starts) \

@@ -119,11 +119,9 @@ class ShopHistory:
         monitoring sample of 5,000 customers out of 75,000). Ids and items stay the shop's;
         what is computed across customers (co-occurrence, the checksum) is not."""
         rows = np.unique(np.asarray(rows, dtype=np.int64))
-        by_customer, sorted_customer = self._events_by_customer
-        _, at = ranges(np.searchsorted(sorted_customer, rows, side="left"),
-                       np.searchsorted(sorted_customer, rows, side="right"))
+        _, events = self._events_of(rows)
         p = self.purchases
-        return replace(self, purchases=p.take(np.sort(by_customer[at]),
+        return replace(self, purchases=p.take(np.sort(events),
                                               in_sorted(p.order_customer, rows)))
 
     def customers(self, through: int | None = None) -> np.ndarray:
@@ -159,21 +157,27 @@ class ShopHistory:
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Purchase events up to D of the given customers and items: their positions in those
         arrays, and the event indices (into purchases' arrays)."""
-        p = self.purchases
-        col_of = np.full(len(self.items.item_ids), -1, np.int64)
+        col_of = np.full(len(self.items.item_ids) + 1, -1, np.int64)  # the last: no row
         col_of[item_rows] = np.arange(len(item_rows))
+        col_of_code = col_of[self.item_rows_of_purchases]  # per item code: one lookup an event
         # only the given customers' events are read: a block of customers costs its own
         # events, not a pass over every purchase
-        customers = np.asarray(customers)
-        by_customer, sorted_customer = self._events_by_customer
-        rows, at = ranges(np.searchsorted(sorted_customer, customers, side="left"),
-                          np.searchsorted(sorted_customer, customers, side="right"))
-        events = by_customer[at]
-        item_rows_of_events = self.item_rows_of_purchases[p.item[events]]
-        cols = np.where(item_rows_of_events >= 0, col_of[item_rows_of_events], -1)
+        rows, events = self._events_of(np.asarray(customers))
+        cols = col_of_code[self.purchases.item[events]]
         keep = np.flatnonzero(cols >= 0)
-        order = keep[np.argsort(events[keep], kind="stable")]  # in the purchases' order
+        order = keep[sorted_order(events[keep])]  # in the purchases' order
         return rows[order], cols[order], events[order]
+
+    def _events_of(self, customers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The event indices of these customers (rows into customer_ids), each customer's in
+        the purchases' order, with the position in ``customers`` each belongs to."""
+        by_customer, sorted_customer = self._events_by_customer
+        # searched in the events' own 32-bit type: 64-bit customers would have numpy convert
+        # the whole history's column at every call
+        customers = customers.astype(sorted_customer.dtype, copy=False)
+        owner, at = ranges(np.searchsorted(sorted_customer, customers, side="left"),
+                           np.searchsorted(sorted_customer, customers, side="right"))
+        return owner, by_customer[at]
 
     @cached_property
     def _events_by_customer(self) -> tuple[np.ndarray, np.ndarray]:
@@ -216,6 +220,14 @@ def ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     owner = np.repeat(np.arange(len(lo)), counts)
     starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
     return owner, np.arange(int(counts.sum())) + starts
+
+
+def sorted_order(values: np.ndarray) -> np.ndarray | slice:
+    """``np.argsort(values, kind="stable")``, as an index; without the sort (and its copy) where
+    the values are in order already, as events are for customers in order."""
+    if len(values) < 2 or (values[1:] >= values[:-1]).all():
+        return slice(None)
+    return np.argsort(values, kind="stable")
 
 
 def in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:

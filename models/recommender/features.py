@@ -21,7 +21,7 @@ import pandas as pd
 
 from domain.rules import COLD_CUSTOMER_MAX_ORDERS, COLD_ITEM_DAYS
 from models.content import word_ids
-from models.recommender.data import ShopHistory, ranges
+from models.recommender.data import ShopHistory, ranges, sorted_order
 
 RECENCY_DAYS = 60.0      # the decay of the repeat signal and of the profile weights
 ITEM_FEATURES, CUSTOMER_FEATURES, PAIR_FEATURES = 8, 6, 6
@@ -99,7 +99,7 @@ class RecFeatures:
         self.ev_orders = n[order]
         del order, cust_key
         okey = _key((p.order_customer, p.order_day), (span,))
-        order = np.argsort(okey, kind="stable")
+        order = sorted_order(okey)  # as loaded: by (customer, day)
         self.order_key, self.order_day = okey[order], p.order_day[order]
         self.order_cum = _running_total(p.order_count[order])
         self.order_store = self.store_of_order[order]

@@ -69,6 +69,20 @@ def test_top_k_is_best_first_with_ties_by_column():
     assert top_k(scores, 10)[0].shape == (2, 5)  # fewer items than k: every item, once
 
 
+@pytest.mark.parametrize("columns", [50, 2 ** 62])  # the packed key, and the fallback past 64 bits
+def test_own_entries_order_by_row_then_best_then_lower_column_as_lexsort(columns):
+    from models.recommender.metrics import _order_by_row_best_first
+
+    rng = np.random.default_rng(3)
+    rows = np.sort(rng.integers(0, 40, 2_000))
+    cols = rng.integers(0, 50, 2_000)
+    keep = np.unique(rows * 50 + cols, return_index=True)[1]  # distinct (row, column), sorted
+    rows, cols = rows[keep], cols[keep]
+    total = rng.integers(0, 5, len(rows)) / 4.0  # many ties within a row
+    expected = np.lexsort((cols, -total, rows))
+    np.testing.assert_array_equal(_order_by_row_best_first(rows, cols, total, columns), expected)
+
+
 def test_recall_ndcg_coverage_by_hand():
     recs = Recommendations(np.array(["a", "b", "c"]),
                            np.array([["x", "y"], ["y", "z"], ["x", "z"]]), np.zeros((3, 2)))
