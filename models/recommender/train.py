@@ -187,11 +187,23 @@ def _rank_in_task(task: np.ndarray) -> np.ndarray:
     return np.arange(len(task)) - np.repeat(starts, np.diff(np.r_[starts, len(task)]))
 
 
+def _by_task_then_draw(task: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``np.lexsort((u, task))``. Draws are multiples of 2**-53 in [0, 1) (``hashed_uniform``
+    and numpy's ``random``): with fewer than 1,024 tasks, task and draw pack into one 64-bit key
+    whose stable sort is the same order, five times faster (the scoring of a block of 1,024
+    customers sorts their own items, a quarter of a million at a year of history)."""
+    scaled = u * 2.0 ** 53
+    draws = scaled.astype(np.int64)
+    if len(task) and 0 <= task.min() and task.max() < 1 << 10 and (draws == scaled).all():
+        return np.argsort((task.astype(np.int64) << 53) + draws, kind="stable")
+    return np.lexsort((u, task))
+
+
 def _first_per_task(task: np.ndarray, item: np.ndarray, u: np.ndarray, most: int
                     ) -> tuple[np.ndarray, np.ndarray]:
     """A uniformly random ``most`` of each task's items (all where it has fewer): the ones
     with the smallest draws ``u``; returned sorted by task."""
-    order = np.lexsort((u, task))
+    order = _by_task_then_draw(task, u)
     task, item = task[order], item[order]
     first = _rank_in_task(task) < most
     return task[first], item[first]

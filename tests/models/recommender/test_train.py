@@ -60,3 +60,15 @@ def test_a_customers_list_does_not_depend_on_who_else_is_scored(shop, trained):
     rows = [at[c] for c in alone.customer_ids]
     np.testing.assert_array_equal(alone.item_ids, everyone.item_ids[rows])
     np.testing.assert_allclose(alone.scores, everyone.scores[rows], rtol=1e-5)
+
+
+def test_own_items_draw_in_the_order_of_a_lexsort_on_task_then_draw_whatever_the_draws():
+    from models.recommender.train import _by_task_then_draw
+
+    rng = np.random.default_rng(5)
+    for tasks in (1023, 5000):  # the packed key, and the fallback past 1,024 tasks
+        task = np.sort(rng.integers(0, tasks, 20_000))
+        for u in (hashed_uniform(1, task, np.arange(len(task))), rng.random(len(task)),
+                  rng.integers(0, 50, len(task)) / 64.0,  # ties within a task
+                  rng.random(len(task)) / 3.0):  # not multiples of 2**-53: the fallback
+            np.testing.assert_array_equal(_by_task_then_draw(task, u), np.lexsort((u, task)))
