@@ -61,6 +61,25 @@ def test_row_level_defects_are_quarantined_with_rule_file_and_line(tiny_source):
     assert first["source_file"] == f.name and '"Name":"NEG"' in first["raw_record"]
 
 
+def test_quantities_and_prices_that_are_not_finite_numbers_are_quarantined(tiny_source):
+    # found by the property test: 'NAN' parsed as a double passed the quantity rule and broke
+    # the cast to whole units
+    cfg, landing = tiny_source
+    f = write_day(landing, D, [
+        "1,10001,OK,1,1.00,2025-03-01T10:00:00Z,1,DE",
+        "2,10001,NANQTY,NAN,1.00,2025-03-01T10:00:00Z,1,DE",
+        "3,10001,INFQTY,1e309,1.00,2025-03-01T10:00:00Z,1,DE",
+        "4,10001,HUGEQTY,1e30,1.00,2025-03-01T10:00:00Z,1,DE",
+        "5,10001,NANPRICE,1,NaN,2025-03-01T10:00:00Z,1,DE",
+        "6,10001,INFPRICE,1,-inf,2025-03-01T10:00:00Z,1,DE",
+    ])
+    batch = read_day(cfg, D, [f])
+    assert [r["line_no"] for r in batch.lines.to_pylist()] == [1]
+    caught = {(r["line_no"], r["rule"]) for r in batch.quarantine.to_pylist()}
+    assert caught == {(2, "bad_quantity"), (3, "bad_quantity"), (4, "bad_quantity"),
+                      (5, "bad_price"), (6, "bad_price")}
+
+
 def test_columns_trimmed_in_arrow_normalise_as_duckdbs_trim(tiny_source):
     """Ingest trims the plain mapped columns in Arrow (with_trimmed_columns); the same lines,
     rules and kept records as trimming in the SQL: spaces go, tabs stay, a blank id is missing,
