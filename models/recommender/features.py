@@ -190,15 +190,28 @@ class RecFeatures:
     def profile(self, customers: np.ndarray, t: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Sparse (row, item, weight) triples: each customer's purchases up to t weighted by
-        orders x exp(-age / 60), normalised to sum 1 per customer (none for a new customer)."""
+        orders x exp(-age / 60), normalised to sum 1 per customer (none for a new customer);
+        one triple per customer and item, items ascending within a row, as a CSR matrix's
+        entries must be (CUDA's sparse product fails on repeated or unsorted columns)."""
         customers = np.asarray(customers)
         t = np.broadcast_to(np.asarray(t), customers.shape)
-        lo = np.searchsorted(self.ev_key, customers * self.span, side="left")
-        hi = np.searchsorted(self.ev_key, customers * self.span + t, side="right")
+        # the customers' events by (customer, item, day): an item's events lie side by side,
+        # so they add up without a sort
+        per_customer = self.n_items * self.span
+        lo = np.searchsorted(self.pair_key, customers * per_customer, side="left")
+        hi = np.searchsorted(self.pair_key, (customers + 1) * per_customer, side="left")
         rows, at = ranges(lo, hi)
-        w = self.ev_orders[at] * np.exp(-(t[rows] - self.ev_day[at]) / RECENCY_DAYS)
+        known = self.pair_day[at] <= t[rows]
+        rows, at = rows[known], at[known]
+        orders = self.pair_cum[at + 1] - self.pair_cum[at]
+        w = orders * np.exp(-(t[rows] - self.pair_day[at]) / RECENCY_DAYS)
         totals = np.bincount(rows, weights=w, minlength=len(customers))
-        return rows, self.ev_item[at], (w / np.maximum(totals[rows], 1e-12)).astype(np.float32)
+        item = self.pair_key[at] // self.span % self.n_items
+        entry = rows * self.n_items + item  # by row, then item: a run per entry
+        first = np.flatnonzero(np.r_[True, entry[1:] != entry[:-1]][:len(entry)])
+        weight = (np.add.reduceat(w / np.maximum(totals[rows], 1e-12), first) if len(first)
+                  else np.zeros(0))
+        return rows[first], item[first], weight.astype(np.float32)
 
     # -- customer x item ---------------------------------------------------------------------
     def pairs(self, customers: np.ndarray, rows: np.ndarray, t: np.ndarray) -> np.ndarray:
