@@ -3,10 +3,11 @@
     train_across(meta_train, data, cfg, processes=2)  # in the caller's process
 
 runs ``python -m torch.distributed.run --standalone --nproc_per_node N -m models.across DIR``:
-every process loads the same inputs from DIR, joins the process group (gloo: the training's
-tensors are on the CPU), and runs the same ``meta_train``; each takes a disjoint share of every batch of tasks
-and the gradients are summed before each step (models/meta.py: ``my_share``, ``outer_loop``),
-so the processes hold the same weights throughout. Process 0 writes the trained model into DIR
+every process loads the same inputs from DIR, joins the process group (``backend_for``: nccl
+where every process trains on a GPU of its own, gloo on the CPU or where processes share a GPU),
+and runs the same ``meta_train``; each takes a disjoint share of every batch of tasks and the
+gradients are summed before each step (models/meta.py: ``my_share``, ``outer_loop``), so the
+processes hold the same weights throughout. Process 0 writes the trained model into DIR
 (models/registry.py's artifact) and every process a digest of its weights.
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ import torch.distributed as dist
 
 from domain.memory import allocation_env
 from models import registry
+from models.meta import training_device
 
 INPUTS, RESULT = "inputs.pkl", "model"
 
@@ -38,11 +40,21 @@ def weights_digest(model: torch.nn.Module) -> str:
     return digest.hexdigest()
 
 
+def backend_for(device: str, processes: int) -> str:
+    """The process group's backend for a training on ``device`` (the config's cpu, cuda,
+    auto): nccl where each process has a GPU of its own; gloo on the CPU, and where processes
+    share a GPU (nccl refuses two processes on one device; gloo reduces CUDA tensors too)."""
+    if training_device(device).type == "cuda" and torch.cuda.device_count() >= processes:
+        return "nccl"
+    return "gloo"
+
+
 def train_across(meta_train: Callable, data: Any, cfg: Any, processes: int,
                  start_from: Any = None, workdir: Path | None = None) -> Any:
     """``meta_train(data, cfg, log=None, start_from=...)`` in ``processes`` processes; returns
-    the trained model as process 0 saved it. ``workdir`` keeps the inputs, the model and each
-    process's weight digest (``rank-N.sha256``) for inspection."""
+    the trained model as process 0 saved it. ``workdir`` keeps the inputs, the model, the
+    backend the processes used (``backend``) and each process's weight digest
+    (``rank-N.sha256``) for inspection."""
     with tempfile.TemporaryDirectory(prefix="shopcast-across-") as tmp:
         folder = Path(workdir or tmp)
         folder.mkdir(parents=True, exist_ok=True)
@@ -61,19 +73,22 @@ def train_across(meta_train: Callable, data: Any, cfg: Any, processes: int,
 
 
 def _main(folder: Path) -> None:
-    # gloo: the networks train on CPU tensors (nccl reduces only CUDA tensors; it becomes the
-    # backend when the training moves its tensors to the GPUs)
-    dist.init_process_group("gloo")
-    rank, world = dist.get_rank(), dist.get_world_size()
+    with open(folder / INPUTS, "rb") as fh:
+        meta_train, data, cfg, start_from = pickle.load(fh)
+    world = int(os.environ["WORLD_SIZE"])
+    backend = backend_for(cfg.device, world)
+    if backend == "nccl":  # before the group forms: nccl binds each process to its GPU
+        torch.cuda.set_device(training_device(cfg.device))
+    dist.init_process_group(backend)
+    rank = dist.get_rank()
     # the machine's cores shared out, not each process claiming all of them
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
     try:
-        with open(folder / INPUTS, "rb") as fh:
-            meta_train, data, cfg, start_from = pickle.load(fh)
         trained = meta_train(data, cfg, log=None, start_from=start_from)
         (folder / f"rank-{rank}.sha256").write_text(weights_digest(trained.model))
         if rank == 0:
             registry.save(trained, folder / RESULT)
+            (folder / "backend").write_text(backend)
         dist.barrier()
     finally:
         dist.destroy_process_group()

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 # the daily flow's, not the model's (a warm start's parent is in the model's lineage and version)
 POLICY_FIELDS = {"retrain_every_days", "min_history_days", "warm_start_fraction",
                  "scratch_every_days", "from_scratch", "gate_margin", "gate_first_champion",
-                 "gate_max_total_bias", "processes"}
+                 "gate_max_total_bias", "processes", "device"}
 
 
 class MetaLearnerConfig(BaseModel):
@@ -30,6 +30,12 @@ class MetaLearnerConfig(BaseModel):
         1, ge=1, description="meta-train in this many processes (torchrun, models/across.py): "
         "each scores its share of every batch of tasks; the model equals one process's within "
         "float noise, so it is not part of the version")
+    device: Literal["cpu", "cuda", "auto"] = Field(
+        "cpu", description="where meta-training's tensors live: cpu, cuda (under torchrun each "
+        "process its own GPU, nccl reducing the gradients where there are as many GPUs as "
+        "processes: models/across.py) or auto (cuda where a GPU is visible); the trained model "
+        "comes back to the CPU, where prediction runs. Float noise apart the same model, so "
+        "not part of the version")
     # the daily flow's policy
     retrain_every_days: int = Field(
         7, description="meta-train again when the model's training window ends more than this "

@@ -13,6 +13,7 @@ flows through them (second-order MAML).
 """
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable
 from functools import partial
@@ -94,6 +95,28 @@ def distributed() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
+
+def training_device(wanted: str) -> torch.device:
+    """Where a training's tensors live: ``cpu``, ``cuda`` (under torchrun, this process's
+    GPU: its LOCAL_RANK modulo the GPUs visible), or ``auto`` (``cuda`` where a GPU is visible).
+    Asking for ``cuda`` without one is an error rather than a silent CPU training."""
+    if wanted == "auto":
+        wanted = "cuda" if torch.cuda.is_available() else "cpu"
+    if wanted == "cpu":
+        return torch.device("cpu")
+    if wanted != "cuda":
+        raise ValueError(f"device {wanted!r}: one of cpu, cuda, auto")
+    if not torch.cuda.is_available():
+        raise ValueError("device cuda: this process sees no CUDA GPU (torch.cuda.is_available() "
+                         "is False); train on cpu or auto")
+    local = int(os.environ.get("LOCAL_RANK", 0))
+    return torch.device("cuda", local % torch.cuda.device_count())
+
+
+def device_of(model: torch.nn.Module) -> torch.device:
+    """The device of the model's parameters: the batches of its training follow it."""
+    return next(model.parameters()).device
 
 
 def my_share(pick: np.ndarray) -> np.ndarray:

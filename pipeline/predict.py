@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from domain.rules import HORIZON_DAYS, RECOMMENDATION_WINDOW_DAYS
 from models import registry
-from models.across import train_across
+from models.across import backend_for, train_across
 from models.config import MetaLearnerConfig
 from models.forecaster import baselines as forecast_baselines
 from models.forecaster import evaluate as forecast_evaluate
@@ -232,7 +232,8 @@ def backtest_forecasts(network, panel: DemandPanel, origin: date) -> dict[str, d
 def meta_trained(meta_train: Callable, data, cfg, log_line: Callable, start_from):
     """``meta_train`` in this process, or across ``cfg.processes`` processes (torchrun)."""
     if cfg.processes > 1:
-        log_line(f"  across {cfg.processes} processes (torchrun, gloo)")
+        log_line(f"  across {cfg.processes} processes (torchrun, "
+                 f"{backend_for(cfg.device, cfg.processes)})")
         return train_across(meta_train, data, cfg, cfg.processes, start_from=start_from)
     return meta_train(data, cfg, log=log_line, start_from=start_from)
 

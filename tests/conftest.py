@@ -13,6 +13,17 @@ from domain.paths import REPO_ROOT
 from pipeline.settings import Settings
 from sources.config import load_source_config
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` are skipped where this process sees no CUDA GPU (CI has none)."""
+    gpu_tests = [item for item in items if item.get_closest_marker("gpu")]
+    if gpu_tests:
+        import torch  # only when such a test is collected: torch takes seconds to import
+
+        if not torch.cuda.is_available():
+            for item in gpu_tests:
+                item.add_marker(pytest.mark.skip(reason="needs a CUDA GPU"))
+
+
 ONLINE_RETAIL_DIR = Path(
     os.environ.get("SHOPCAST_ONLINE_RETAIL_DIR", REPO_ROOT.parent / "shared/data/online_retail/by-day")
 )

@@ -100,7 +100,7 @@ def output_loss(out: torch.Tensor, s: Targets, huber_delta: float, quantile_weig
     norm = s.norm[..., None]
     err = (s.y - mean) / norm
     point = F.huber_loss(err, torch.zeros_like(err), reduction="none", delta=huber_delta)
-    levels = torch.tensor(QUANTILES, dtype=out.dtype)
+    levels = torch.tensor(QUANTILES, dtype=out.dtype, device=out.device)
     diff = (s.y[..., None] - q) / norm[..., None]
     pinball = torch.maximum(levels * diff, (levels - 1) * diff).sum(-1)
     per_day = point + quantile_weight * pinball

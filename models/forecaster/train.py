@@ -20,7 +20,8 @@ from models.forecaster.config import ForecasterConfig
 from models.forecaster.features import LAGS, FeatureBuilder
 from models.forecaster.metrics import HORIZON
 from models.forecaster.network import Forecaster, Targets, adapted_outputs, loss, output_loss
-from models.meta import my_share, outer_loop, seed_everything, task_losses
+from models.meta import (device_of, my_share, outer_loop, seed_everything, task_losses,
+                         training_device)
 from models.warm import warm_start
 from models.panel import DemandPanel
 
@@ -68,6 +69,8 @@ def batch_losses(model: Forecaster, fb: FeatureBuilder, items: np.ndarray, origi
     per-task heads (``models.meta.task_losses``), ``loop`` a Python loop over tasks: the same
     losses and gradients (tested)."""
     query, support = fb.tasks(items, origins, limit, cfg.support_origins, cfg.support_every_days)
+    device = device_of(model)
+    query, support = (s.map(lambda a: a.to(device)) for s in (query, support))
     h_query, h_support = model.embed(query), model.embed(support)
     if inner == "closed_form":
         task_loss = partial(output_loss, huber_delta=cfg.huber_delta,
@@ -98,6 +101,8 @@ def meta_train(panel: DemandPanel, cfg: ForecasterConfig, log=print,
     model = Forecaster(len(categories), cfg.hidden, cfg.embedding, inner_lr=cfg.inner_lr)
     steps, started_from = warm_start(model, start_from, panel.end, cfg,
                                      {"category.weight": ("categories", categories)})
+    device = training_device(cfg.device)
+    model.to(device)  # after the warm start, which copies the parent's CPU weights
     started = time.perf_counter()
     inner_steps = cfg.inner_steps if cfg.mode == "maml" else 0
     items, origins = tasks
@@ -108,14 +113,14 @@ def meta_train(panel: DemandPanel, cfg: ForecasterConfig, log=print,
         mine = my_share(pick)  # all of it in one process
         total = float(weights[pick].sum())
         if len(mine) == 0:
-            return torch.zeros(())
+            return torch.zeros((), device=device)
         losses = batch_losses(model, fb, items[mine], origins[mine], end, cfg, inner_steps)
-        w = torch.from_numpy(weights[mine].astype(np.float32))
+        w = torch.from_numpy(weights[mine].astype(np.float32)).to(device)
         return (losses * w).sum() / total
 
     history = outer_loop(model, steps, cfg.learning_rate, batch_loss, log,
                          f"loss (inner steps {inner_steps})")
-    model.eval()
+    model.cpu().eval()  # predictions and artifacts are on the CPU
     return TrainedForecaster(
         model=model, categories=categories, config=cfg,
         train_start=panel.start.isoformat(), train_end=panel.end.isoformat(),

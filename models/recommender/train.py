@@ -13,13 +13,15 @@ from __future__ import annotations
 import time
 import warnings
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from models.artifact import TrainedModel
-from models.meta import distributed, my_share, outer_loop, seed_everything, task_losses
+from models.meta import (device_of, distributed, my_share, outer_loop, seed_everything,
+                         task_losses, training_device)
 from models.recommender.config import RecommenderConfig
 from models.recommender.data import ShopHistory, in_sorted
 from models.recommender.features import RecFeatures
@@ -214,36 +216,49 @@ def task_tensors(model: Recommender, fx: RecFeatures, sets: CandidateSets,
     """The network's view of candidate sets: (u, v, b, r, positive, mask, log_expected), task
     axis first."""
     b, k = sets.items.shape
+    on = _tensors_on(device_of(model))
     flat_t = np.repeat(sets.cutoff, k)
-    item_x = torch.from_numpy(fx.items(sets.items.ravel(), flat_t))
-    pair_x = torch.from_numpy(fx.pairs(np.repeat(sets.customers, k), sets.items.ravel(), flat_t))
-    v, bias = model.items(item_x, content[torch.from_numpy(sets.items.ravel())])
+    item_x, pair_x, rows = on(fx.items(sets.items.ravel(), flat_t),
+                              fx.pairs(np.repeat(sets.customers, k), sets.items.ravel(), flat_t),
+                              sets.items.ravel())
+    v, bias = model.items(item_x, content[rows])
     r = model.repeat(pair_x)
     u = customer_vectors(model, fx, sets.customers, sets.cutoff, content)
     return (u, v.view(b, k, -1), bias.view(b, k), r.view(b, k, -1),
-            torch.from_numpy(sets.positive), torch.from_numpy(sets.mask),
-            torch.from_numpy(sets.log_expected))
+            *on(sets.positive, sets.mask, sets.log_expected))
+
+
+def _tensors_on(device: torch.device):
+    """Arrays as tensors on the model's device (the CPU's own memory when it is the CPU)."""
+    return lambda *arrays: tuple(torch.from_numpy(a).to(device) for a in arrays)
 
 
 def customer_vectors(model: Recommender, fx: RecFeatures, customers: np.ndarray, t: np.ndarray,
                      content: torch.Tensor) -> torch.Tensor:
+    on = _tensors_on(device_of(model))
     x, store = fx.customers(customers, t)
+    profile = torch.sparse.mm(profile_mix(fx, customers, t, content.shape[0], on), content)
+    return model.customers(*on(x, store), profile)
+
+
+def profile_mix(fx: RecFeatures, customers: np.ndarray, t: np.ndarray, n_items: int,
+                on: Callable) -> torch.Tensor:
+    """The weighted mix of the items each customer bought, a sparse (customers x items)
+    matrix: one product with the items' content rather than a row of content per event.
+    The profile's entries are a valid CSR matrix's (``RecFeatures.profile``), and its row and
+    column indices share one integer type: CUDA's sparse product read out of bounds on an H200
+    when they did not (the CPU's did not mind)."""
     rows, items, weights = fx.profile(customers, t)
-    # the weighted mix of the items bought, as one sparse (customers x items) product rather
-    # than a row of content per event; profile rows come sorted, so they index a CSR matrix
     starts = np.r_[0, np.cumsum(np.bincount(rows, minlength=len(customers)))]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta")
-        mix = torch.sparse_csr_tensor(torch.from_numpy(starts), torch.from_numpy(items),
-                                      torch.from_numpy(weights), (len(customers), content.shape[0]),
-                                      check_invariants=False)  # valid by construction
-    profile = torch.sparse.mm(mix, content)
-    return model.customers(torch.from_numpy(x), torch.from_numpy(store), profile)
+        return torch.sparse_csr_tensor(*on(starts, items.astype(np.int64), weights),
+                                       (len(customers), n_items),
+                                       check_invariants=False)  # valid by construction: tested
 
 
 def all_content(model: Recommender, fx: RecFeatures) -> torch.Tensor:
-    return model.content(torch.from_numpy(fx.item_index), torch.from_numpy(fx.words),
-                         torch.from_numpy(fx.category))
+    return model.content(*_tensors_on(device_of(model))(fx.item_index, fx.words, fx.category))
 
 
 def training_tasks(history: ShopHistory, fx: RecFeatures, cfg: RecommenderConfig
@@ -304,6 +319,8 @@ def meta_train(history: ShopHistory, cfg: RecommenderConfig, log=print,
     steps, started_from = warm_start(model, start_from, history.run_date, cfg, {
         "identity.weight": ("items", items), "category.weight": ("categories", categories),
         "store.weight": ("stores", stores)})
+    device = training_device(cfg.device)
+    model.to(device)  # after the warm start, which copies the parent's CPU weights
     inner_steps = cfg.inner_steps if cfg.mode == "maml" else 0
     started = time.perf_counter()
 
@@ -311,12 +328,12 @@ def meta_train(history: ShopHistory, cfg: RecommenderConfig, log=print,
         pick = rng.choice(len(tasks), size=min(cfg.tasks_per_step, len(tasks)), replace=False)
         mine = my_share(pick)  # all of it in one process
         if len(mine) == 0:
-            return torch.zeros(())
+            return torch.zeros((), device=device)
         return batch_losses(model, fx, sampler, [tasks[i] for i in mine], cfg,
                             inner_steps).sum() / len(pick)
 
     losses = outer_loop(model, steps, cfg.learning_rate, batch_loss, log, "ranking loss")
-    model.eval()
+    model.cpu().eval()  # predictions and artifacts are on the CPU
     return TrainedRecommender(
         model=model, items=items, categories=categories, stores=stores, config=cfg,
         train_start=history.items.start.isoformat(), train_end=history.run_date.isoformat(),

@@ -1,12 +1,16 @@
 """The candidate sampler of meta-training and prediction: what a support or query set may
-contain, the logQ weights it carries, and draws that depend on their own key only."""
+contain, the logQ weights it carries, and draws that depend on their own key only; a training
+on a GPU (``gpu``: where CUDA is visible) gives the CPU's network."""
 from datetime import timedelta
 
 import numpy as np
+import pytest
+import torch
 
 from models.recommender.features import RecFeatures
 from models.recommender.predict import recommend
-from models.recommender.train import Sampler, hashed_uniform, training_tasks
+from models.recommender.train import (Sampler, _tensors_on, hashed_uniform, meta_train,
+                                      profile_mix, training_tasks)
 
 
 def _setup(shop, trained):
@@ -72,3 +76,28 @@ def test_own_items_draw_in_the_order_of_a_lexsort_on_task_then_draw_whatever_the
                   rng.integers(0, 50, len(task)) / 64.0,  # ties within a task
                   rng.random(len(task)) / 3.0):  # not multiples of 2**-53: the fallback
             np.testing.assert_array_equal(_by_task_then_draw(task, u), np.lexsort((u, task)))
+
+
+def test_the_profile_mix_is_a_valid_csr_matrix(shop, trained):
+    """Built without torch's checks for speed. Its columns used to repeat (an entry per
+    event), unsorted, in another integer type than its rows: the CPU's product forgave that,
+    CUDA's read out of bounds."""
+    history, fx = _setup(shop, trained)
+    customers = np.arange(len(history.purchases.customer_ids))
+    t = np.full(len(customers), history.items.days - 1)
+    mix = profile_mix(fx, customers, t, len(trained.items) + 1, _tensors_on(torch.device("cpu")))
+    torch.sparse_csr_tensor(mix.crow_indices(), mix.col_indices(), mix.values(), mix.shape,
+                            check_invariants=True)  # raises on a broken matrix
+    assert mix._nnz() > 0 and mix.to_dense().sum(1).max() <= 1 + 1e-5
+
+
+@pytest.mark.gpu
+def test_a_network_trained_on_the_gpu_is_the_cpu_one_and_comes_back_on_the_cpu(shop, tiny_config):
+    history = shop.until(shop.run_date - timedelta(days=20))
+    cfg = tiny_config.model_copy(update={"outer_steps": 10})
+    on_cpu = meta_train(history, cfg, log=None)
+    on_gpu = meta_train(history, cfg.model_copy(update={"device": "cuda"}), log=None)
+    assert {p.device.type for p in on_gpu.model.parameters()} == {"cpu"}
+    for name, tensor in on_cpu.model.state_dict().items():  # other kernels: float noise
+        torch.testing.assert_close(on_gpu.model.state_dict()[name], tensor, atol=2e-4, rtol=1e-3)
+    assert on_gpu.metrics["final_loss"] == pytest.approx(on_cpu.metrics["final_loss"], rel=1e-3)
