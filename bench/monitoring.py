@@ -24,6 +24,11 @@ BASELINES_ONLY = {"SHOPCAST_FORECASTER__MIN_HISTORY_DAYS": "400",
                   "SHOPCAST_RECOMMENDER__MIN_HISTORY_DAYS": "400"}
 
 
+def median_timings(runs: list[dict]) -> dict[str, float]:
+    """Each stage's median over repeated daily runs (here and in bench/run.py)."""
+    return {k: statistics.median(r["timings"][k] for r in runs) for k in runs[0]["timings"]}
+
+
 def without_warm_up(work: Path) -> Path:
     """configs/monitoring.yaml with no warm-up: the cost run's reference window lies in its
     first 28 days, where the product gives no verdict (a verdict costs what it costs later)."""
@@ -77,7 +82,7 @@ def _cost(args, child, window, stage_names, work: Path, daily, flat_shop, labels
     # samples, which the daily run then finds)
     child({"step": "daily", "repeat": "backfill", **window(1, days - 1)}, work, env)
     runs = daily(work, days, args.repeats, env=env)
-    t = {k: statistics.median(r["timings"][k] for r in runs) for k in runs[0]["timings"]}
+    t = median_timings(runs)
     run_s = sum(v for k, v in t.items() if not k.endswith("_setup"))
     monitor = t["monitor"]
     rows = [f"### What monitoring adds to a daily run at {runs[0]['lines']:,} lines", "",

@@ -38,7 +38,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench.monitoring import BASELINES_ONLY
+from bench.monitoring import BASELINES_ONLY, median_timings
 from domain.paths import REPO_ROOT
 from pipeline.definition import STAGE_NAMES
 
@@ -453,11 +453,6 @@ def _machine() -> str:
 
 def _median(runs: list[dict], key: str = "seconds") -> float:
     return statistics.median(r[key] for r in runs)
-
-
-def median_timings(runs: list[dict]) -> dict[str, float]:
-    """Each stage's median over repeated daily runs."""
-    return {k: statistics.median(r["timings"][k] for r in runs) for k in runs[0]["timings"]}
 
 
 def _median_run(runs: list[dict]) -> float:

@@ -80,9 +80,12 @@ def _order_by_row_best_first(rows: np.ndarray, cols: np.ndarray, total: np.ndarr
     one packed integer key (row, rank of the total among the distinct totals, column) where it
     fits in 64 bits: a year of the foundation benchmark's shop sorts 4 million own entries of
     16,384 customers in 0.7 s instead of 2.3 s (three indirect sorts)."""
+    # rows x columns alone past 64 bits: no packing, whatever the totals (nor their sort)
+    if not len(rows) or float(rows.max() + 1) * n >= 2.0 ** 63:
+        return np.lexsort((cols, -total, rows))
     values, rank = np.unique(total, return_inverse=True)
     m = len(values)
-    if not len(rows) or float(rows.max() + 1) * m * n >= 2.0 ** 63:
+    if float(rows.max() + 1) * m * n >= 2.0 ** 63:
         return np.lexsort((cols, -total, rows))
     return np.argsort((rows.astype(np.int64) * m + (m - 1 - rank.reshape(-1))) * n + cols)
 
