@@ -191,8 +191,9 @@ class RecFeatures:
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Sparse (row, item, weight) triples: each customer's purchases up to t weighted by
         orders x exp(-age / 60), normalised to sum 1 per customer (none for a new customer);
-        one triple per customer and item, items ascending within a row, as a CSR matrix's
-        entries must be (CUDA's sparse product fails on repeated or unsorted columns)."""
+        one triple per customer and item, items ascending within a row, rows and items 64-bit,
+        as a CSR matrix's entries must be (CUDA's sparse product fails on repeated or unsorted
+        columns, or on column indices of another type than the row starts)."""
         customers = np.asarray(customers)
         t = np.broadcast_to(np.asarray(t), customers.shape)
         # the customers' events by (customer, item, day): an item's events lie side by side,

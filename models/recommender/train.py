@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 import warnings
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -237,22 +236,23 @@ def customer_vectors(model: Recommender, fx: RecFeatures, customers: np.ndarray,
                      content: torch.Tensor) -> torch.Tensor:
     on = _tensors_on(device_of(model))
     x, store = fx.customers(customers, t)
-    profile = torch.sparse.mm(profile_mix(fx, customers, t, content.shape[0], on), content)
+    profile = torch.sparse.mm(profile_mix(fx, customers, t, content.shape[0], device_of(model)),
+                              content)
     return model.customers(*on(x, store), profile)
 
 
 def profile_mix(fx: RecFeatures, customers: np.ndarray, t: np.ndarray, n_items: int,
-                on: Callable) -> torch.Tensor:
+                device: torch.device) -> torch.Tensor:
     """The weighted mix of the items each customer bought, a sparse (customers x items)
     matrix: one product with the items' content rather than a row of content per event.
-    The profile's entries are a valid CSR matrix's (``RecFeatures.profile``), and its row and
-    column indices share one integer type: CUDA's sparse product read out of bounds on an H200
-    when they did not (the CPU's did not mind)."""
+    The profile's entries are a valid CSR matrix's (``RecFeatures.profile``: one per customer
+    and item, items ascending, 64-bit like the row starts): CUDA's sparse product read out of
+    bounds on an H200 when they were not (the CPU's did not mind)."""
     rows, items, weights = fx.profile(customers, t)
     starts = np.r_[0, np.cumsum(np.bincount(rows, minlength=len(customers)))]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta")
-        return torch.sparse_csr_tensor(*on(starts, items.astype(np.int64), weights),
+        return torch.sparse_csr_tensor(*_tensors_on(device)(starts, items, weights),
                                        (len(customers), n_items),
                                        check_invariants=False)  # valid by construction: tested
 

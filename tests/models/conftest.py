@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from models.forecaster.config import ForecasterConfig
 from models.panel import DemandPanel, panel_from_frames
@@ -63,3 +64,18 @@ def saved(tmp_path, trained):
     current = {end: trained.data_checksum}
     return SimpleNamespace(models_dir=tmp_path, end=end, current=current,
                            checksum_at=lambda d: current.get(d, "other"))
+
+
+def assert_same_weights(model: torch.nn.Module, reference: torch.nn.Module) -> None:
+    """Equal within float noise: the same training summed in another order or on other kernels."""
+    for name, tensor in reference.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[name], tensor, atol=2e-4, rtol=1e-3)
+
+
+def assert_the_gpu_trains_the_cpu_model(meta_train, history, cfg) -> None:
+    """``meta_train`` on the GPU gives the CPU's model, handed back on the CPU."""
+    on_cpu = meta_train(history, cfg, log=None)
+    on_gpu = meta_train(history, cfg.model_copy(update={"device": "cuda"}), log=None)
+    assert {p.device.type for p in on_gpu.model.parameters()} == {"cpu"}
+    assert_same_weights(on_gpu.model, on_cpu.model)
+    assert on_gpu.metrics["final_loss"] == pytest.approx(on_cpu.metrics["final_loss"], rel=1e-3)

@@ -12,6 +12,7 @@ import torch
 from models.across import backend_for, train_across, weights_digest
 from models.forecaster.train import batch_losses, meta_train, training_tasks
 from models.forecaster.features import FeatureBuilder
+from tests.models.conftest import assert_same_weights
 
 
 def test_nccl_only_where_every_process_has_a_gpu_of_its_own(monkeypatch):
@@ -41,8 +42,7 @@ def test_one_process_a_gpu_under_torchrun_trains_the_in_process_model(panel, tin
     alone = train_across(meta_train, history, cfg, processes=1, workdir=tmp_path)
     assert (tmp_path / "backend").read_text() == "nccl"
     in_process = meta_train(history, cfg, log=None)
-    for name, tensor in in_process.model.state_dict().items():
-        torch.testing.assert_close(alone.model.state_dict()[name], tensor, atol=2e-4, rtol=1e-3)
+    assert_same_weights(alone.model, in_process.model)
 
 
 def assert_two_processes_train_the_single_process_model(panel, tiny_config, device, tmp_path):
@@ -55,8 +55,7 @@ def assert_two_processes_train_the_single_process_model(panel, tiny_config, devi
     digests = {p.name: p.read_text() for p in tmp_path.glob("rank-*.sha256")}
     assert len(digests) == 2 and len(set(digests.values())) == 1  # identical weights
     assert digests["rank-0.sha256"] == weights_digest(two.model)
-    for name, tensor in one.model.state_dict().items():  # summed in another order: float noise
-        torch.testing.assert_close(two.model.state_dict()[name], tensor, atol=2e-4, rtol=1e-3)
+    assert_same_weights(two.model, one.model)  # summed in another order: float noise
 
     # and so the same quality on the same tasks
     categories = sorted(set(history.category))

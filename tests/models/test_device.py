@@ -10,6 +10,7 @@ import torch
 
 from models.forecaster.train import meta_train
 from models.meta import training_device
+from tests.models.conftest import assert_the_gpu_trains_the_cpu_model
 
 
 def test_cpu_is_the_cpu_and_auto_is_the_cpu_without_a_gpu(monkeypatch):
@@ -44,11 +45,6 @@ def test_the_device_is_not_part_of_the_model_version(tiny_config):
 @pytest.mark.parametrize("mode", ["maml", "pooled"])
 def test_a_forecaster_trained_on_the_gpu_is_the_cpu_one_and_comes_back_on_the_cpu(
         panel, tiny_config, mode):
-    history = panel.until(panel.end - timedelta(days=28))
-    cfg = tiny_config.model_copy(update={"outer_steps": 12, "mode": mode})
-    on_cpu = meta_train(history, cfg, log=None)
-    on_gpu = meta_train(history, cfg.model_copy(update={"device": "cuda"}), log=None)
-    assert {p.device.type for p in on_gpu.model.parameters()} == {"cpu"}
-    for name, tensor in on_cpu.model.state_dict().items():  # other kernels: float noise
-        torch.testing.assert_close(on_gpu.model.state_dict()[name], tensor, atol=2e-4, rtol=1e-3)
-    assert on_gpu.metrics["final_loss"] == pytest.approx(on_cpu.metrics["final_loss"], rel=1e-3)
+    assert_the_gpu_trains_the_cpu_model(meta_train, panel.until(panel.end - timedelta(days=28)),
+                                        tiny_config.model_copy(update={"outer_steps": 12,
+                                                                       "mode": mode}))

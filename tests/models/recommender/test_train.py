@@ -9,8 +9,9 @@ import torch
 
 from models.recommender.features import RecFeatures
 from models.recommender.predict import recommend
-from models.recommender.train import (Sampler, _tensors_on, hashed_uniform, meta_train,
-                                      profile_mix, training_tasks)
+from models.recommender.train import (Sampler, hashed_uniform, meta_train, profile_mix,
+                                      training_tasks)
+from tests.models.conftest import assert_the_gpu_trains_the_cpu_model
 
 
 def _setup(shop, trained):
@@ -85,7 +86,7 @@ def test_the_profile_mix_is_a_valid_csr_matrix(shop, trained):
     history, fx = _setup(shop, trained)
     customers = np.arange(len(history.purchases.customer_ids))
     t = np.full(len(customers), history.items.days - 1)
-    mix = profile_mix(fx, customers, t, len(trained.items) + 1, _tensors_on(torch.device("cpu")))
+    mix = profile_mix(fx, customers, t, len(trained.items) + 1, torch.device("cpu"))
     torch.sparse_csr_tensor(mix.crow_indices(), mix.col_indices(), mix.values(), mix.shape,
                             check_invariants=True)  # raises on a broken matrix
     assert mix._nnz() > 0 and mix.to_dense().sum(1).max() <= 1 + 1e-5
@@ -93,11 +94,5 @@ def test_the_profile_mix_is_a_valid_csr_matrix(shop, trained):
 
 @pytest.mark.gpu
 def test_a_network_trained_on_the_gpu_is_the_cpu_one_and_comes_back_on_the_cpu(shop, tiny_config):
-    history = shop.until(shop.run_date - timedelta(days=20))
-    cfg = tiny_config.model_copy(update={"outer_steps": 10})
-    on_cpu = meta_train(history, cfg, log=None)
-    on_gpu = meta_train(history, cfg.model_copy(update={"device": "cuda"}), log=None)
-    assert {p.device.type for p in on_gpu.model.parameters()} == {"cpu"}
-    for name, tensor in on_cpu.model.state_dict().items():  # other kernels: float noise
-        torch.testing.assert_close(on_gpu.model.state_dict()[name], tensor, atol=2e-4, rtol=1e-3)
-    assert on_gpu.metrics["final_loss"] == pytest.approx(on_cpu.metrics["final_loss"], rel=1e-3)
+    assert_the_gpu_trains_the_cpu_model(meta_train, shop.until(shop.run_date - timedelta(days=20)),
+                                        tiny_config.model_copy(update={"outer_steps": 10}))
