@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import zipfile
 from dataclasses import fields, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -78,62 +77,93 @@ def unusable(kept: tuple[Purchases, date], start: date, end: date,
 def extend(old: Purchases, after: Purchases) -> Purchases:
     """``old`` and ``after`` (rows dated after all of old's, the same start) as one load of both:
     ids merged and sorted, codes mapped onto them, rows in the canonical order. ``after``'s day
-    fingerprints are those of the whole."""
+    fingerprints are those of the whole. Costs a few passes over old's arrays, no sort."""
     ids = {name: np.union1d(getattr(old, name), getattr(after, name)).astype(object)
            for name in ID_FIELDS}
 
     def codes(p: Purchases, name: str, column: str) -> np.ndarray:
-        # ranks in the merged ids: the order of the old codes is kept
-        to = np.searchsorted(ids[name], getattr(p, name)).astype(np.int32)
-        return to[getattr(p, column)]
+        """The column's codes as ranks in the merged ids (old codes keep their order)."""
+        if len(getattr(p, name)) == len(ids[name]):  # no new id: the same ranks
+            return getattr(p, column)
+        return np.searchsorted(ids[name], getattr(p, name)).astype(np.int32)[getattr(p, column)]
 
-    # the whole's fingerprints span every day with rows: one more than the latest day column
-    sizes = (len(ids["customer_ids"]), len(ids["item_ids"]), max(len(after.day_fingerprints), 1))
-
-    def event_key(p: Purchases) -> np.ndarray:
-        c, i = codes(p, "customer_ids", "customer"), codes(p, "item_ids", "item")
-        return (c.astype(np.int64) * sizes[1] + i) * sizes[2] + p.day, c, i
-
-    old_key, old_c, old_i = event_key(old)
-    new_key, new_c, new_i = event_key(after)
+    old_c, new_c = codes(old, "customer_ids", "customer"), codes(after, "customer_ids", "customer")
+    old_i, new_i = codes(old, "item_ids", "item"), codes(after, "item_ids", "item")
     # every new row is dated after the old ones: it goes after each old row of its customer
-    # and item, and the new rows keep the order they were loaded in
-    at = np.searchsorted(old_key, new_key, side="right")
-    del old_key
-    order_at = np.searchsorted(
-        codes(old, "customer_ids", "order_customer").astype(np.int64) * sizes[2] + old.order_day,
-        codes(after, "customer_ids", "order_customer").astype(np.int64) * sizes[2]
-        + after.order_day, side="right")
+    # and item (events) or of its customer (order rows), the new rows in the order they came
+    at = _after_rows_of(old_c, old_i, new_c, new_i)
+    old_oc = codes(old, "customer_ids", "order_customer")
+    new_oc = codes(after, "customer_ids", "order_customer")
+    order_at = np.searchsorted(old_oc, new_oc, side="right")
+    events, order_rows = _merge(at), _merge(order_at)
     return replace(
         old, **ids,
-        customer=np.insert(old_c, at, new_c), item=np.insert(old_i, at, new_i),
-        day=np.insert(old.day, at, after.day), orders=np.insert(old.orders, at, after.orders),
-        order_customer=np.insert(codes(old, "customer_ids", "order_customer"), order_at,
-                                 codes(after, "customer_ids", "order_customer")),
-        order_day=np.insert(old.order_day, order_at, after.order_day),
-        order_count=np.insert(old.order_count, order_at, after.order_count),
-        order_store=np.insert(codes(old, "store_ids", "order_store"), order_at,
-                              codes(after, "store_ids", "order_store")),
+        customer=events(old_c, new_c), item=events(old_i, new_i),
+        day=events(old.day, after.day), orders=events(old.orders, after.orders),
+        order_customer=order_rows(old_oc, new_oc),
+        order_day=order_rows(old.order_day, after.order_day),
+        order_count=order_rows(old.order_count, after.order_count),
+        order_store=order_rows(codes(old, "store_ids", "order_store"),
+                               codes(after, "store_ids", "order_store")),
         day_fingerprints=after.day_fingerprints)
+
+
+def _after_rows_of(old_c: np.ndarray, old_i: np.ndarray, new_c: np.ndarray, new_i: np.ndarray
+                   ) -> np.ndarray:
+    """For each new (customer, item), the position after every old row with a smaller or equal
+    (customer, item), old rows sorted by both: a binary search on the item within the rows of
+    the customer, all new rows at once (no key over a year of events)."""
+    lo = np.searchsorted(old_c, new_c, side="left")
+    hi = np.searchsorted(old_c, new_c, side="right")
+    while (open_ := lo < hi).any():
+        mid = (lo + hi) // 2
+        right = open_ & (old_i[np.minimum(mid, len(old_i) - 1)] <= new_i)
+        lo = np.where(right, mid + 1, lo)
+        hi = np.where(open_ & ~right, mid, hi)
+    return lo
+
+
+def _merge(at: np.ndarray):
+    """(old, new) -> one array: the new values inserted before old positions ``at`` (sorted),
+    in their order; ``np.insert`` with the positions worked out once for all the columns."""
+    new_rows = at + np.arange(len(at))
+    old_rows = None
+
+    def merged(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        nonlocal old_rows
+        if old_rows is None:
+            keep = np.ones(len(old) + len(new), bool)
+            keep[new_rows] = False
+            old_rows = np.flatnonzero(keep)
+        out = np.empty(len(old) + len(new), old.dtype)
+        out[old_rows] = old
+        out[new_rows] = new
+        return out
+    return merged
 
 
 def save(purchases: Purchases, end: date, path: Path) -> None:
     """The purchases up to ``end`` into ``path``, whole or not at all (written beside it, then
-    renamed over it). Ids that are not all strings are not kept (numpy would pickle them)."""
+    renamed over it): a header, then each array as a ``.npy`` record, one after the other (a
+    zip of them, ``np.savez``, spent a second on checksums of 650 MB). Ids that are not all
+    strings are not kept (numpy would pickle them)."""
     arrays = {f.name: getattr(purchases, f.name) for f in fields(purchases) if f.name != "start"}
     for name in ID_FIELDS:
         if not all(isinstance(i, str) for i in arrays[name]):
             log.info("purchases not kept: %s are not all strings", name)
             return
         arrays[name] = np.asarray(arrays[name], dtype=str)
-    meta = {"format": FORMAT, "start": purchases.start.isoformat(), "end": end.isoformat()}
+    header = {"format": FORMAT, "start": purchases.start.isoformat(), "end": end.isoformat(),
+              "arrays": list(arrays)}
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{path.name}.*.partial"):  # left by a killed run
         stale.unlink(missing_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         with open(partial, "wb") as out:
-            np.savez(out, meta=np.array(json.dumps(meta)), **arrays)
+            np.save(out, np.array(json.dumps(header)))
+            for values in arrays.values():
+                np.save(out, values)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
@@ -145,19 +175,20 @@ def read(path: Path) -> tuple[Purchases, date] | None:
     if not path.exists():
         return None
     try:
-        with np.load(path, allow_pickle=False) as f:
-            meta = json.loads(str(f["meta"]))
-            if meta.get("format") != FORMAT:
-                log.info("purchases kept in %s: format %s, not %s", path, meta.get("format"), FORMAT)
+        with open(path, "rb") as f:
+            header = json.loads(str(np.load(f)))
+            if header.get("format") != FORMAT:
+                log.info("purchases kept in %s: format %s, not %s", path, header.get("format"),
+                         FORMAT)
                 return None
-            arrays = {f_.name: f[f_.name] for f_ in fields(Purchases) if f_.name != "start"}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            arrays = {name: np.load(f) for name in header["arrays"]}
+            purchases = Purchases(start=date.fromisoformat(header["start"]), **{
+                name: values.astype(object) if name in ID_FIELDS else values
+                for name, values in arrays.items()})
+    except (OSError, ValueError, EOFError, KeyError, TypeError) as exc:
         log.warning("purchases kept in %s cannot be read (%s): loading from scratch", path, exc)
         return None
-    for name in ID_FIELDS:
-        arrays[name] = arrays[name].astype(object)
-    return (Purchases(start=date.fromisoformat(meta["start"]), **arrays),
-            date.fromisoformat(meta["end"]))
+    return purchases, date.fromisoformat(header["end"])
 
 
 def _rows(fingerprints: np.ndarray, n: int) -> np.ndarray:

@@ -173,11 +173,11 @@ def test_a_failed_write_leaves_the_kept_file_whole(tmp_path, monkeypatch):
     first = START + timedelta(days=120)
     extended_purchases(con, LINES, ORDERS, START, first, path)
 
-    def full_disk(out, **arrays):
+    def full_disk(out, values):
         out.write(b"partial")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(kept_module.np, "savez", full_disk)
+    monkeypatch.setattr(kept_module.np, "save", full_disk)
     with pytest.raises(OSError, match="No space"):
         extended_purchases(con, LINES, ORDERS, START, START + timedelta(days=125), path)
     monkeypatch.undo()
