@@ -10,7 +10,7 @@ import json
 import resource
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from pipeline.context import RunContext, Window
@@ -34,25 +34,6 @@ def _status_mb(key: str) -> float:
     raise KeyError(key)
 
 
-def _keep_purchases(settings, day_before: date, kept: str) -> None:
-    """The purchases kept as the run of ``day_before`` leaves them ("day before", as on most
-    days) or none ("none": a first run, or after the file was deleted); not timed, and the
-    peak memory starts again after it."""
-    import gc
-
-    from models.recommender.data import load_history
-
-    path = settings.kept_dir / "purchases.npz"
-    path.unlink(missing_ok=True)
-    if kept == "day before":
-        with db.reader(settings) as con:
-            load_history(con, day_before, path)
-    elif kept != "none":
-        raise ValueError(f"kept: {kept!r}, not 'day before' or 'none'")
-    gc.collect()
-    _reset_peak()
-
-
 def run(spec: dict) -> dict:
     step = spec["step"]
     ctx = RunContext.build()
@@ -72,7 +53,6 @@ def run(spec: dict) -> dict:
         out["lines"] = sum(day.lines for day in after.incoming.values())
     elif step == "daily":  # every stage users run for one day, without Prefect's server
         timings: dict[str, float] = {}
-        _keep_purchases(settings, _days(spec)[0] - timedelta(days=1), spec.get("kept", "day before"))
 
         def timed(stage, ctx, window):
             t = time.perf_counter()
@@ -95,8 +75,7 @@ def run(spec: dict) -> dict:
             raise RuntimeError(f"{outcome.stop.run_date} stopped at {outcome.failed_stage}: "
                                f"{outcome.stop.error}")
         out.update(lines=outcome.reports[0]["lines"], timings=timings,
-                   customers=outcome.reports[0]["recommended_customers"],
-                   peak_rss_mb=_status_mb("VmHWM"))
+                   customers=outcome.reports[0]["recommended_customers"])
         if spec.get("plain"):  # the same day's transformations as plain SQL, after the run
             from bench import plain_sql
 
@@ -233,6 +212,5 @@ if __name__ == "__main__":
     t0 = time.perf_counter()
     result = run(spec)
     result["seconds"] = time.perf_counter() - t0
-    # a step that set its peak itself measured it after a set-up that is not its own
-    result.setdefault("peak_rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(result, default=str))

@@ -120,12 +120,11 @@ def build_history(data_dir: Path, start: str, end: str, source: str) -> dict:
 
 
 def daily(data_dir: Path, day: int, repeats: int, plain: bool = False,
-          env: dict[str, str] | None = None, kept: str = "day before") -> list[dict]:
+          env: dict[str, str] | None = None) -> list[dict]:
     """The daily run of one day, repeated (each in its own process); with ``plain``, each
-    repeat also times the same day's transformations as plain SQL. Each repeat starts from the
-    purchases the day before's run kept (``kept="none"``: from none, as a first run)."""
-    return [child({"step": "daily", "repeat": i, **window(day, day), "kept": kept,
-                   **({"plain": True} if plain else {})}, data_dir, env) for i in range(repeats)]
+    repeat also times the same day's transformations as plain SQL."""
+    return [child({"step": "daily", "repeat": i, **window(day, day), **({"plain": True} if plain else {})},
+                  data_dir, env) for i in range(repeats)]
 
 
 def flat_shop(days: int, lines_per_day: float, seed: int = 2025) -> dict:
@@ -208,8 +207,6 @@ def foundation(args) -> str:
     # the same day with the baselines served, as on day 30: what grows with the history when
     # the model does not change
     late_baseline_runs = daily(pipeline, last, args.repeats, env=BASELINES_ONLY)
-    # the same day loading a year of purchases from the warehouse: what keeping them saves
-    late_unkept_runs = daily(pipeline, last, args.repeats, env=FOUNDATION_MODELS, kept="none")
     # the early warehouse reads the files generated in the pipeline's folder (its landing is a
     # link there): an allowed landing root for those steps
     reads_pipeline = {"SHOPCAST_LANDING_ROOTS": json.dumps([str(pipeline / "landing")])}
@@ -217,10 +214,9 @@ def foundation(args) -> str:
     early_runs = daily(early, args.early_day, args.repeats,
                        env={**FOUNDATION_MODELS, **reads_pipeline})
     total = sum(r["seconds"] for r in [gen, *stages_.values(), *trainings, plain_ingest,
-                                       plain_marts, *late_runs, *late_baseline_runs,
-                                       *late_unkept_runs, *early_runs])
+                                       plain_marts, *late_runs, *late_baseline_runs, *early_runs])
     return render(args, shop, gen, stages_, plain_ingest, plain_marts, late_runs, early_runs, total,
-                  late_baseline_runs, late_unkept_runs)
+                  late_baseline_runs)
 
 
 def gate(args) -> str:
@@ -466,7 +462,7 @@ def _median_run(runs: list[dict]) -> float:
 
 
 def render(args, shop, gen, st, plain_ingest, plain_marts, late_runs, early_runs, total,
-           late_baseline_runs, late_unkept_runs) -> str:
+           late_baseline_runs) -> str:
     pipeline_s = sum(r["seconds"] for r in st.values())
     plain_s = plain_ingest["seconds"] + plain_marts["seconds"]
     # dbt's fixed start-up: a daily transform on one day is nearly all start-up
@@ -513,9 +509,7 @@ def render(args, shop, gen, st, plain_ingest, plain_marts, late_runs, early_runs
         f"without Prefect's server start; on day {args.days} the forecaster and the recommender "
         "use models trained once on the days before it, with "
         + ", ".join(f"`{k}={v}`" for k, v in FOUNDATION_MODELS.items())
-        + f"; on day {args.early_day} the history is too short and the baselines are published; "
-        "each run starts from the purchases the day before's run kept (docs/decisions/0029), "
-        "but the row that says it starts from none)",
+        + f"; on day {args.early_day} the history is too short and the baselines are published)",
         "",
         "| run date | history days | lines | run s | " + " | ".join(f"{n} s" for n in STAGE_NAMES)
         + " | set-up s (GX, dbt) | peak MB |",
@@ -524,9 +518,7 @@ def render(args, shop, gen, st, plain_ingest, plain_marts, late_runs, early_runs
     for label, day, runs, n in ((f"day {args.early_day}", args.early_day, early_runs, early_lines),
                                 (f"day {args.days}", args.days, late_runs, late_lines),
                                 (f"day {args.days}, the baselines served", args.days,
-                                 late_baseline_runs, late_lines),
-                                (f"day {args.days}, no purchases kept", args.days,
-                                 late_unkept_runs, late_lines)):
+                                 late_baseline_runs, late_lines)):
         t = median_timings(runs)
         lines.append(
             f"| {label} | {day - 1} | {n:,} | {_median_run(runs):.1f} | "
@@ -564,11 +556,6 @@ def render(args, shop, gen, st, plain_ingest, plain_marts, late_runs, early_runs
         f"shop's first weeks publish them): **{late_baselines / early:.2f}x**; recommend stage "
         f"{t_base['recommend']:.2f}s against {t_early['recommend']:.2f}s on day {args.early_day}: the "
         "baseline reads every customer's own items over the whole history.",
-        f"- Purchases kept by the day before's run against none (a year of them loaded from the "
-        f"warehouse): recommend stage {t['recommend']:.2f}s against "
-        f"{median_timings(late_unkept_runs)['recommend']:.2f}s, the run "
-        f"{late:.1f}s against {_median_run(late_unkept_runs):.1f}s "
-        f"({late / _median_run(late_unkept_runs):.2f}x).",
         "- Before issue 13 (its text, 2 cores): a daily run at 100k lines about 15 s with dbt "
         "13-14 s, without the model stages.",
         end,

@@ -158,7 +158,7 @@ def realised_quality(con, run_dates: list[date], every_days: int, max_customers:
                 history = handed_on.get(origin)
                 if history is None:
                     if whole is None:
-                        whole = predictor.load(con, end, None)  # once for every chosen day
+                        whole = predictor.load(con, end)  # once for every chosen day
                     history = whole
                 out[d][table] = {"origin": origin.isoformat(), "model_version": version,
                                  "baseline_version": predictor.baseline_version,

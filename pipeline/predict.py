@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -68,8 +67,7 @@ class Predictor:
     model: str                                           # "forecaster", "recommender"
     table: str                                           # where its rows are stored
     config: Callable[[Settings], MetaLearnerConfig]
-    # (connection, last day, the folder of what runs keep between them or None) -> history
-    load: Callable[[Any, date, Path | None], Any]
+    load: Callable[[Any, date], Any]                     # (connection, last day) -> history
     history_days: Callable[[Any], int]
     baseline: Callable[[Any], Any]
     baseline_version: str
@@ -96,7 +94,7 @@ def predict_days(settings: Settings, predictor: Predictor, run_dates: list[date]
     the history up to the last run date, when the caller loaded it."""
     with db.reader(settings) as con:
         if full is None:
-            full = predictor.load(con, max(run_dates), settings.kept_dir)
+            full = predictor.load(con, max(run_dates))
         requests = sorted(r[0] for r in con.execute(
             "SELECT run_date FROM ops.retrain_decisions WHERE model = ? AND requested",
             [predictor.model]).fetchall())
@@ -264,7 +262,7 @@ def serve_forecaster(model: TrainedForecaster, winner: str) -> TrainedForecaster
 
 FORECASTER = Predictor(
     name="forecast", model="forecaster", table="predictions.forecasts", config=lambda s: s.forecaster,
-    load=lambda con, end, kept: load_panel(con, end), history_days=lambda h: h.days,
+    load=load_panel, history_days=lambda h: h.days,
     baseline=forecast_baselines.ses, baseline_version=f"baseline-{forecast_baselines.FALLBACK}",
     train=train_forecaster_models, predict=forecast_days, rows=forecast_table,
     entities=lambda f: len(f.item_ids),
@@ -389,9 +387,7 @@ def recommend_served(model, full: ShopHistory, days: list[date]) -> list[Recomme
 
 RECOMMENDER = Predictor(
     name="recommend", model="recommender", table="predictions.recommendations", config=lambda s: s.recommender,
-    # the purchases are extended from the last run's (docs/decisions/0029)
-    load=lambda con, end, kept: load_history(con, end, kept and kept / "purchases.npz"),
-    history_days=lambda h: h.items.days,
+    load=load_history, history_days=lambda h: h.items.days,
     baseline=lambda h: recommend_baselines.recommend(
         h, recommend_baselines.BASELINES[recommend_baselines.FALLBACK]),
     baseline_version=f"baseline-{recommend_baselines.FALLBACK}",
@@ -417,7 +413,7 @@ def predict_window(ctx: RunContext, window: Window, predictor: Predictor) -> Win
     """The stage; it hands on (``Window.histories``) what monitoring's realised quality will
     score of the history it loaded: the stages after it hold that, not the whole history."""
     with db.reader(ctx.settings) as con:
-        full = predictor.load(con, window.end, ctx.settings.kept_dir)
+        full = predictor.load(con, window.end)
     predict_days(ctx.settings, predictor, list(window.days), full=full)
     realised = ctx.monitoring.realised
     first = window.end - timedelta(days=predictor.history_days(full) - 1)

@@ -157,12 +157,6 @@ class Settings(BaseSettings):
         return self.root / "models"
 
     @property
-    def kept_dir(self) -> Path:
-        """What runs keep to start faster (the purchase history loaded last): derived from the
-        warehouse, checked against it before use, safe to delete."""
-        return self.root / "kept"
-
-    @property
     def tracking(self) -> str | None:
         """The MLflow tracking URI in use (None: tracking is off)."""
         if self.tracking_uri == "off":

@@ -12,7 +12,6 @@ import hashlib
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cached_property
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -257,21 +256,20 @@ def purchases_from_frames(lines: pd.DataFrame, orders: pd.DataFrame,
     try:
         con.register("frame_lines", lines[["order_date", "customer_id", "item_id", "orders"]])
         con.register("frame_orders", orders[["order_date", "customer_id", "orders", "store"]])
-        return encode_purchases(con, "SELECT * FROM frame_lines", "SELECT * FROM frame_orders",
+        return _encode_purchases(con, "SELECT * FROM frame_lines", "SELECT * FROM frame_orders",
                                  [], start, days)
     finally:
         con.close()
 
 
-def encode_purchases(con, lines_sql: str, orders_sql: str, params: list, start: date,
-                      days: int, day_fingerprints: np.ndarray | None = None) -> Purchases:
+def _encode_purchases(con, lines_sql: str, orders_sql: str, params: list, start: date,
+                      days: int) -> Purchases:
     """Purchases from two queries (their ``?`` take ``params``), encoded in DuckDB: ids become
     ranks of the sorted ids and dates days since start, and the rows come back as numeric
     columns in a canonical order (customer, item, day), whatever order the scan produced (a
     rerun that rewrote a day reorders it; the checksum of what a model saw must not depend on
     that). A year of a large shop is tens of millions of lines: no Python object per row.
-    The rows are dated from ``start`` to ``days`` - 1 days after it. ``day_fingerprints``:
-    those of the queries' rows, when the caller computed them already."""
+    The rows are dated from ``start`` to ``days`` - 1 days after it."""
     day0 = f"DATE '{start.isoformat()}'"
 
     def ids(view: str, column: str, *queries: str) -> np.ndarray:
@@ -313,8 +311,14 @@ def encode_purchases(con, lines_sql: str, orders_sql: str, params: list, start: 
             JOIN store_codes AS s ON s.store = coalesce(o.store, '')
             ORDER BY key, orders, store""", params, orders_sql, order_sizes,
                             {"orders": np.float32, "store": np.int32})
-        if day_fingerprints is None:
-            day_fingerprints = day_fingerprints_of(con, lines_sql, orders_sql, params, start)
+        fingerprints = [con.execute(f"""
+            SELECT CAST(CAST(order_date AS DATE) - {day0} AS BIGINT) AS day, count(*) AS n,
+                   CAST(sum(hash({columns})) % 18446744073709551616 AS UBIGINT) AS h
+            FROM ({sql}) GROUP BY 1""", params).fetchnumpy() for sql, columns in (
+            (lines_sql, "CAST(customer_id AS VARCHAR), CAST(item_id AS VARCHAR), "
+                        "CAST(orders AS FLOAT)"),
+            (orders_sql, "CAST(customer_id AS VARCHAR), CAST(orders AS FLOAT), "
+                         "coalesce(CAST(store AS VARCHAR), '')"))]
     finally:
         for view in views:
             con.execute(f"DROP TABLE IF EXISTS {view}")
@@ -323,21 +327,7 @@ def encode_purchases(con, lines_sql: str, orders_sql: str, params: list, start: 
         customer=events["customer"], item=events["item"], day=events["day"],
         orders=events["orders"], order_customer=days["customer"], order_day=days["day"],
         order_count=days["orders"], order_store=days["store"], store_ids=store_ids,
-        day_fingerprints=day_fingerprints)
-
-
-def day_fingerprints_of(con, lines_sql: str, orders_sql: str, params: list, start: date
-                      ) -> np.ndarray:
-    """``Purchases.day_fingerprints`` of the two queries' rows (one pass over each)."""
-    day0 = f"DATE '{start.isoformat()}'"
-    return _by_day([con.execute(f"""
-        SELECT CAST(CAST(order_date AS DATE) - {day0} AS BIGINT) AS day, count(*) AS n,
-               CAST(sum(hash({columns})) % 18446744073709551616 AS UBIGINT) AS h
-        FROM ({sql}) GROUP BY 1""", params).fetchnumpy() for sql, columns in (
-        (lines_sql, "CAST(customer_id AS VARCHAR), CAST(item_id AS VARCHAR), "
-                    "CAST(orders AS FLOAT)"),
-        (orders_sql, "CAST(customer_id AS VARCHAR), CAST(orders AS FLOAT), "
-                     "coalesce(CAST(store AS VARCHAR), '')"))])
+        day_fingerprints=_by_day(fingerprints))
 
 
 FETCH_ROWS = 1 << 20
@@ -405,25 +395,18 @@ def history_from_frames(lines: pd.DataFrame, orders: pd.DataFrame, daily: pd.Dat
     return ShopHistory(end, purchases, items).until(end)
 
 
-def load_history(con, end: date, kept: Path | None = None) -> ShopHistory:
-    """Everything up to ``end`` from the warehouse (a read-only connection is enough). With
-    ``kept``, the purchases are extended from (and kept in) that file: ``models.recommender.kept``;
-    the same history either way."""
+def load_history(con, end: date) -> ShopHistory:
+    """Everything up to ``end`` from the warehouse (a read-only connection is enough)."""
     items = load_panel(con, end)
     window = "WHERE order_date <= ? AND order_date >= ?"
     if not con.execute(f"SELECT count(*) FROM marts.fct_customer_daily {window}",
                        [end, items.start]).fetchone()[0]:
         raise ValueError(f"no customer orders in the warehouse up to {end}")
-    lines_sql = ("SELECT order_date, customer_id, item_id, orders "
-                 f"FROM marts.fct_customer_item_daily {window}")
-    orders_sql = f"SELECT order_date, customer_id, orders, store FROM marts.fct_customer_daily {window}"
-    if kept is None:
-        purchases = encode_purchases(con, lines_sql, orders_sql, [end, items.start], items.start,
-                                     (end - items.start).days + 1)
-    else:
-        from models.recommender.kept import extended_purchases  # it builds on this module
-
-        purchases = extended_purchases(con, lines_sql, orders_sql, items.start, end, kept)
+    purchases = _encode_purchases(
+        con,
+        f"SELECT order_date, customer_id, item_id, orders FROM marts.fct_customer_item_daily {window}",
+        f"SELECT order_date, customer_id, orders, store FROM marts.fct_customer_daily {window}",
+        [end, items.start], items.start, (end - items.start).days + 1)
     return ShopHistory(end, purchases, items)
 
 

@@ -210,31 +210,6 @@ def test_the_daily_run_catches_up_the_days_it_missed(shop, monkeypatch):
     assert publish.read_latest(settings.published_dir)["run_date"] == DAY[65].isoformat()
 
 
-def test_a_run_extending_the_kept_purchases_publishes_what_a_load_from_scratch_does(shop, monkeypatch):
-    """The recommend stage keeps the purchases it loaded; the next run reads only the days
-    after them (docs/decisions/0029). The same day rerun both ways publishes the same lists."""
-    from models.recommender import kept
-    from models.recommender.data import load_history
-
-    settings, _ = shop
-    path = settings.kept_dir / "purchases.npz"
-    assert kept.read(path)[1] == DAY[65]  # kept by the day before's run
-    read_from = []
-    real = kept.encode_purchases
-    monkeypatch.setattr(kept, "encode_purchases", lambda con, lines, orders, params, *rest:
-                        read_from.append(params[1]) or real(con, lines, orders, params, *rest))
-    path.unlink()
-    daily(run_date=DAY[65], force=True)
-    from_scratch = _predictions(settings, "recommendations")
-    assert read_from == [START] and kept.read(path)[1] == DAY[65]
-    with db.reader(settings) as con:  # kept as a run of DAY[63] would have left them
-        load_history(con, DAY[63], path)
-    read_from.clear()
-    daily(run_date=DAY[65], force=True)
-    assert read_from == [DAY[64]]  # only the two days after the kept ones were read
-    assert _predictions(settings, "recommendations") == from_scratch
-
-
 def test_consecutive_windows():
     d = date(2025, 1, 1)
     days = [d, d + timedelta(1), d + timedelta(2), d + timedelta(5)]

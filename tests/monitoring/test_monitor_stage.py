@@ -134,7 +134,7 @@ def test_realised_quality_scores_what_the_model_stages_handed_on_as_the_whole_hi
         assert customers > 2 * 40  # a sample of 40 leaves customers out
         by_whole = {n: monitor.realised_quality(con, [day], 1, n) for n in (40, 500)}
 
-        def no_reload(con, end, kept):
+        def no_reload(con, end):
             raise AssertionError("realised quality loaded what the model stage had handed on")
 
         monkeypatch.setattr(predict, "FORECASTER", replace(predict.FORECASTER, load=no_reload))
