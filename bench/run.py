@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -597,17 +598,19 @@ def adaptation(args) -> str:
 
 
 def write_section(path: Path, section: str, text_of_section: str) -> None:
-    """Rewrite the whole file: the header, then every section in order, this one new."""
+    """Rewrite the whole file: the header, then its sections in their order, this one new (a
+    section not there yet goes after the sections ``SECTIONS`` puts before it). Sections this
+    command does not produce (bench/devices.py's, measured on a lent GPU) are kept as they are."""
     old = path.read_text() if path.exists() else ""
-    sections = {}
-    for name in SECTIONS:
-        begin, end = markers(name)
-        if name == section:
-            sections[name] = text_of_section
-        elif begin in old and end in old:
-            sections[name] = begin + old.split(begin, 1)[1].split(end, 1)[0] + end
-    path.write_text(HEADER + "\n" + "\n\n".join(sections[n] for n in SECTIONS if n in sections) + "\n")
-
+    found = re.findall(r"<!-- bench:([\w-]+):begin -->.*?<!-- bench:\1:end -->", old, re.S)
+    sections = {name: re.search(rf"<!-- bench:{name}:begin -->.*?<!-- bench:{name}:end -->",
+                                old, re.S).group(0) for name in found}
+    if section not in sections:
+        before = SECTIONS[:SECTIONS.index(section)] if section in SECTIONS else SECTIONS
+        at = max((i + 1 for i, name in enumerate(found) if name in before), default=0)
+        found.insert(at, section)
+    sections[section] = text_of_section
+    path.write_text(HEADER + "\n" + "\n\n".join(sections[n] for n in found) + "\n")
 
 if __name__ == "__main__":
     sys.exit(main())
