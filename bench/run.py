@@ -602,15 +602,16 @@ def write_section(path: Path, section: str, text_of_section: str) -> None:
     section not there yet goes after the sections ``SECTIONS`` puts before it). Sections this
     command does not produce (bench/devices.py's, measured on a lent GPU) are kept as they are."""
     old = path.read_text() if path.exists() else ""
-    found = re.findall(r"<!-- bench:([\w-]+):begin -->.*?<!-- bench:\1:end -->", old, re.S)
-    sections = {name: re.search(rf"<!-- bench:{name}:begin -->.*?<!-- bench:{name}:end -->",
-                                old, re.S).group(0) for name in found}
+    sections = {m.group(1): m.group(0) for m in re.finditer(
+        r"<!-- bench:([\w-]+):begin -->.*?<!-- bench:\1:end -->", old, re.S)}
+    order = list(sections)
     if section not in sections:
         before = SECTIONS[:SECTIONS.index(section)] if section in SECTIONS else SECTIONS
-        at = max((i + 1 for i, name in enumerate(found) if name in before), default=0)
-        found.insert(at, section)
+        order.insert(max((i + 1 for i, name in enumerate(order) if name in before), default=0),
+                     section)
     sections[section] = text_of_section
-    path.write_text(HEADER + "\n" + "\n\n".join(sections[n] for n in found) + "\n")
+    path.write_text(HEADER + "\n" + "\n\n".join(sections[n] for n in order) + "\n")
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -234,10 +234,10 @@ def _tensors_on(device: torch.device):
 
 def customer_vectors(model: Recommender, fx: RecFeatures, customers: np.ndarray, t: np.ndarray,
                      content: torch.Tensor) -> torch.Tensor:
-    on = _tensors_on(device_of(model))
+    device = device_of(model)
+    on = _tensors_on(device)
     x, store = fx.customers(customers, t)
-    profile = torch.sparse.mm(profile_mix(fx, customers, t, content.shape[0], device_of(model)),
-                              content)
+    profile = torch.sparse.mm(profile_mix(fx, customers, t, content.shape[0], device), content)
     return model.customers(*on(x, store), profile)
 
 
