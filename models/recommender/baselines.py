@@ -14,7 +14,7 @@ import numpy as np
 from scipy import sparse
 
 from models.recommender.data import ShopHistory, sorted_order
-from models.recommender.metrics import K, Recommendations, rank_blocks, top_k_own_plus_shared
+from models.recommender.metrics import K, Recommendations, rank_chunks, top_k_own_plus_shared
 
 # a baseline prepares what it needs of the history once, then scores blocks of customers
 ScoreBlock = Callable[[np.ndarray], np.ndarray]
@@ -23,8 +23,10 @@ REORDER_HALF_LIFE_DAYS = 60.0
 EASE_LAMBDA = 200.0
 CHUNK = 1024  # customers scored at once: bounds the dense score block's memory
 # customers ranked at once without a dense block (their own items and a few shared columns
-# each): larger blocks spend less on per-block set-up (206k lists 1.3 -> 1.0 s)
-SPARSE_CHUNK = 16384
+# each): a block's arrays are as wide as its customer with the most own items, so a large block
+# pays for its widest row in every row (a year of the foundation shop's 75,801 lists, one thread:
+# 3.22 s in blocks of 16,384, 1.49 s in blocks of 2,048; docs/decisions/0031)
+SPARSE_CHUNK = 2048
 
 
 def fill_scores(history: ShopHistory, items: np.ndarray) -> np.ndarray:
@@ -131,10 +133,7 @@ def recommend(history: ShopHistory, scorer: Scorer, customers: np.ndarray | None
             return top_k_own_plus_shared(*own_scores(history, chunk, items, recency), fill,
                                          len(chunk), k)
 
-        return rank_blocks(history.purchases.customer_ids[customers], history.items.item_ids[items],
-                           (ranked(customers[at:at + SPARSE_CHUNK])
-                            for at in range(0, len(customers), SPARSE_CHUNK)), k, ranked=True)
-    score_block = scorer(history, items)
-    return rank_blocks(history.purchases.customer_ids[customers], history.items.item_ids[items],
-                       (score_block(customers[at:at + CHUNK])
-                        for at in range(0, len(customers), CHUNK)), k)
+        return rank_chunks(history.purchases.customer_ids[customers], history.items.item_ids[items],
+                           customers, SPARSE_CHUNK, ranked, k, ranked=True)
+    return rank_chunks(history.purchases.customer_ids[customers], history.items.item_ids[items],
+                       customers, CHUNK, scorer(history, items), k)

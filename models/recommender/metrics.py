@@ -4,7 +4,9 @@ catalogue coverage, the share of list slots holding cold items and their hit rat
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,19 +92,38 @@ def _order_by_row_best_first(rows: np.ndarray, cols: np.ndarray, total: np.ndarr
     return np.argsort((rows.astype(np.int64) * m + (m - 1 - rank.reshape(-1))) * n + cols)
 
 
-def rank_blocks(customer_ids: np.ndarray, item_ids: np.ndarray, blocks: Iterable,
-                k: int = K, ranked: bool = False) -> Recommendations:
-    """Lists from score blocks (rows: the customers in order, in blocks; columns: item_ids), or
-    with ``ranked`` from blocks already ranked as (columns, scores)."""
-    ids, scores = [], []
-    for block in blocks:
+# chunks of customers scored at once: numpy's sorts and searches and torch's kernels release the
+# GIL, so on 2 cores two chunks in flight list a year of the foundation shop's 75,801 customers
+# in 8.1 s instead of 11.2 s (docs/decisions/0031); each chunk in flight holds its score block
+SCORING_THREADS = max(1, min(4, os.cpu_count() or 1))
+
+
+def rank_chunks(customer_ids: np.ndarray, item_ids: np.ndarray, customers: np.ndarray,
+                chunk: int, score: Callable[[np.ndarray], object], k: int = K,
+                ranked: bool = False) -> Recommendations:
+    """The lists of ``customers`` (rows of ``customer_ids``), ``chunk`` at a time:
+    ``score(part)`` gives a dense (part x item_ids) score block, or with ``ranked`` the block
+    already ranked as (columns, scores). The chunks run on ``SCORING_THREADS`` threads and
+    come back in order; a chunk's list never depends on the others, so the lists are those of
+    one chunk after another. ``score`` runs on a pool thread: torch's grad mode is per thread,
+    so a network's ``score`` sets its own."""
+    def ranked_part(at: int) -> tuple[np.ndarray, np.ndarray]:
+        block = score(customers[at:at + chunk])
         cols, best = block if ranked else top_k(block, k)
-        ids.append(item_ids[cols])
-        scores.append(best)
+        return item_ids[cols], best
+
+    starts = range(0, len(customers), chunk)
+    if SCORING_THREADS == 1 or len(starts) <= 1:
+        parts = [ranked_part(at) for at in starts]
+    else:
+        with ThreadPoolExecutor(SCORING_THREADS) as pool:
+            parts = list(pool.map(ranked_part, starts))
     width = min(k, len(item_ids))
     return Recommendations(customer_ids,
-                           np.concatenate(ids) if ids else np.zeros((0, width), object),
-                           np.concatenate(scores) if scores else np.zeros((0, width)))
+                           np.concatenate([p[0] for p in parts]) if parts
+                           else np.zeros((0, width), object),
+                           np.concatenate([p[1] for p in parts]) if parts
+                           else np.zeros((0, width)))
 
 
 def _member(ids: np.ndarray, items: np.ndarray, sets: dict[str, set[str]]) -> np.ndarray:

@@ -12,7 +12,7 @@ import torch
 from models.meta import adapt_each, adaptation_rates
 from models.recommender.data import ShopHistory
 from models.recommender.features import PAIR_FEATURES, RecFeatures
-from models.recommender.metrics import K, Recommendations, rank_blocks
+from models.recommender.metrics import K, Recommendations, rank_chunks
 from models.recommender.network import ranking_loss
 from models.recommender.train import (
     Sampler,
@@ -76,6 +76,7 @@ class CutoffScorer:
             v, b = model.items(torch.from_numpy(fx.items(items, np.full(len(items), t))),
                                content[torch.from_numpy(items)])
 
+            @torch.no_grad()  # on a pool thread: grad mode is per thread
             def block(chunk: np.ndarray) -> np.ndarray:
                 u = customer_vectors(model, fx, chunk, np.full(len(chunk), t), content)
                 if lrs is not None:
@@ -96,7 +97,5 @@ class CutoffScorer:
                     scores[rows, cols] += lift
                 return scores.double().numpy()
 
-            return rank_blocks(history.purchases.customer_ids[customers],
-                               history.items.item_ids[items],
-                               (block(customers[at:at + CHUNK])
-                                for at in range(0, len(customers), CHUNK)), k)
+            return rank_chunks(history.purchases.customer_ids[customers],
+                               history.items.item_ids[items], customers, CHUNK, block, k)

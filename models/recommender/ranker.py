@@ -25,7 +25,7 @@ from scipy import sparse
 
 from models.recommender import baselines
 from models.recommender.data import ShopHistory, ranges
-from models.recommender.metrics import K, WINDOW_DAYS, Recommendations, rank_blocks, \
+from models.recommender.metrics import K, WINDOW_DAYS, Recommendations, rank_chunks, \
     top_k_own_plus_shared
 
 NEIGHBOURS_PER_ITEM = 30       # co-occurrence neighbours kept per item
@@ -283,7 +283,5 @@ def recommend(model: str, history: ShopHistory, customers: np.ndarray | None = N
         return top_k_own_plus_shared(rows, cols, 1.0 + 1.0 / (1.0 + np.exp(-score)), sig.fill,
                                      len(chunk), k)
 
-    return rank_blocks(history.purchases.customer_ids[customers],
-                       history.items.item_ids[sig.items],
-                       (ranked(customers[at:at + CHUNK]) for at in range(0, len(customers), CHUNK)),
-                       k, ranked=True)
+    return rank_chunks(history.purchases.customer_ids[customers],
+                       history.items.item_ids[sig.items], customers, CHUNK, ranked, k, ranked=True)

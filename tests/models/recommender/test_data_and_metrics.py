@@ -226,3 +226,30 @@ def test_events_of_customers_are_the_same_whatever_order_the_events_are_held_in(
                                   shuffled.days_since_bought(rows, items))
     sub = shop.of_customers(rows[:4])
     assert set(sub.purchases.customer) == set(rows[:4])
+
+
+def test_rank_chunks_keeps_the_customers_order_when_chunks_finish_out_of_order(monkeypatch):
+    import threading
+    import time
+
+    from models.recommender import metrics
+
+    monkeypatch.setattr(metrics, "SCORING_THREADS", 3)
+    rng = np.random.default_rng(0)
+    scores = rng.random((23, 9))
+    threads = set()
+
+    def score(part):  # the first chunks take longest: they finish last
+        threads.add(threading.get_ident())
+        time.sleep(0.05 * (23 - part[0]) / 23)
+        return scores[part]
+
+    ids, items = np.array([f"C{i}" for i in range(23)]), np.array([f"I{i}" for i in range(9)])
+    recs = metrics.rank_chunks(ids, items, np.arange(23), 4, score, k=5)
+    cols, best = top_k(scores, 5)
+    assert len(threads) > 1  # the chunks did run on several threads
+    assert recs.customer_ids.tolist() == ids.tolist()
+    assert recs.item_ids.tolist() == items[cols].tolist()
+    assert np.array_equal(recs.scores, best)
+    empty = metrics.rank_chunks(ids[:0], items, np.arange(0), 4, score, k=5)
+    assert empty.item_ids.shape == (0, 5) and empty.scores.shape == (0, 5)
