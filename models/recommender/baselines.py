@@ -133,7 +133,7 @@ def recommend(history: ShopHistory, scorer: Scorer, customers: np.ndarray | None
             return top_k_own_plus_shared(*own_scores(history, chunk, items, recency), fill,
                                          len(chunk), k)
 
-        return rank_chunks(history.purchases.customer_ids[customers], history.items.item_ids[items],
+        return rank_chunks(history.purchases.customer_ids, history.items.item_ids[items],
                            customers, SPARSE_CHUNK, ranked, k, ranked=True)
-    return rank_chunks(history.purchases.customer_ids[customers], history.items.item_ids[items],
+    return rank_chunks(history.purchases.customer_ids, history.items.item_ids[items],
                        customers, CHUNK, scorer(history, items), k)

@@ -97,5 +97,5 @@ class CutoffScorer:
                     scores[rows, cols] += lift
                 return scores.double().numpy()
 
-            return rank_chunks(history.purchases.customer_ids[customers],
+            return rank_chunks(history.purchases.customer_ids,
                                history.items.item_ids[items], customers, CHUNK, block, k)

@@ -283,5 +283,5 @@ def recommend(model: str, history: ShopHistory, customers: np.ndarray | None = N
         return top_k_own_plus_shared(rows, cols, 1.0 + 1.0 / (1.0 + np.exp(-score)), sig.fill,
                                      len(chunk), k)
 
-    return rank_chunks(history.purchases.customer_ids[customers],
+    return rank_chunks(history.purchases.customer_ids,
                        history.items.item_ids[sig.items], customers, CHUNK, ranked, k, ranked=True)

@@ -251,5 +251,6 @@ def test_rank_chunks_keeps_the_customers_order_when_chunks_finish_out_of_order(m
     assert recs.customer_ids.tolist() == ids.tolist()
     assert recs.item_ids.tolist() == items[cols].tolist()
     assert np.array_equal(recs.scores, best)
-    empty = metrics.rank_chunks(ids[:0], items, np.arange(0), 4, score, k=5)
+    empty = metrics.rank_chunks(ids, items, np.arange(0), 4, score, k=5)
+    assert len(empty.customer_ids) == 0
     assert empty.item_ids.shape == (0, 5) and empty.scores.shape == (0, 5)
