@@ -23,7 +23,7 @@ from bench.learned import TrainedPerOrigin, time_daily_stage, train_and_save
 from models.evaluation import to_markdown
 from models.recommender import baselines, ranker
 from models.recommender.config import RecommenderConfig
-from models.recommender.data import ShopHistory, load_history, window_purchases
+from models.recommender.data import ShopHistory, distinct, load_history, window_purchases
 from models.recommender.evaluate import repeat_explore, repeat_shares, rolling_origins, summary
 from models.recommender.metrics import WINDOW_DAYS
 from models.recommender.predict import recommend
@@ -212,7 +212,7 @@ def reranker_candidates(history: ShopHistory, fx, habits, customers: np.ndarray,
     popular = np.argsort(-popularity, kind="stable")[:POPULAR_CANDIDATES]
     block_rows = np.concatenate([own.row, np.repeat(np.arange(len(customers)), len(popular))])
     cols = np.concatenate([own.col, np.tile(popular, len(customers))])
-    key = np.unique(block_rows.astype(np.int64) * len(items) + cols)
+    key = distinct(block_rows.astype(np.int64) * len(items) + cols)
     block_rows, cols = key // len(items), key % len(items)
     c, i = customers[block_rows], items[cols]
     t = np.full(len(c), history.items.days - 1)
@@ -289,13 +289,14 @@ def compare(data_dir: Path, origins: list[date], truth: Path | None = None,
 
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         full = load_history(con, max(origins) + pd.Timedelta(days=WINDOW_DAYS).to_pytimedelta())
-    learned = Learned(cfg or RecommenderConfig(), log=log)
+    cfg = cfg or RecommenderConfig()
+    learned = Learned(cfg, log=log)
     models = {name: _as_model(scorer) for name, scorer in baselines.BASELINES.items()}
     models |= implicit_models()
     models |= learned.models()
     models[RERANKER] = candidate_reranker()
-    models[TWO_STAGE] = lambda history, customers: ranker.recommend(ranker.train(history), history,
-                                                                   customers)
+    models[TWO_STAGE] = lambda history, customers: ranker.recommend(
+        ranker.train(history, customers_per_origin=cfg.ranker_customers), history, customers)
     models[REPEAT_ORACLE] = repeat_oracle(full)
     reference = None
     if truth is not None:

@@ -356,7 +356,7 @@ def train_recommender_models(history: ShopHistory, cfg, log_line: Callable, star
     trained = meta_trained(train_recommender, history, cfg, log_line, start_from)
     if cfg.two_stage:
         started = time.perf_counter()
-        trained.ranker = ranker.train(history)
+        trained.ranker = ranker.train(history, customers_per_origin=cfg.ranker_customers)
         trained.metrics["ranker_seconds"] = time.perf_counter() - started
     return trained
 

@@ -118,7 +118,7 @@ class ShopHistory:
         scoring their own lists needs, at the cost of their events rather than the shop's (a
         monitoring sample of 5,000 customers out of 75,000). Ids and items stay the shop's;
         what is computed across customers (co-occurrence, the checksum) is not."""
-        rows = np.unique(np.asarray(rows, dtype=np.int64))
+        rows = distinct(np.asarray(rows, dtype=np.int64))
         _, events = self._events_of(rows)
         p = self.purchases
         return replace(self, purchases=p.take(np.sort(events),
@@ -228,6 +228,14 @@ def sorted_order(values: np.ndarray) -> np.ndarray | slice:
     if len(values) < 2 or (values[1:] >= values[:-1]).all():
         return slice(None)
     return np.argsort(values, kind="stable")
+
+
+def distinct(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` by a sort. NumPy 2.4 finds plain unique values with a hash table,
+    which is about 100x slower than sorting on hundreds of thousands of distinct integers
+    (700,000 keys: 0.47 s against 0.005 s; a day's two-stage lists spent 8.6 s in it)."""
+    values = np.sort(values, axis=None)
+    return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
 
 
 def in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
@@ -448,8 +456,7 @@ def sets_by_key(keys: np.ndarray, values: np.ndarray, key_names: np.ndarray,
     pairs: the distinct pairs sorted by key, then one set per key, no loop per pair (keys
     without a pair are absent)."""
     n = len(value_names)
-    pairs = np.sort(np.asarray(keys, np.int64) * n + np.asarray(values, np.int64))
-    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
+    pairs = distinct(np.asarray(keys, np.int64) * n + np.asarray(values, np.int64))
     k, v = pairs // n, pairs % n
     starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.zeros(0, np.int64)
     return {key_names[k[s]]: set(value_names[chunk]) for s, chunk in zip(starts, np.split(v, starts[1:]))}

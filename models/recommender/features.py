@@ -21,7 +21,7 @@ import pandas as pd
 
 from domain.rules import COLD_CUSTOMER_MAX_ORDERS, COLD_ITEM_DAYS
 from models.content import word_ids
-from models.recommender.data import ShopHistory, ranges, sorted_order
+from models.recommender.data import ShopHistory, distinct, ranges, sorted_order
 
 RECENCY_DAYS = 60.0      # the decay of the repeat signal and of the profile weights
 ITEM_FEATURES, CUSTOMER_FEATURES, PAIR_FEATURES = 8, 6, 6
@@ -174,7 +174,7 @@ class RecFeatures:
         hi = np.searchsorted(self.pair_key, (customers + 1) * per_customer, side="left")
         if (w_hi - w_lo).sum() * 8 < (hi - lo).sum():  # a sort costs about a log factor more
             owner, at = ranges(w_lo, w_hi)
-            key = np.unique(owner * self.n_items + self.ev_item[at])
+            key = distinct(owner * self.n_items + self.ev_item[at])
             return key // self.n_items, key % self.n_items
         owner, at = ranges(lo, hi)
         day = self.pair_day[at]

@@ -101,3 +101,17 @@ def test_the_registry_keeps_the_ranker_beside_the_network(tmp_path, shop, traine
     np.testing.assert_array_equal(ranker.recommend(with_ranker.ranker, history).scores,
                                   ranker.recommend(model, history).scores)
     assert registry.load(registry.save(replace(trained, version=""), tmp_path / "none")).ranker is None
+
+
+def test_a_capped_training_samples_customers_but_reads_everyones_signals(shop):
+    """Each origin keeps at most ``customers_per_origin`` customers (decision 0032); their rows
+    are the very rows the uncapped training makes of them, co-occurrence and popularity included
+    (signals computed from the sample alone would differ), and the sample is seeded."""
+    history = shop.until(shop.run_date - timedelta(days=END_BACK))
+    x, _, groups = ranker.training_set(history, 4)
+    capped_x, capped_y, capped = ranker.training_set(history, 4, customers_per_origin=15)
+    assert len(capped) <= 4 * 15 < len(groups)
+    assert {row.tobytes() for row in capped_x} <= {row.tobytes() for row in x}
+    again = ranker.training_set(history, 4, customers_per_origin=15)
+    np.testing.assert_array_equal(again[0], capped_x)
+    np.testing.assert_array_equal(again[1], capped_y)
