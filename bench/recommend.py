@@ -69,11 +69,10 @@ def _as_model(scorer):
 def implicit_models() -> dict:
     """implicit's ALS and BPR on the customer x sellable-item order counts up to D
     (benchmark-only dependency); already bought items stay eligible (customers reorder)."""
-    try:
-        from implicit.bpr import BayesianPersonalizedRanking
-        from implicit.cpu.als import AlternatingLeastSquares
-    except ImportError:  # pragma: no cover - the bench extra installs it
-        return {}
+    # the bench extra (make bench installs it): rows silently missing from a comparison
+    # would read as if the models had been left out on purpose
+    from implicit.bpr import BayesianPersonalizedRanking
+    from implicit.cpu.als import AlternatingLeastSquares
 
     def run(make):
         def scorer(history: ShopHistory, items: np.ndarray):
