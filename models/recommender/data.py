@@ -70,11 +70,19 @@ class Purchases:
 
     def latest_store(self) -> np.ndarray:
         """Each customer's store on their latest order day ("" for customers without orders)."""
-        store = np.full(len(self.customer_ids), "", dtype=object)
+        code = self.latest_store_code()
+        store = np.full(len(code), "", dtype=object)
+        store[code >= 0] = self.store_ids[code[code >= 0]]
+        return store
+
+    def latest_store_code(self) -> np.ndarray:
+        """Each customer's store on their latest order day, as a row of ``store_ids`` (-1 for
+        customers without orders)."""
+        code = np.full(len(self.customer_ids), -1, dtype=np.int64)
         order = np.lexsort((self.order_day, self.order_customer))
         # the last write wins
-        store[self.order_customer[order]] = self.store_ids[self.order_store[order]]
-        return store
+        code[self.order_customer[order]] = self.order_store[order]
+        return code
 
     def stores(self) -> list[str]:
         """The stores of the orders kept (up to D after ``until``), without the empty one."""

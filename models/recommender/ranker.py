@@ -32,6 +32,7 @@ NEIGHBOURS_PER_ITEM = 30       # co-occurrence neighbours kept per item
 NEIGHBOUR_CANDIDATES = 40      # per customer, from their items' neighbours
 POPULAR_CANDIDATES = 30
 CATEGORY_CANDIDATES = 10       # per main category, two categories
+STORE_CANDIDATES = 10          # the most ordered of the last 30 days in the customer's store
 DECAY_DAYS = 60.0
 CHUNK = 2048
 
@@ -40,7 +41,7 @@ FEATURES = (
     "decayed_orders", "share_of_orders", "item_rebuy_rate", "item_buyers", "item_orders_7",
     "item_orders_30", "item_orders_90", "item_trend", "item_age", "customer_orders",
     "customer_since_last", "customer_items", "customer_repeat_share", "category_share",
-    "neighbour_score", "neighbour_rank", "popular_rank")
+    "neighbour_score", "neighbour_rank", "popular_rank", "store_rank", "store_share")
 
 
 @dataclass
@@ -56,6 +57,9 @@ class Signals:
     customer: dict                     # name -> (customers,) array
     neighbours: sparse.csr_matrix      # (n, n) cosine, top NEIGHBOURS_PER_ITEM per row
     popular: np.ndarray                # columns by recent popularity, best first
+    store: np.ndarray                  # (customers,) row of the customer's latest store, -1: none
+    store_orders: np.ndarray           # (stores, n) orders of the last 30 days in each store
+    store_top: np.ndarray              # (stores, n) columns by those orders, best first
     fill: np.ndarray                   # baselines.fill_scores
 
     @classmethod
@@ -101,8 +105,15 @@ class Signals:
         customer = {"orders": p.orders_per_customer(), "items": pairs_per,
                     "since_last": np.where(last_order >= 0, d - last_order, -1),
                     "repeat_share": np.where(days_per > 0, 1 - pairs_per / np.maximum(days_per, 1), 0)}
+        # a store's recent orders, each customer's counted where they ordered last
+        store = p.latest_store_code()
+        where = store[c[order]]
+        recent = (day > d - 30) & (where >= 0)
+        store_orders = np.bincount(where[recent] * n + cols[order][recent], weights=orders[recent],
+                                   minlength=len(p.store_ids) * n).reshape(len(p.store_ids), n)
         return cls(history, items, pair_keys, pair, item, category, customer,
                    _neighbours(pair_cust, pair_col, n_customers, n), np.argsort(-o30, kind="stable"),
+                   store, store_orders, np.argsort(-store_orders, axis=1, kind="stable"),
                    baselines.fill_scores(history, items))
 
     def candidates(self, customers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -131,11 +142,26 @@ class Signals:
                 picks = by_category[main[r, slot]]
                 cat_rows.append(np.full(len(picks), r))
                 cat_cols.append(picks)
-        rows = np.concatenate([owner, near_rows, np.repeat(np.arange(m), len(popular))] + cat_rows)
-        cols = np.concatenate([own_cols, near_cols, np.tile(popular, m)] + cat_cols)
+        store_rows, store_cols = self._store_popular(customers)
+        rows = np.concatenate([owner, near_rows, np.repeat(np.arange(m), len(popular)), store_rows]
+                              + cat_rows)
+        cols = np.concatenate([own_cols, near_cols, np.tile(popular, m), store_cols] + cat_cols)
         key = distinct(rows.astype(np.int64) * n + cols)
         rows, cols = key // n, key % n
         return rows, cols, np.asarray(near[rows, cols]).ravel()
+
+    def _store_popular(self, customers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(block rows, columns): the STORE_CANDIDATES most ordered items of the last 30 days in
+        each customer's store (fewer where the store ordered fewer)."""
+        k = min(STORE_CANDIDATES, len(self.items))
+        top = self.store_top[:, :k]
+        ordered = np.take_along_axis(self.store_orders, top, axis=1) > 0
+        store = self.store[customers]
+        has = store >= 0
+        rows = np.repeat(np.flatnonzero(has), k)
+        cols = top[store[has]].ravel()
+        keep = ordered[store[has]].ravel()
+        return rows[keep], cols[keep]
 
     def features(self, customers: np.ndarray, rows: np.ndarray, cols: np.ndarray,
                  near: np.ndarray) -> np.ndarray:
@@ -159,11 +185,24 @@ class Signals:
         near_rank = pd.Series(-near).groupby(rows).rank(method="first").to_numpy()
         pop_rank = np.empty(n)
         pop_rank[self.popular] = np.arange(n)
+        # the item in the customer's store: its rank and share of the last 30 days' orders there
+        store = self.store[c]
+        known = store >= 0
+        in_store = np.full(len(c), np.nan)
+        store_rank = np.full(len(c), np.nan)
+        in_store[known] = self.store_orders[store[known], cols[known]]
+        ranks = np.empty_like(self.store_top)
+        np.put_along_axis(ranks, self.store_top, np.arange(n)[None, :], axis=1)
+        store_rank[known] = np.where(in_store[known] > 0, np.log1p(ranks[store[known], cols[known]]), np.nan)
+        store_total = self.store_orders.sum(axis=1)
+        store_share = np.full(len(c), np.nan)
+        store_share[known] = in_store[known] / np.maximum(store_total[store[known]], 1e-12)
         return np.column_stack([
             own, pair[:, 0], pair[:, 1], d - pair[:, 2], since_last, gap, since_last / gap,
             pair[:, 4], share, self.item[cols], np.log1p(cust["orders"]), cust["since_last"],
             np.log1p(cust["items"]), cust["repeat_share"], own_cat / np.maximum(cust_total, 1e-12),
-            near, np.where(near > 0, near_rank, np.nan), np.log1p(pop_rank[cols])]).astype(np.float32)
+            near, np.where(near > 0, near_rank, np.nan), np.log1p(pop_rank[cols]), store_rank,
+            store_share]).astype(np.float32)
 
 
 def _neighbours(pair_cust: np.ndarray, pair_col: np.ndarray, n_customers: int, n: int
@@ -302,6 +341,26 @@ class TwoStage:
 SUFFIX = "+two-stage"
 
 
+def inputs_of(model: str) -> list[str]:
+    """The inputs a ranker (``train``'s text) was trained on, from LightGBM's model header."""
+    for line in model.splitlines():
+        if line.startswith("feature_names="):
+            return line.removeprefix("feature_names=").split()
+    return []
+
+
+def _booster(model: str):
+    """LightGBM's model from ``train``'s text, once its inputs are this version's."""
+    import lightgbm
+
+    if inputs_of(model) != list(FEATURES):
+        missing = [f for f in FEATURES if f not in inputs_of(model)]
+        raise ValueError(f"this two-stage ranker was trained on other inputs than this version "
+                         f"ranks on (saved by older code?): {len(inputs_of(model))} inputs against "
+                         f"{len(FEATURES)}, missing {', '.join(missing) or 'none'}")
+    return lightgbm.Booster(model_str=model)
+
+
 def recommend_days(model: str, history: ShopHistory, days: list[date]) -> list[Recommendations]:
     """``recommend(model, history.until(D))`` for each D of ``days``."""
     return [recommend(model, history.until(d)) for d in days]
@@ -311,9 +370,7 @@ def recommend(model: str, history: ShopHistory, customers: np.ndarray | None = N
               k: int = K) -> Recommendations:
     """Top-k sellable items per customer (default: every customer with an order up to D) from
     ``model`` (``train``'s text); ``history`` must end at D."""
-    import lightgbm
-
-    booster = lightgbm.Booster(model_str=model)
+    booster = _booster(model)
     customers = history.customers() if customers is None else np.asarray(customers)
     sig = Signals.of(history)
 

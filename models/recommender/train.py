@@ -10,6 +10,7 @@ network without the inner loop (the ablation).
 """
 from __future__ import annotations
 
+import logging
 import time
 import warnings
 import zlib
@@ -24,8 +25,11 @@ from models.meta import (device_of, distributed, my_share, outer_loop, seed_ever
 from models.recommender.config import RecommenderConfig
 from models.recommender.data import ShopHistory, in_sorted
 from models.recommender.features import RecFeatures
+from models.recommender.ranker import FEATURES as RANKER_INPUTS, inputs_of
 from models.recommender.network import Recommender, ranking_loss
 from models.warm import warm_start
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(kw_only=True)
@@ -37,6 +41,14 @@ class TrainedRecommender(TrainedModel):
     # the two-stage recommender trained on the same history (models/recommender/ranker.py):
     # LightGBM's text model, None where it was not trained
     ranker: str | None = None
+
+    def __post_init__(self):
+        # a ranker saved by code that ranked on other inputs cannot rank now: the network
+        # serves without it (the gate's two-stage candidate sits out) until the next retrain
+        if self.ranker is not None and inputs_of(self.ranker) != list(RANKER_INPUTS):
+            log.warning("%s: its two-stage ranker was trained on other inputs than this version "
+                        "ranks on (older code); left out until the next retrain", self.version)
+            self.ranker = None
 
 
 @dataclass

@@ -33,7 +33,7 @@ def test_lists_are_distinct_sellable_full_and_reach_beyond_the_candidates(shop, 
         assert set(items) <= sellable and (np.diff(scores) <= 0).all()
     # with a handful of candidates per customer the lists are still full: the rest of the
     # catalogue follows by recent popularity
-    for name in ("NEIGHBOUR_CANDIDATES", "POPULAR_CANDIDATES", "CATEGORY_CANDIDATES"):
+    for name in ("NEIGHBOUR_CANDIDATES", "POPULAR_CANDIDATES", "CATEGORY_CANDIDATES", "STORE_CANDIDATES"):
         monkeypatch.setattr(ranker, name, 1)
     few = ranker.recommend(model, history)
     signals = ranker.Signals.of(history)
@@ -41,6 +41,48 @@ def test_lists_are_distinct_sellable_full_and_reach_beyond_the_candidates(shop, 
     candidates = set(zip(rows.tolist(), history.items.item_ids[signals.items[cols]]))
     outside = [(r, i) for r, items in enumerate(few.item_ids) for i in items if (r, i) not in candidates]
     assert few.item_ids.shape == recs.item_ids.shape and outside
+
+
+def test_a_customer_is_offered_what_their_store_ordered_lately(shop, monkeypatch):
+    """With the other sources switched off, what a customer is offered beyond their own items is
+    their store's most ordered items of the last 30 days, best first, and only those: the two
+    stores of the tiny shop are offered different items."""
+    history = shop.until(shop.run_date - timedelta(days=END_BACK))
+    for name in ("NEIGHBOUR_CANDIDATES", "POPULAR_CANDIDATES", "CATEGORY_CANDIDATES"):
+        monkeypatch.setattr(ranker, name, 0)
+    monkeypatch.setattr(ranker, "STORE_CANDIDATES", 3)
+    signals = ranker.Signals.of(history)
+    customers = history.customers()
+    rows, cols, _ = signals.candidates(customers)
+    own = history.purchases.orders_per_customer()  # every listed customer ordered
+    assert (own[customers] > 0).all()
+    store = history.purchases.latest_store()
+    offered = {}
+    for r, c in enumerate(customers):
+        bought = set(history.events(np.array([c]), signals.items)[1].tolist())
+        mine = set(cols[rows == r].tolist())
+        orders = signals.store_orders[signals.store[c]]
+        expected = [i for i in np.argsort(-orders, kind="stable")[:3] if orders[i] > 0]
+        assert mine - bought == set(expected) - bought, (store[c], mine, bought, expected)
+        offered.setdefault(store[c], set(expected))
+    assert set(offered) == {"DE", "FR"} and offered["DE"] != offered["FR"]
+
+
+def test_a_ranker_trained_on_other_inputs_is_refused_by_name_and_left_out_when_loaded(
+        shop, trained, model, caplog):
+    """A registered model from code whose ranker read other inputs: ranking with it names the
+    difference, and the loaded model leaves it out (the network serves) with a warning."""
+    from dataclasses import replace
+
+    older = model.replace(" store_rank store_share", "", 1)  # the inputs before the stores'
+    assert ranker.inputs_of(older) == list(ranker.FEATURES[:-2])
+    with pytest.raises(ValueError, match="other inputs.*missing store_rank, store_share"):
+        ranker.recommend(older, shop.until(shop.run_date - timedelta(days=END_BACK)))
+    assert replace(trained, ranker=model).ranker == model
+    with caplog.at_level("WARNING"):
+        loaded = replace(trained, ranker=older, version="recommender-older")
+    assert loaded.ranker is None
+    assert "recommender-older" in caplog.text and "other inputs" in caplog.text
 
 
 def test_orders_after_d_change_neither_training_nor_lists(shop, model):

@@ -63,3 +63,24 @@ def test_signals_do_not_depend_on_the_order_events_arrive_in(shop):
     np.testing.assert_array_equal(a.pair_keys, b.pair_keys)
     np.testing.assert_allclose(a.pair, b.pair)
     assert (a.neighbours != b.neighbours).nnz == 0
+    np.testing.assert_allclose(a.store_orders, b.store_orders)
+
+
+def test_store_orders_are_the_last_30_days_where_each_customer_ordered_last(shop):
+    """Each store's orders of each item over the last 30 days, every customer counted at the
+    store of their latest order: the plain loop over the purchases."""
+    signals = ranker.Signals.of(shop)
+    p, d = shop.purchases, shop.column
+    store = p.latest_store_code()
+    column = {row: at for at, row in enumerate(signals.items)}
+    expected = np.zeros_like(signals.store_orders)
+    recent = 0
+    for c, i, day, orders in zip(p.customer, p.item, p.day, p.orders):
+        row = shop.item_rows_of_purchases[i]
+        if d - day < 30 and row in column:
+            expected[store[c], column[row]] += orders
+            recent += 1
+    assert recent and expected.any(axis=1).sum() == 2  # both stores of the tiny shop ordered
+    np.testing.assert_allclose(signals.store_orders, expected)
+    assert (signals.store_orders[np.arange(2)[:, None], signals.store_top[:, :-1]]
+            >= signals.store_orders[np.arange(2)[:, None], signals.store_top[:, 1:]]).all()
