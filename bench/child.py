@@ -10,7 +10,7 @@ import json
 import resource
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from pipeline.context import RunContext, Window
@@ -186,6 +186,23 @@ def run(spec: dict) -> dict:
 
         fn = getattr(rc, step.removeprefix("recommend_"))
         out.update(fn(settings.root, date.fromisoformat(spec["origin"]), settings.recommender))
+    elif step == "two_stage_once":  # the two-stage ranker trained up to D - 1, then D's lists
+        from bench.recommend import _history
+        from models.recommender import ranker
+
+        day = date.fromisoformat(spec["day"])
+        history = _history(settings.root, day)
+        _reset_peak()
+        t = time.perf_counter()
+        model = ranker.train(history.until(day - timedelta(days=1)),
+                             customers_per_origin=settings.recommender.ranker_customers)
+        out.update(train_s=time.perf_counter() - t, train_peak_mb=_status_mb("VmHWM"))
+        _reset_peak()
+        t = time.perf_counter()
+        lists = ranker.recommend(model, history)
+        out.update(lists_s=time.perf_counter() - t, lists_peak_mb=_status_mb("VmHWM"),
+                   customers=len(lists.customer_ids), items=len(history.sellable()),
+                   ranker_customers=settings.recommender.ranker_customers)
     elif step == "daily_recommend":
         from bench import recommend as rc
 

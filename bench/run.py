@@ -208,6 +208,9 @@ def foundation(args) -> str:
     # the same day with the baselines served, as on day 30: what grows with the history when
     # the model does not change
     late_baseline_runs = daily(pipeline, last, args.repeats, env=BASELINES_ONLY)
+    print(f"the two-stage recommender: its ranker trained on days 1..{last - 1}, day {last}'s lists",
+          flush=True)
+    two_stage = child({"step": "two_stage_once", "day": window(last, last)["end"]}, pipeline)
     # the early warehouse reads the files generated in the pipeline's folder (its landing is a
     # link there): an allowed landing root for those steps
     reads_pipeline = {"SHOPCAST_LANDING_ROOTS": json.dumps([str(pipeline / "landing")])}
@@ -215,9 +218,10 @@ def foundation(args) -> str:
     early_runs = daily(early, args.early_day, args.repeats,
                        env={**FOUNDATION_MODELS, **reads_pipeline})
     total = sum(r["seconds"] for r in [gen, *stages_.values(), *trainings, plain_ingest,
-                                       plain_marts, *late_runs, *late_baseline_runs, *early_runs])
+                                       plain_marts, *late_runs, *late_baseline_runs, *early_runs,
+                                       two_stage])
     return render(args, shop, gen, stages_, plain_ingest, plain_marts, late_runs, early_runs, total,
-                  late_baseline_runs)
+                  late_baseline_runs, two_stage)
 
 
 def gate(args) -> str:
@@ -463,7 +467,7 @@ def _median_run(runs: list[dict]) -> float:
 
 
 def render(args, shop, gen, st, plain_ingest, plain_marts, late_runs, early_runs, total,
-           late_baseline_runs) -> str:
+           late_baseline_runs, two_stage) -> str:
     pipeline_s = sum(r["seconds"] for r in st.values())
     plain_s = plain_ingest["seconds"] + plain_marts["seconds"]
     # dbt's fixed start-up: a daily transform on one day is nearly all start-up
@@ -559,6 +563,22 @@ def render(args, shop, gen, st, plain_ingest, plain_marts, late_runs, early_runs
         "baseline reads every customer's own items over the whole history.",
         "- Before issue 13 (its text, 2 cores): a daily run at 100k lines about 15 s with dbt "
         "13-14 s, without the model stages.",
+        "",
+        f"### The two-stage recommender on day {args.days} (one measurement; peak = the process's "
+        "maximum resident memory during the step, the loaded history included)",
+        "",
+        "The daily runs above serve the network. Where the model gate serves the two-stage "
+        "recommender instead, its lists replace the network's in the recommend stage, and each "
+        "retrain trains its ranker beside the network (docs/recommending.md; decision 0032).",
+        "",
+        "| step | customers | sellable items | s | peak MB |",
+        "|---|---:|---:|---:|---:|",
+        f"| ranker trained on days 1..{args.days - 1} (4 origins, at most "
+        f"{two_stage['ranker_customers']:,} customers each) | | {two_stage['items']:,} | "
+        f"{two_stage['train_s']:.1f} | {two_stage['train_peak_mb']:.0f} |",
+        f"| day {args.days}'s lists (candidates, LightGBM ranking, top 20) | "
+        f"{two_stage['customers']:,} | {two_stage['items']:,} | {two_stage['lists_s']:.1f} | "
+        f"{two_stage['lists_peak_mb']:.0f} |",
         end,
     ]
     return "\n".join(lines)
