@@ -187,11 +187,11 @@ def run(spec: dict) -> dict:
         fn = getattr(rc, step.removeprefix("recommend_"))
         out.update(fn(settings.root, date.fromisoformat(spec["origin"]), settings.recommender))
     elif step == "two_stage_once":  # the two-stage ranker trained up to D - 1, then D's lists
-        from bench.recommend import _history
+        from bench.recommend import history_at
         from models.recommender import ranker
 
         day = date.fromisoformat(spec["day"])
-        history = _history(settings.root, day)
+        history = history_at(settings.root, day)
         _reset_peak()
         t = time.perf_counter()
         model = ranker.train(history.until(day - timedelta(days=1)),

@@ -309,7 +309,7 @@ def compare(data_dir: Path, origins: list[date], truth: Path | None = None,
 
 
 # -- speed ------------------------------------------------------------------------------------
-def _history(data_dir: Path, origin: date) -> ShopHistory:
+def history_at(data_dir: Path, origin: date) -> ShopHistory:
     import duckdb
 
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
@@ -324,7 +324,7 @@ def inner_loop_speed(data_dir: Path, origin: date, cfg: RecommenderConfig, repea
     from models.recommender.network import Recommender
     from models.recommender.train import Sampler, batch_losses, training_tasks
 
-    history = _history(data_dir, origin)
+    history = history_at(data_dir, origin)
     categories = sorted(set(history.items.category))
     stores = history.purchases.stores()
     items = list(history.items.item_ids)
@@ -349,7 +349,7 @@ def inner_loop_speed(data_dir: Path, origin: date, cfg: RecommenderConfig, repea
 
 def train_once(data_dir: Path, origin: date, cfg: RecommenderConfig) -> dict:
     """One meta-training on the history up to ``origin``, saved to the registry."""
-    history = _history(data_dir, origin)
+    history = history_at(data_dir, origin)
     seconds, trained, path = train_and_save(meta_train, history, cfg, data_dir / "models")
     return {"train_s": seconds, "days": history.items.days, "tasks": trained.metrics["tasks"],
             "customers": len(history.customers()), "version": path.name}
@@ -362,7 +362,7 @@ def daily_recommend(settings, origin: date, repeats: int = 3) -> dict:
 
     seconds, result = time_daily_stage(RECOMMENDER, settings, origin, repeats)
     return {"daily_s": seconds, "customers": result.entities,
-            "items": len(_history(settings.root, origin).sellable()),
+            "items": len(history_at(settings.root, origin).sellable()),
             "model_version": result.model_version}
 
 
