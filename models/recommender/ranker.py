@@ -16,6 +16,7 @@ code (decision 0016 has the measurements).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -60,6 +61,7 @@ class Signals:
     store: np.ndarray                  # (customers,) row of the customer's latest store, -1: none
     store_orders: np.ndarray           # (stores, n) orders of the last 30 days in each store
     store_top: np.ndarray              # (stores, n) columns by those orders, best first
+    store_rank: np.ndarray             # (stores, n) each column's place in store_top
     fill: np.ndarray                   # baselines.fill_scores
 
     @classmethod
@@ -111,10 +113,12 @@ class Signals:
         recent = (day > d - 30) & (where >= 0)
         store_orders = np.bincount(where[recent] * n + cols[order][recent], weights=orders[recent],
                                    minlength=len(p.store_ids) * n).reshape(len(p.store_ids), n)
+        store_top = np.argsort(-store_orders, axis=1, kind="stable")
+        store_rank = np.empty_like(store_top)
+        np.put_along_axis(store_rank, store_top, np.arange(n)[None, :], axis=1)
         return cls(history, items, pair_keys, pair, item, category, customer,
                    _neighbours(pair_cust, pair_col, n_customers, n), np.argsort(-o30, kind="stable"),
-                   store, store_orders, np.argsort(-store_orders, axis=1, kind="stable"),
-                   baselines.fill_scores(history, items))
+                   store, store_orders, store_top, store_rank, baselines.fill_scores(history, items))
 
     def candidates(self, customers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(block rows, columns, neighbour scores) of every candidate of ``customers``, sorted by
@@ -191,9 +195,8 @@ class Signals:
         in_store = np.full(len(c), np.nan)
         store_rank = np.full(len(c), np.nan)
         in_store[known] = self.store_orders[store[known], cols[known]]
-        ranks = np.empty_like(self.store_top)
-        np.put_along_axis(ranks, self.store_top, np.arange(n)[None, :], axis=1)
-        store_rank[known] = np.where(in_store[known] > 0, np.log1p(ranks[store[known], cols[known]]), np.nan)
+        store_rank[known] = np.where(in_store[known] > 0,
+                                     np.log1p(self.store_rank[store[known], cols[known]]), np.nan)
         store_total = self.store_orders.sum(axis=1)
         store_share = np.full(len(c), np.nan)
         store_share[known] = in_store[known] / np.maximum(store_total[store[known]], 1e-12)
@@ -343,20 +346,19 @@ SUFFIX = "+two-stage"
 
 def inputs_of(model: str) -> list[str]:
     """The inputs a ranker (``train``'s text) was trained on, from LightGBM's model header."""
-    for line in model.splitlines():
-        if line.startswith("feature_names="):
-            return line.removeprefix("feature_names=").split()
-    return []
+    header = re.search(r"^feature_names=(.*)$", model, re.MULTILINE)
+    return header.group(1).split() if header else []
 
 
 def _booster(model: str):
     """LightGBM's model from ``train``'s text, once its inputs are this version's."""
     import lightgbm
 
-    if inputs_of(model) != list(FEATURES):
-        missing = [f for f in FEATURES if f not in inputs_of(model)]
+    inputs = inputs_of(model)
+    if inputs != list(FEATURES):
+        missing = [f for f in FEATURES if f not in inputs]
         raise ValueError(f"this two-stage ranker was trained on other inputs than this version "
-                         f"ranks on (saved by older code?): {len(inputs_of(model))} inputs against "
+                         f"ranks on (saved by older code?): {len(inputs)} inputs against "
                          f"{len(FEATURES)}, missing {', '.join(missing) or 'none'}")
     return lightgbm.Booster(model_str=model)
 
