@@ -161,7 +161,8 @@ def run(spec: dict) -> dict:
 
         results, reference, training = fc.compare(
             settings.root, [date.fromisoformat(d) for d in spec["origins"]],
-            Path(spec["truth"]) if spec.get("truth") else None, log=print)
+            Path(spec["truth"]) if spec.get("truth") else None,
+            set(spec["models"]) if spec.get("models") else None, log=print)
         out.update(results=results.to_dict(orient="records"), reference=reference,
                    training=training)
     elif step in ("inner_loop_speed", "train_once"):

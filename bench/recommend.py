@@ -383,7 +383,7 @@ def targets(table: pd.DataFrame, dataset: str) -> list[str]:
                                or i.startswith(("oracle", "diagnostic", "reference"))])
     lines = []
     if TWO_STAGE in table.index:
-        for seg, factor in TWO_STAGE_TARGETS[dataset].items():
+        for seg, factor in TWO_STAGE_TARGETS.get(dataset, {}).items():
             value = table.loc[TWO_STAGE, f"Recall@20 {seg}"]
             r, against = ((table.loc[TWO_STAGE, f"Recall@20 {seg} / oracle"], "the oracle")
                           if dataset == "synthetic" else _against_best(simple, seg, value))
@@ -392,7 +392,7 @@ def targets(table: pd.DataFrame, dataset: str) -> list[str]:
     if META not in table.index:
         return lines
     m = table.loc[META]
-    if dataset == "synthetic":
+    if "Recall@20 cold / oracle" in table.columns:  # the synthetic shops
         for seg in ("cold", "warm"):
             lines.append(f"- Recall@20 {seg} / oracle = {m[f'Recall@20 {seg} / oracle']:.3f}")
     else:
@@ -410,7 +410,7 @@ def targets(table: pd.DataFrame, dataset: str) -> list[str]:
     return lines
 
 
-def comparison_markdown(compared: dict, speed: dict, machine: str, note: str) -> str:
+def comparison_markdown(compared: dict, speed: dict, machine: str, notes: dict[str, str]) -> str:
     out = ["## Recommender: comparison with the baselines, and speed", "",
            f"Command: `make bench` (`python -m bench.run --only recommend`), {machine}. Protocol "
            "of docs/evaluation.md: at each origin D every model sees the warehouse's data up to D only "
@@ -425,8 +425,8 @@ def comparison_markdown(compared: dict, speed: dict, machine: str, note: str) ->
         table = summary(results, result["reference"])
         out += [f"### {dataset} (origins {', '.join(sorted(results['origin'].unique()))})", "",
                 to_markdown(table), ""]
-        if dataset == "synthetic":
-            out += [note, ""]
+        if dataset in notes:
+            out += [notes[dataset], ""]
         shares = repeat_shares(results)
         where = ("Where the hits come from (Li et al., \"A Next Basket Recommendation Reality "
                  "Check\", TOIS 2023): Recall@20 split into items the customer had bought before "

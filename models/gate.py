@@ -1,7 +1,7 @@
 """The model gate: which candidate serves a model kind from a retrain date D on.
 
 Each candidate (the configured network, the best simple baseline, for forecasts the pooled
-network and for lists the two-stage recommender trained with the network) is taken as it was on data up
+network and the boosted trees, for lists the two-stage recommender, each trained with the network) is taken as it was on data up
 to D - H (H: the horizon the product is judged on, 28 days for forecasts, 30 for lists) and
 scored on D - H + 1 .. D, whose actuals are known at D, with the product's own metrics
 (docs/evaluation.md). The serving candidate, the champion, is replaced only by a challenger
@@ -18,6 +18,7 @@ from datetime import date
 NETWORK, BASELINE = "network", "baseline"
 TWO_STAGE = "two-stage"  # recommendations: candidates, then a learned ranker
 POOLED = "pooled"        # forecasts: the same network trained without adaptation
+BOOSTED = "boosted"      # forecasts: gradient-boosted trees over the network's inputs
 FIRST_CHAMPION = BASELINE
 
 

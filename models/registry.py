@@ -65,6 +65,7 @@ KINDS = {k.name: k for k in (
     Kind("forecaster", ForecasterConfig, TrainedForecaster, ("categories",),
          lambda cfg, card: Forecaster(len(card["categories"]), cfg.hidden, cfg.embedding,
                                       inner_lr=cfg.inner_lr),
+         texts=("boosted",),  # the boosted trees trained with it (LightGBM's text): a candidate
          networks=("pooled",)),  # the pooled network trained with it: a gate candidate
     Kind("recommender", RecommenderConfig, TrainedRecommender, ("items", "categories", "stores"),
          lambda cfg, card: Recommender(len(card["items"]), len(card["categories"]),

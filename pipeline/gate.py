@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from models import gate, registry
+from models.forecaster import boosted
 from models.forecaster.train import POOLED_SUFFIX
 from models.recommender import ranker
 from pipeline.tracking import Tracker
@@ -133,7 +134,8 @@ def network_candidate(models_dir, config, checksum_at: Callable[[date], str],
 
 # what a registered model carries besides its network, as published: version suffix ->
 # (the gate's candidate, the part of the artifact it needs)
-PARTS = {ranker.SUFFIX: (gate.TWO_STAGE, "ranker.txt"), POOLED_SUFFIX: (gate.POOLED, "pooled.pt")}
+PARTS = {ranker.SUFFIX: (gate.TWO_STAGE, "ranker.txt"), POOLED_SUFFIX: (gate.POOLED, "pooled.pt"),
+         boosted.SUFFIX: (gate.BOOSTED, "boosted.txt")}
 
 
 def split_version(version: str) -> tuple[str, str, str | None]:
@@ -150,8 +152,8 @@ def promote(settings, kind: str, version: str, from_date: date, baseline_version
     """The operator's decision: ``version`` (a registered model of ``kind``, or the kind's
     baseline) serves from ``from_date`` on, until the gate decides again at the next retrain
     date. Point in time: a model trained on data after ``from_date`` is refused. A version
-    ending in ``+two-stage`` or ``+pooled`` (as published) serves that model's two-stage
-    recommender or pooled network."""
+    ending in ``+two-stage``, ``+pooled`` or ``+boosted`` (as published) serves that model's
+    two-stage recommender, pooled network or boosted trees."""
     version, head, part = split_version(version)
     if version == baseline_version:
         winner = gate.BASELINE

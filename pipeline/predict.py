@@ -25,13 +25,14 @@ from domain.rules import HORIZON_DAYS, RECOMMENDATION_WINDOW_DAYS
 from models import registry
 from models.across import backend_for, train_across
 from models.config import MetaLearnerConfig
+from models.forecaster import boosted
 from models.forecaster import baselines as forecast_baselines
 from models.forecaster import evaluate as forecast_evaluate
 from models.forecaster.metrics import Forecast
 from models.forecaster.predict import forecast, forecast_days
 from models.forecaster.train import TrainedForecaster
 from models.forecaster.train import meta_train as train_forecaster
-from models.gate import BASELINE, POOLED, TWO_STAGE
+from models.gate import BASELINE, BOOSTED, POOLED, TWO_STAGE
 from models.gate import NETWORK as GATE_NETWORK
 from models.panel import DemandPanel, load_panel
 from models.recommender import baselines as recommend_baselines
@@ -220,10 +221,14 @@ def forecast_from_rows(rows) -> Forecast:
 
 
 def backtest_forecasts(network, panel: DemandPanel, origin: date) -> dict[str, dict]:
-    """The network's forecast of ``origin``, the baseline's and the pooled network's where it
-    was trained with the network, on the units of the 28 days after it (``panel`` reaches them)."""
-    others = {} if network.pooled is None else {
-        POOLED: lambda history: forecast(network.as_pooled(), history)}
+    """The network's forecast of ``origin``, the baseline's, and the pooled network's and the
+    boosted trees' where they were trained with the network, on the units of the 28 days after
+    it (``panel`` reaches them)."""
+    others = {}
+    if network.pooled is not None:
+        others[POOLED] = lambda history: forecast(network.as_pooled(), history)
+    if network.boosted is not None:
+        others[BOOSTED] = lambda history: boosted.forecast(network.boosted, history)
     scored = forecast_evaluate.realised(panel, origin, forecast(network, panel.until(origin)),
                                         forecast_baselines.ses, others)
     return {GATE_NETWORK: scored.pop("model"), BASELINE: scored.pop("baseline"), **scored}
@@ -242,7 +247,8 @@ def train_forecaster_models(history: DemandPanel, cfg, log_line: Callable, start
                             ) -> TrainedForecaster:
     """The meta-learned network (from ``start_from``'s weights when given) and, with
     ``pooled_candidate``, the pooled network on the same data (from ``start_from``'s pooled
-    network when it has one)."""
+    network when it has one); with ``boosted_candidate``, the boosted trees (from scratch: they
+    train in seconds)."""
     trained = meta_trained(train_forecaster, history, cfg, log_line, start_from)
     if cfg.pooled_candidate and cfg.mode == "maml":
         started = time.perf_counter()
@@ -252,19 +258,32 @@ def train_forecaster_models(history: DemandPanel, cfg, log_line: Callable, start
                                       cfg.model_copy(update={"mode": "pooled"}), log_line,
                                       pooled_from).model
         trained.metrics["pooled_seconds"] = time.perf_counter() - started
+    if cfg.boosted_candidate:
+        started = time.perf_counter()
+        trained.boosted = boosted.train(history)
+        trained.metrics["boosted_seconds"] = time.perf_counter() - started
     return trained
 
 
-def serve_forecaster(model: TrainedForecaster, winner: str) -> TrainedForecaster:
-    """The pooled network when it won the gate and was trained with this model."""
+def serve_forecaster(model: TrainedForecaster, winner: str):
+    """The pooled network or the boosted trees when they won the gate and were trained with
+    this model."""
+    if winner == BOOSTED and model.boosted is not None:
+        return boosted.Boosted(model)
     return model.as_pooled() if winner == POOLED and model.pooled is not None else model
+
+
+def forecast_served(model, panel: DemandPanel, days: list[date]) -> list[Forecast]:
+    if isinstance(model, boosted.Boosted):
+        return boosted.forecast_days(model.trained.boosted, panel, days)
+    return forecast_days(model, panel, days)
 
 
 FORECASTER = Predictor(
     name="forecast", model="forecaster", table="predictions.forecasts", config=lambda s: s.forecaster,
     load=load_panel, history_days=lambda h: h.days,
     baseline=forecast_baselines.ses, baseline_version=f"baseline-{forecast_baselines.FALLBACK}",
-    train=train_forecaster_models, predict=forecast_days, rows=forecast_table,
+    train=train_forecaster_models, predict=forecast_served, rows=forecast_table,
     entities=lambda f: len(f.item_ids),
     gate=GateSpec(HORIZON_DAYS, "wrmsse all", lower_is_better=True, backtest=backtest_forecasts,
                   bias_metric="total_bias all"),
@@ -434,7 +453,8 @@ def realised_origins(days: list[date], every_days: int, horizon_days: int, first
 
 def load_served(models_dir, predictor: Predictor, version: str):
     """What served a published ``model_version``, loaded from the registry as the model stage
-    serves it (a ``+pooled`` or ``+two-stage`` version: that part of the registered model);
+    serves it (a ``+pooled``, ``+boosted`` or ``+two-stage`` version: that part of the
+    registered model);
     None for the baseline."""
     if version == predictor.baseline_version:
         return None

@@ -84,7 +84,8 @@ class Tracker:
                   "started_from": lineage.get("version", "scratch"),
                   # what was trained with the network, as gate candidates
                   "two_stage": getattr(trained, "ranker", None) is not None,
-                  "pooled": getattr(trained, "pooled", None) is not None})
+                  "pooled": getattr(trained, "pooled", None) is not None,
+                  "boosted": getattr(trained, "boosted", None) is not None})
 
     def decision(self, decision: gate.Decision) -> str | None:
         """A gate decision: each candidate's backtest metrics, the winner and why."""

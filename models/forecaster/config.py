@@ -28,6 +28,9 @@ class ForecasterConfig(MetaLearnerConfig):
     pooled_candidate: bool = Field(
         True, description="train the pooled network (no adaptation) beside the meta-learned one "
         "at each retrain, on the same data: a candidate of the model gate")
+    boosted_candidate: bool = Field(
+        True, description="train gradient-boosted trees (LightGBM) on the same inputs and data "
+        "at each retrain: a candidate of the model gate (models/forecaster/boosted.py)")
     inputs: int = Field(
         2, description="version of the network's inputs (features.py, network.py): 2 added the "
         "description's words and the category level; a model built for other inputs is never "

@@ -35,12 +35,15 @@ class TrainedForecaster(TrainedModel):
     # the pooled network trained beside it on the same data (``pooled_candidate``): a candidate
     # of the model gate, stored in the same registered model
     pooled: Forecaster | None = None
+    # the gradient-boosted trees trained beside it on the same data (``boosted_candidate``,
+    # models/forecaster/boosted.py): LightGBM's text, a candidate of the model gate
+    boosted: str | None = None
 
     def as_pooled(self) -> "TrainedForecaster":
         """The pooled network as a model of its own (no adaptation), versioned as this one's."""
         if self.pooled is None:
             raise ValueError(f"{self.version} was trained without a pooled network")
-        return replace(self, model=self.pooled, pooled=None,
+        return replace(self, model=self.pooled, pooled=None, boosted=None,
                        config=self.config.model_copy(update={"mode": "pooled"}),
                        version=f"{self.version}{POOLED_SUFFIX}", metrics={}, started_from=None)
 

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from models.gate import BASELINE, NETWORK, POOLED, TWO_STAGE
+from models.gate import BASELINE, BOOSTED, NETWORK, POOLED, TWO_STAGE
 from pipeline.gate import GateSpec, ModelGate
 from pipeline.tracking import Tracker
 from tests.conftest import tiny_environment
@@ -260,16 +260,18 @@ def test_the_model_stage_backtests_at_a_retrain_and_publishes_the_winner(gated, 
     backtest = decision["backtest"]
     origin = run_date - timedelta(days=predictor.gate.horizon_days)
     assert backtest is not None and backtest["origin"] == origin.isoformat()
-    # every candidate scored: also what was trained with the network (the pooled forecaster,
-    # the two-stage recommender)
-    assert set(backtest["scores"]) == {NETWORK, BASELINE, TWO_STAGE if name == "recommender" else POOLED}
+    # every candidate scored: also what was trained with the network (the pooled forecaster and
+    # the boosted trees, the two-stage recommender)
+    trained_with = {TWO_STAGE} if name == "recommender" else {POOLED, BOOSTED}
+    assert set(backtest["scores"]) == {NETWORK, BASELINE, *trained_with}
     assert all(0 <= score < 100 for score in backtest["scores"].values())
     candidate = backtest["versions"][NETWORK]
     trained_ends = {c.path.name: c.train_end for c in registry.candidates(settings.models_dir, name)}
     assert trained_ends[candidate] <= origin  # the candidate saw nothing after D - H
     trained_now = max(v for v in trained_ends if trained_ends[v] == run_date)
     served = {BASELINE: predictor.baseline_version, NETWORK: trained_now,
-              TWO_STAGE: f"{trained_now}+two-stage", POOLED: f"{trained_now}+pooled"}[decision["winner"]]
+              TWO_STAGE: f"{trained_now}+two-stage", POOLED: f"{trained_now}+pooled",
+              BOOSTED: f"{trained_now}+boosted"}[decision["winner"]]
     assert published == [(served,)] and day.model_version == served
 
     # the training and the decision are runs in the MLflow store under the data directory

@@ -1,0 +1,98 @@
+"""Model-behaviour tests of the boosted-trees forecaster on the tiny panel: contract, no leakage,
+days predicted together as one by one, the weekday profile's direction, a minimum quality, and
+its place in the registry and the gate."""
+from dataclasses import replace
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from models.forecaster import baselines, boosted
+from models.forecaster.evaluate import actuals
+from models.forecaster.metrics import HORIZON, score
+
+
+@pytest.fixture(scope="module")
+def origin(panel):
+    return panel.end - timedelta(days=28)
+
+
+@pytest.fixture(scope="module")
+def model(panel, origin):
+    return boosted.train(panel.until(origin))
+
+
+def test_forecast_contract(panel, origin, model):
+    history = panel.until(origin)
+    f = boosted.forecast(model, history)
+    sellable = history.item_ids[history.sellable(history.days - 1)]
+    assert list(f.item_ids) == list(sellable)
+    assert f.mean.shape == (len(sellable), HORIZON) and f.quantiles.shape == (len(sellable), HORIZON, 3)
+    assert np.isfinite(f.mean).all() and (f.mean >= 0).all()
+    assert (np.diff(f.quantiles, axis=-1) >= 0).all()
+
+
+def test_no_leakage(panel, origin, model):
+    """Demand after D changes neither the trees trained for D nor D's forecast; demand before
+    D does (so the check can fail)."""
+    cut = panel.column(origin) + 1
+    later = panel.units.copy()
+    later[:, cut:] *= 5
+    assert boosted.train(replace(panel, units=later).until(origin)) == model
+    np.testing.assert_array_equal(boosted.forecast(model, panel.until(origin)).mean,
+                                  boosted.forecast(model, replace(panel, units=later).until(origin)).mean)
+    earlier = panel.units.copy()
+    earlier[:, cut - 40:cut] *= 5
+    assert boosted.train(replace(panel, units=earlier).until(origin)) != model
+
+
+def test_days_predicted_together_as_one_by_one(panel, origin, model):
+    days = [origin + timedelta(days=k) for k in (0, 3, 9)]
+    together = boosted.forecast_days(model, panel, days)
+    for d, f in zip(days, together):
+        alone = boosted.forecast(model, panel.until(d))
+        assert list(f.item_ids) == list(alone.item_ids)
+        np.testing.assert_allclose(f.mean, alone.mean, rtol=1e-12)
+        np.testing.assert_array_equal(f.quantiles, alone.quantiles)
+
+
+def test_weekday_profile_follows_the_shop(panel):
+    """The tiny shop sells 1.2x on Mondays and 0.2x on Saturdays: the profile of the days after
+    D says so, in the right places, and averages 1 over whole weeks."""
+    profile = boosted.weekday_profile(panel.units.sum(axis=0), panel.start)
+    weekdays = [(panel.end + timedelta(days=h + 1)).weekday() for h in range(HORIZON)]
+    monday, saturday = profile[weekdays.index(0)], profile[weekdays.index(5)]
+    assert monday > 1.2 and saturday < 0.4  # 1.2 / (6 / 7) = 1.4, 0.2 / (6 / 7) = 0.23
+    assert profile.mean() == pytest.approx(1.0)
+    flat = boosted.weekday_profile(np.zeros(30), panel.start)
+    assert (flat == 1).all()
+
+
+def test_beats_the_mean_of_the_last_28_days(panel, origin, model):
+    """Minimum quality: on the tiny shop (steady items with a weekly pattern, new items) the
+    trees forecast better than the flat mean of the last 28 days, and their total is within 15%
+    of what sold."""
+    history = panel.until(origin)
+    y = actuals(panel, history)
+    trees = score(history, y, boosted.forecast(model, history))["all"]
+    flat = score(history, y, baselines.mean_28(history))["all"]
+    assert trees["wrmsse"] < flat["wrmsse"]
+    assert abs(trees["total_bias"]) < 0.15
+
+
+def test_saved_with_the_network_and_served_under_its_version(tmp_path, panel, origin, model, trained):
+    """A forecaster registered with boosted trees loads them; the pipeline serves them under
+    ``<version>+boosted`` with the same forecasts; a version without them cannot be promoted to
+    them."""
+    from models import registry
+    from pipeline.gate import split_version
+    from pipeline.predict import FORECASTER, load_served
+
+    version = registry.save(replace(trained, boosted=model), tmp_path / "models").name
+    served = load_served(tmp_path / "models", FORECASTER, f"{version}+boosted")
+    assert isinstance(served, boosted.Boosted) and served.version == f"{version}+boosted"
+    history = panel.until(origin)
+    (published,) = FORECASTER.predict(served, panel, [origin])
+    np.testing.assert_array_equal(published.mean, boosted.forecast(model, history).mean)
+    assert split_version(f"{version}+boosted") == (version, "boosted", "boosted.txt")
+    assert registry.load(registry.save(trained, tmp_path / "plain")).boosted is None
