@@ -179,7 +179,8 @@ def run(spec: dict) -> dict:
 
         results, reference, training = rc.compare(
             settings.root, [date.fromisoformat(d) for d in spec["origins"]],
-            Path(spec["truth"]) if spec.get("truth") else None, settings.recommender, log=print)
+            Path(spec["truth"]) if spec.get("truth") else None, settings.recommender, log=print,
+            only=spec.get("only"))
         out.update(results=results.to_dict(orient="records"), reference=reference,
                    training=training)
     elif step in ("recommend_inner_loop_speed", "recommend_train_once"):

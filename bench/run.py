@@ -55,11 +55,15 @@ FORECAST_SHOP = {"seed": 11, "start_date": "2025-01-01", "days": 365, "lines_per
                  "customer_joins_per_day": 15, "dispersion": 2.0}
 SYNTHETIC_ORIGINS = ["2025-10-08", "2025-10-22", "2025-11-05", "2025-11-19"]
 # issue 15's sparse shop: bench/scale.py's (about 20,000 items, 200 lines a day, mostly slow
-# movers), for both models' comparisons; its statsforecast rows and the fine-tuning ablation are
-# left out (minutes per origin on 20,000 series), as is its speed (the scale section times its year)
+# movers), for both models' comparisons; left out: statsforecast and the fine-tuning ablations
+# (minutes per origin on 20,000 series), EASE (a 20,000 x 20,000 inverse: 10 GB, minutes),
+# implicit's ALS and BPR and the reference reranker, and its speed (the scale section times its
+# year)
 SPARSE = "sparse synthetic"
 SPARSE_ORIGINS = ["2025-10-15", "2025-11-15"]
 SPARSE_FORECASTS = ["baselines", "pooled", "meta", "boosted"]
+SPARSE_LISTS = ["popularity", "own-frequency", "recency-reorders", "cooccurrence",
+                "pooled network", "MAML", "two-stage"]  # parts of the rows' names
 RECOMMEND_ORIGINS = {"Online Retail": ["2011-09-30", "2011-10-31"],  # docs/evaluation.md's
                      "synthetic": ["2025-10-15", "2025-11-15"], SPARSE: SPARSE_ORIGINS}
 
@@ -372,6 +376,8 @@ def recommend(args) -> str:
         spec = {"step": "recommend_compare", "origins": RECOMMEND_ORIGINS[name], "source": source}
         if source == "synthetic":
             spec["truth"] = str(data_dir / "truth" / "synthetic")
+        if name == SPARSE:
+            spec["only"] = SPARSE_LISTS
         compared[name] = child(spec, data_dir)
     print("recommend: speed", flush=True)
     speed = {}
