@@ -361,12 +361,12 @@ def targets(table: pd.DataFrame, dataset: str) -> list[str]:
     bound = ForecasterConfig().gate_max_total_bias
     kept = [c for c in SERVABLE if c in table.index and abs(table.loc[c, "total bias all"]) <= bound]
     served = min(kept, key=lambda c: table.loc[c, "WRMSSE all"]) if kept else None
-    if served is not None and oracle and dataset != "synthetic":
-        best = simple["WRMSSE all"].idxmin()
+    if served is not None and oracle and dataset != "synthetic":  # the sparse shop
+        s = table.loc[served]
         lines.append(f"- the best learned candidate with its total within {bound:.0%} ({served}): "
-                     f"WRMSSE all {table.loc[served, 'WRMSSE all']:.3f} = "
-                     f"{table.loc[served, 'WRMSSE all'] / simple.loc[best, 'WRMSSE all']:.3f} x "
-                     f"the best baseline ({best}); no WRMSSE target on this shop, its totals below")
+                     f"WRMSSE all {s['WRMSSE all / oracle']:.3f} x the oracle, cold "
+                     f"{s['WRMSSE cold / oracle']:.3f} x (no WRMSSE target on this shop: "
+                     "forecasting zero scores better than the oracle here; its totals below)")
     if served is not None and not oracle:  # issue 15: the served candidate, content inputs
         for seg in ("all", "cold"):
             best = simple[f"WRMSSE {seg}"].idxmin()

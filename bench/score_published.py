@@ -22,7 +22,6 @@ from domain.rules import HORIZON_DAYS, RECOMMENDATION_WINDOW_DAYS
 from models.forecaster import baselines as forecast_baselines
 from models.forecaster import evaluate as forecast_evaluate
 from models.forecaster.metrics import Forecast
-from models.forecaster.predict import forecast
 from models.panel import load_panel
 from models.recommender import baselines as recommend_baselines
 from models.recommender import evaluate as recommend_evaluate
@@ -67,7 +66,8 @@ def served_forecaster(models_dir: Path, version: str):
     served = load_served(models_dir, FORECASTER, version)
     if served is None:  # the baseline the pipeline publishes
         return forecast_baselines.ses
-    return lambda history: forecast(served, history)
+    # the stage's own call: a network, its pooled twin or the boosted trees
+    return lambda history: FORECASTER.predict(served, history, [history.end])[0]
 
 
 def served_recommender(models_dir: Path, version: str):
