@@ -312,22 +312,23 @@ def model_warehouses(args, shops=("Online Retail", "synthetic", SPARSE)) -> dict
         build_history(online, ONLINE_RETAIL["start"], ONLINE_RETAIL["end"], "online_retail")
         _WAREHOUSES["built online"] = True
     if "synthetic" in shops and "gen" not in _WAREHOUSES:
-        synthetic.mkdir(parents=True, exist_ok=True)
         print("models: synthetic shop", flush=True)
-        gen = child({"step": "generate", "shop": FORECAST_SHOP}, synthetic)
-        last = (date.fromisoformat(FORECAST_SHOP["start_date"])
-                + timedelta(days=FORECAST_SHOP["days"] - 1)).isoformat()
-        build_history(synthetic, FORECAST_SHOP["start_date"], last, "synthetic")
+        gen, last = synthetic_warehouse(synthetic, FORECAST_SHOP)
         _WAREHOUSES.update(gen=gen, last=last)
     if SPARSE in shops and "sparse gen" not in _WAREHOUSES:
-        sparse.mkdir(parents=True, exist_ok=True)
         print("models: sparse synthetic shop", flush=True)
-        gen = child({"step": "generate", "shop": SPARSE_SHOP}, sparse)
-        last = (date.fromisoformat(SPARSE_SHOP["start_date"])
-                + timedelta(days=SPARSE_SHOP["days"] - 1)).isoformat()
-        build_history(sparse, SPARSE_SHOP["start_date"], last, "synthetic")
-        _WAREHOUSES["sparse gen"] = gen
+        _WAREHOUSES["sparse gen"], _ = synthetic_warehouse(sparse, SPARSE_SHOP)
     return _WAREHOUSES
+
+
+def synthetic_warehouse(data_dir: Path, shop: dict) -> tuple[dict, str]:
+    """A generated shop's year through the stages up to its marts: (the generator's result,
+    the last day)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    gen = child({"step": "generate", "shop": shop}, data_dir)
+    last = (date.fromisoformat(shop["start_date"]) + timedelta(days=shop["days"] - 1)).isoformat()
+    build_history(data_dir, shop["start_date"], last, "synthetic")
+    return gen, last
 
 
 def forecast(args) -> str:
