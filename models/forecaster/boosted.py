@@ -21,6 +21,7 @@ import numpy as np
 
 from models.forecaster.features import LAGS, STATIC, FeatureBuilder
 from models.forecaster.metrics import HORIZON, QUANTILES, Forecast
+from models.forecaster.train import FIRST_ORIGIN
 from models.panel import NEVER, DemandPanel
 
 TRAIN_DAYS = 182
@@ -61,13 +62,14 @@ def train(history: DemandPanel, rounds: int = ROUNDS) -> str:
     fb = FeatureBuilder(history, [])
     last = history.days - 1 - HORIZON
     items, origins = [], []
-    for t in range(last, max(last - TRAIN_DAYS, LAGS // 2 - 1), -EVERY_DAYS):
+    for t in range(last, max(last - TRAIN_DAYS, FIRST_ORIGIN - 1), -EVERY_DAYS):
         alive = (fb.alive_from != NEVER) & (fb.alive_from <= t)
         rows = np.flatnonzero(history.sellable(t) & alive)
         items.append(rows)
         origins.append(np.full(len(rows), t))
-    if last < LAGS // 2 - 1 or not sum(map(len, items)):
-        raise ValueError(f"the panel has {history.days} days: too few for a training origin")
+    if not sum(map(len, items)):  # as the networks: 28 days before an origin, 28 after
+        raise ValueError(f"the panel has {history.days} days: too few for a training origin "
+                         f"(needs at least {FIRST_ORIGIN + 1 + HORIZON})")
     items, origins = np.concatenate(items), np.concatenate(origins)
     x, s = _inputs(fb, items, origins)
     scale, norm = s.scale.numpy().astype(np.float64), s.norm.numpy().astype(np.float64)
@@ -78,7 +80,10 @@ def train(history: DemandPanel, rounds: int = ROUNDS) -> str:
     # sparse shop (decision 0034).
     weight = scale ** 2 / norm
     data = lightgbm.Dataset(x, level, weight=weight, feature_name=INPUTS, free_raw_data=True)
-    return lightgbm.train(PARAMS, data, num_boost_round=rounds).model_to_string()
+    # Tweedie refuses targets that are all zero (nothing sold after any origin): squared error
+    # fits them as they are, a forecast of zero
+    params = PARAMS if level.any() else {**PARAMS, "objective": "regression"}
+    return lightgbm.train(params, data, num_boost_round=rounds).model_to_string()
 
 
 def forecast(model: str, history: DemandPanel) -> Forecast:

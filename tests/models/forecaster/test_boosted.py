@@ -46,6 +46,19 @@ def test_no_leakage(panel, origin, model):
     assert boosted.train(replace(panel, units=earlier).until(origin)) != model
 
 
+def test_trains_from_the_networks_minimum_history_and_on_a_shop_that_stopped_selling(panel):
+    """56 days (``min_history_days``' floor: 28 days before an origin, 28 after) train, 55 say
+    why not; a shop whose items sold nothing after any training origin forecasts zero."""
+    boosted.train(panel.until(panel.start + timedelta(days=55)))
+    with pytest.raises(ValueError, match="55 days: too few .* at least 56"):
+        boosted.train(panel.until(panel.start + timedelta(days=54)))
+    units = panel.units.copy()
+    units[:, 20:] = 0
+    stopped = replace(panel, units=units).until(panel.start + timedelta(days=100))
+    f = boosted.forecast(boosted.train(stopped), stopped)
+    assert len(f.item_ids) and (f.mean == 0).all()
+
+
 def test_days_predicted_together_as_one_by_one(panel, origin, model):
     days = [origin + timedelta(days=k) for k in (0, 3, 9)]
     together = boosted.forecast_days(model, panel, days)
