@@ -23,8 +23,12 @@ def _sellable(history: DemandPanel) -> np.ndarray:
 def empirical_quantiles(history: DemandPanel, rows: np.ndarray, days: int = 28) -> np.ndarray:
     """p10/p50/p90 of each item's daily units over its last ``days`` days, for every horizon;
     a listed item that never sold gets zeros."""
-    recent = history.units[rows, -days:].astype(np.float64)
-    q = np.quantile(recent, QUANTILES, axis=1).T if len(rows) else np.zeros((0, 3))
+    return window_quantiles(history.units[rows, -days:])
+
+
+def window_quantiles(recent: np.ndarray) -> np.ndarray:
+    """(n, 28, 3): p10/p50/p90 of each row of daily units (n, days), for every horizon."""
+    q = np.quantile(recent.astype(np.float64), QUANTILES, axis=1).T if len(recent) else np.zeros((0, 3))
     return np.repeat(q[:, None, :], HORIZON, axis=1)
 
 

@@ -20,9 +20,10 @@ import lightgbm
 import numpy as np
 
 from models.forecaster.features import LAGS, STATIC, FeatureBuilder
-from models.forecaster.metrics import HORIZON, QUANTILES, Forecast
-from models.forecaster.train import FIRST_ORIGIN
-from models.panel import NEVER, DemandPanel
+from models.forecaster.baselines import window_quantiles
+from models.forecaster.metrics import HORIZON, Forecast
+from models.forecaster.train import training_tasks
+from models.panel import DemandPanel
 
 TRAIN_DAYS = 182
 EVERY_DAYS = 7
@@ -60,17 +61,13 @@ def train(history: DemandPanel, rounds: int = ROUNDS) -> str:
     """The model (LightGBM's text) trained on ``history``: every target is on or before its
     last day, so ``train(panel.until(D))`` is point in time."""
     fb = FeatureBuilder(history, [])
-    last = history.days - 1 - HORIZON
-    items, origins = [], []
-    for t in range(last, max(last - TRAIN_DAYS, FIRST_ORIGIN - 1), -EVERY_DAYS):
-        alive = (fb.alive_from != NEVER) & (fb.alive_from <= t)
-        rows = np.flatnonzero(history.sellable(t) & alive)
-        items.append(rows)
-        origins.append(np.full(len(rows), t))
-    if not sum(map(len, items)):  # as the networks: 28 days before an origin, 28 after
-        raise ValueError(f"the panel has {history.days} days: too few for a training origin "
-                         f"(needs at least {FIRST_ORIGIN + 1 + HORIZON})")
-    items, origins = np.concatenate(items), np.concatenate(origins)
+    # the networks' tasks (items sellable at origins every EVERY_DAYS back from D - 28; too
+    # short a panel says so), of the last TRAIN_DAYS
+    items, origins = training_tasks(history, EVERY_DAYS)
+    recent = origins > history.days - 1 - HORIZON - TRAIN_DAYS
+    items, origins = items[recent], origins[recent]
+    if not len(items):
+        raise ValueError(f"no item was sellable at a training origin of the {history.days} days")
     x, s = _inputs(fb, items, origins)
     scale, norm = s.scale.numpy().astype(np.float64), s.norm.numpy().astype(np.float64)
     level = s.y.numpy().astype(np.float64).mean(axis=1) / scale
@@ -107,9 +104,8 @@ def forecast_days(model: str, panel: DemandPanel, days: list[date]) -> list[Fore
     out, at = [], 0
     for r, c in zip(rows, columns):
         mean = level[at:at + len(r), None] * weekday_profile(shop[:c + 1], panel.start)[None, :]
-        recent = panel.units[r, max(c - 27, 0):c + 1].astype(np.float64)
-        q = np.quantile(recent, QUANTILES, axis=1).T if len(r) else np.zeros((0, 3))
-        out.append(Forecast(panel.item_ids[r], mean, np.repeat(q[:, None, :], HORIZON, axis=1)))
+        quantiles = window_quantiles(panel.units[r, max(c - 27, 0):c + 1])
+        out.append(Forecast(panel.item_ids[r], mean, quantiles))
         at += len(r)
     return out
 
