@@ -399,6 +399,15 @@ def calibration(results: pd.DataFrame) -> list[str]:
         lines.append(f"- {model}: total within 10% of the units sold on every origin, all and "
                      f"cold items (worst {worst['total_bias']:+.1%}, {worst['segment']} on "
                      f"{worst['origin']}): {_verdict(rows['total_bias'].abs().max() <= 0.10)}")
+    # on a synthetic shop the true expected demand shows how far chance alone moves a total
+    # (a few dozen cold items an origin): the floor under every model's worst origin
+    oracle = results[results["model"].str.startswith("oracle") & results["segment"].isin(["all", "cold"])]
+    if lines and not oracle.empty:
+        worst = oracle.loc[oracle["total_bias"].abs().idxmax()]
+        lines.append(f"- for reference, the oracle (true expected demand): worst "
+                     f"{worst['total_bias']:+.1%}, {worst['segment']} on {worst['origin']} "
+                     f"({'outside' if abs(worst['total_bias']) > 0.10 else 'within'} 10% by chance "
+                     "alone, the units sold being a draw around it)")
     return lines
 
 

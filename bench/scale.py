@@ -91,7 +91,7 @@ def render(gen: dict, stages: dict, trainings: dict, machine: str, markers: tupl
              "| model | trainings from scratch | mean s | warm-started | mean s |", "|---|---:|---:|---:|---:|"]
     for name, t in trainings.items():
         warm_mean = f"{statistics.mean(t['warm']):.1f}" if t["warm"] else "-"
-        rows.append(f"| {MODELS[name][0]} | {len(t['scratch'])} | {statistics.mean(t['scratch']):.1f} "
+        rows.append(f"| {MODELS[name]} | {len(t['scratch'])} | {statistics.mean(t['scratch']):.1f} "
                     f"| {len(t['warm'])} | {warm_mean} |")
     # every retrain from scratch: this year's stages, with its trainings replaced
     counts = [trainings_in_a_year(t["cfg"], warm=False)[0] for t in trainings.values()]
