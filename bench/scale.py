@@ -81,7 +81,7 @@ def render(gen: dict, stages: dict, trainings: dict, machine: str, markers: tupl
             "with the product's settings, each stage over the whole year as a backfill runs it, in "
             "its own process (without Prefect).", "",
             "### The year's backfill, measured", "",
-            "| stage | seconds | of which training | peak MB |", "|---|---:|---:|---:|"]
+            "| stage | seconds | of which training (every model trained) | peak MB |", "|---|---:|---:|---:|"]
     for name, r in stages.items():
         trained = f"{training[name]:.0f}" if name in training else ""
         rows.append(f"| {name} | {r['seconds']:.1f} | {trained} | {r['peak_rss_mb']:.0f} |")

@@ -190,7 +190,8 @@ class Candidate:
     data_checksum: str
     config: dict
     saved_at: datetime
-    training_seconds: float      # the outer loop's wall time
+    training_seconds: float      # every model trained with it: the network's outer loop and the
+                                 # pooled network, trees or ranker trained beside it
     warm_started: bool
 
 
@@ -205,7 +206,8 @@ def candidates(models_dir: Path, kind: str) -> list[Candidate]:
         out.append(Candidate(card_path.parent, date.fromisoformat(card["train_end"]),
                              card["data_checksum"], card["config"],
                              datetime.fromisoformat(card["saved_at"]),
-                             float(card["metrics"].get("seconds", 0.0)),
+                             sum(float(v) for k, v in card["metrics"].items()
+                                 if k == "seconds" or k.endswith("_seconds")),
                              card.get("started_from") is not None))
     return out
 

@@ -19,7 +19,7 @@ def test_calibration_judges_each_model_and_shows_the_oracle_floor():
     lines = calibration(results)
     assert lines[0].startswith(f"- {BOOSTED}: total within 10%")
     assert "worst -28.0%, cold on 2025-10-08" in lines[0] and lines[0].endswith("**NOT met**")
-    assert "oracle (true expected demand): worst +12.6%, cold on 2025-10-08 (outside 10%" in lines[1]
+    assert "for reference, the oracle (true expected demand): worst +12.6%, cold on 2025-10-08 (outside 10%" in lines[1]
 
 
 def test_calibration_without_an_oracle_says_nothing_of_it():
