@@ -257,7 +257,8 @@ def inner_loop_speed(data_dir: Path, origin: date, cfg: ForecasterConfig, tasks:
     import torch
 
     from models.forecaster.network import Forecaster
-    from models.forecaster.train import batch_losses, training_tasks
+    from models.forecaster.features import training_tasks
+    from models.forecaster.train import batch_losses
     from models.meta import seed_everything
 
     panel = _panel(data_dir, origin)

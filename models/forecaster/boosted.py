@@ -3,8 +3,9 @@
 One LightGBM model learns each item's mean daily units over the 28 days after an origin,
 divided by the item's scale, from the same point-in-time inputs as the network
 (models/forecaster/features.py: scaled lags, statics, the day of week) plus the lags' means over
-7/14/28/56 days and the share of selling days (trees split on one input at a time, so sums of
-many lags are handed to them). Training origins are every ``EVERY_DAYS`` back from D - 28 over
+7/14/28/56 days, the share of selling days (trees split on one input at a time, so sums of
+many lags are handed to them) and the momentum of the whole shop and of the item's category
+(a shop-wide ramp that no item's own lags show as a whole; decision 0035). Training origins are every ``EVERY_DAYS`` back from D - 28 over
 ``TRAIN_DAYS``, so every target is known at D. Tweedie loss: daily units are intermittent, and
 a log-link loss keeps the forecasts' total near what sold, with samples weighted by the item's
 scale (units) over RMSSE's scale. A forecast spreads the level over D+1..D+28 with the
@@ -19,10 +20,10 @@ from datetime import date
 import lightgbm
 import numpy as np
 
-from models.forecaster.features import LAGS, STATIC, FeatureBuilder
+from models import trees
+from models.forecaster.features import LAGS, STATIC, FeatureBuilder, training_tasks
 from models.forecaster.baselines import window_quantiles
 from models.forecaster.metrics import HORIZON, Forecast
-from models.forecaster.train import training_tasks
 from models.panel import DemandPanel
 
 TRAIN_DAYS = 182
@@ -35,7 +36,8 @@ PARAMS = {"objective": "tweedie", "tweedie_variance_power": 1.2, "learning_rate"
           "force_col_wise": True, "num_threads": 2, "verbose": -1}
 SUFFIX = "+boosted"  # the version of the boosted trees trained with a registered model
 INPUTS = [*(f"lag_{LAGS - k}" for k in range(LAGS)), *STATIC, "origin_weekday",
-          "mean_7", "mean_14", "mean_28", "mean_56", "selling_share_28", "log_days_since_sale"]
+          "mean_7", "mean_14", "mean_28", "mean_56", "selling_share_28", "log_days_since_sale",
+          "shop_momentum_28", "shop_momentum_7", "category_momentum_28", "category_momentum_7"]
 
 
 def _inputs(fb: FeatureBuilder, items: np.ndarray, origins: np.ndarray):
@@ -53,8 +55,28 @@ def _inputs(fb: FeatureBuilder, items: np.ndarray, origins: np.ndarray):
     weekday = np.argmax(x[:, LAGS + len(STATIC):], axis=1)[:, None]
     windows = [lags[:, -days:].mean(axis=1) for days in (7, 14, 28, LAGS)]
     selling = (lags[:, -28:] > 0).mean(axis=1)
+    # the shop's and each category's units, cumulative per day (a leading zero column)
+    shop = fb.cum_shop[None, :]
+    category = np.zeros((fb.category_groups, fb.cum_units.shape[1]))
+    np.add.at(category, fb.category_group, fb.cum_units)
+    momentum = [*_momentum(shop, np.zeros(len(items), np.int64), origins),
+                *_momentum(category, fb.category_group[items], origins)]
     return np.column_stack([x[:, :LAGS + len(STATIC)], weekday, *windows, selling,
-                            np.log1p(since)]), s
+                            np.log1p(since), *momentum]), s
+
+
+def _momentum(cumulative: np.ndarray, rows: np.ndarray, origins: np.ndarray) -> list[np.ndarray]:
+    """Of the series ``rows`` of ``cumulative`` (units summed up to each day, after a leading
+    zero column) at each origin: the log ratio of the units of the 28 days up to the origin to
+    the 28 days before them, and of the last 7 days' daily rate to the last 28 days'. Columns
+    up to the origin only; days before the panel's first count as zero."""
+    def units(first, last):  # of the days first..last, inclusive
+        end = np.maximum(last + 1, 0)
+        return cumulative[rows, end] - cumulative[rows, np.clip(first, 0, end)]
+
+    last28, last7 = units(origins - 27, origins), units(origins - 6, origins)
+    before28 = units(origins - 55, origins - 28)
+    return [np.log((last28 + 1) / (before28 + 1)), np.log((4 * last7 + 1) / (last28 + 1))]
 
 
 def train(history: DemandPanel, rounds: int = ROUNDS) -> str:
@@ -91,7 +113,7 @@ def forecast(model: str, history: DemandPanel) -> Forecast:
 def forecast_days(model: str, panel: DemandPanel, days: list[date]) -> list[Forecast]:
     """``forecast(model, panel.until(D))`` for each D of ``days`` (inputs at D read columns up
     to D only), predicted in one call."""
-    booster = lightgbm.Booster(model_str=model)
+    booster = trees.booster(model, INPUTS, "the boosted trees")
     fb = FeatureBuilder(panel, [])
     columns = [panel.column(d) for d in days]
     rows = [np.flatnonzero(panel.sellable(c)) for c in columns]

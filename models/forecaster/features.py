@@ -25,6 +25,7 @@ LAG_CLIP = 30.0
 STATIC = ("log_scale", "log_history", "never_sold", "young", "recency", "active_share_28",
           "log_price", "price_change_7", "shop_trend", "listed", "log_category_level")
 N_FEATURES = LAGS + len(STATIC) + 7  # lags, statics, day of week of the origin
+FIRST_ORIGIN = LAGS // 2 - 1  # the earliest origin column: 28 days of history before it
 
 
 @dataclass
@@ -215,3 +216,17 @@ class FeatureBuilder:
         support = self.samples(s_items, s_origins, s_limit)
         support = support.map(lambda a: a.reshape(len(items), support_origins, *a.shape[1:]))
         return query, support
+
+
+def training_tasks(panel: DemandPanel, every_days: int) -> tuple[np.ndarray, np.ndarray]:
+    """(items, origins) of every task whose query window ends by the panel's last day."""
+    end = panel.days - 1
+    items, origins = [], []
+    for t in range(end - HORIZON, FIRST_ORIGIN - 1, -every_days):
+        rows = np.flatnonzero(panel.sellable(t))
+        items.append(rows)
+        origins.append(np.full(len(rows), t))
+    if not items:
+        raise ValueError(f"the panel has {panel.days} days: too few to build a training origin "
+                         f"(needs at least {FIRST_ORIGIN + 1 + HORIZON})")
+    return np.concatenate(items), np.concatenate(origins)

@@ -17,15 +17,15 @@ import torch
 
 from models.artifact import TrainedModel
 from models.forecaster.config import ForecasterConfig
-from models.forecaster.features import LAGS, FeatureBuilder
-from models.forecaster.metrics import HORIZON
+from models import trees
+from models.forecaster import boosted as boosted_trees
+from models.forecaster.features import FeatureBuilder, training_tasks
 from models.forecaster.network import Forecaster, Targets, adapted_outputs, loss, output_loss
 from models.meta import (device_of, my_share, outer_loop, seed_everything, task_losses,
                          training_device)
 from models.warm import warm_start
 from models.panel import DemandPanel
 
-FIRST_ORIGIN = LAGS // 2 - 1  # the earliest origin column: 28 days of history before it
 POOLED_SUFFIX = "+pooled"  # the version of the pooled network trained with a model
 
 
@@ -39,6 +39,12 @@ class TrainedForecaster(TrainedModel):
     # models/forecaster/boosted.py): LightGBM's text, a candidate of the model gate
     boosted: str | None = None
 
+    def __post_init__(self):
+        # trees saved by code that computed other inputs cannot forecast now: the gate's
+        # boosted candidate sits out until the next retrain (decision 0035 added inputs)
+        self.boosted = trees.kept(self.boosted, boosted_trees.INPUTS, self.version,
+                                  "boosted trees")
+
     def as_pooled(self) -> "TrainedForecaster":
         """The pooled network as a model of its own (no adaptation), versioned as this one's."""
         if self.pooled is None:
@@ -46,20 +52,6 @@ class TrainedForecaster(TrainedModel):
         return replace(self, model=self.pooled, pooled=None, boosted=None,
                        config=self.config.model_copy(update={"mode": "pooled"}),
                        version=f"{self.version}{POOLED_SUFFIX}", metrics={}, started_from=None)
-
-
-def training_tasks(panel: DemandPanel, every_days: int) -> tuple[np.ndarray, np.ndarray]:
-    """(items, origins) of every task whose query window ends by the panel's last day."""
-    end = panel.days - 1
-    items, origins = [], []
-    for t in range(end - HORIZON, FIRST_ORIGIN - 1, -every_days):
-        rows = np.flatnonzero(panel.sellable(t))
-        items.append(rows)
-        origins.append(np.full(len(rows), t))
-    if not items:
-        raise ValueError(f"the panel has {panel.days} days: too few to build a training origin "
-                         f"(needs at least {FIRST_ORIGIN + 1 + HORIZON})")
-    return np.concatenate(items), np.concatenate(origins)
 
 
 def batch_losses(model: Forecaster, fb: FeatureBuilder, items: np.ndarray, origins: np.ndarray,

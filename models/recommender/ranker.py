@@ -16,7 +16,6 @@ code (decision 0016 has the measurements).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from models import trees
 from models.recommender import baselines
 from models.recommender.data import ShopHistory, distinct, ranges, sorted_order
 from models.recommender.metrics import K, WINDOW_DAYS, Recommendations, rank_chunks, \
@@ -344,25 +344,6 @@ class TwoStage:
 SUFFIX = "+two-stage"
 
 
-def inputs_of(model: str) -> list[str]:
-    """The inputs a ranker (``train``'s text) was trained on, from LightGBM's model header."""
-    header = re.search(r"^feature_names=(.*)$", model, re.MULTILINE)
-    return header.group(1).split() if header else []
-
-
-def _booster(model: str):
-    """LightGBM's model from ``train``'s text, once its inputs are this version's."""
-    import lightgbm
-
-    inputs = inputs_of(model)
-    if inputs != list(FEATURES):
-        missing = [f for f in FEATURES if f not in inputs]
-        raise ValueError(f"this two-stage ranker was trained on other inputs than this version "
-                         f"ranks on (saved by older code?): {len(inputs)} inputs against "
-                         f"{len(FEATURES)}, missing {', '.join(missing) or 'none'}")
-    return lightgbm.Booster(model_str=model)
-
-
 def recommend_days(model: str, history: ShopHistory, days: list[date]) -> list[Recommendations]:
     """``recommend(model, history.until(D))`` for each D of ``days``."""
     return [recommend(model, history.until(d)) for d in days]
@@ -372,7 +353,7 @@ def recommend(model: str, history: ShopHistory, customers: np.ndarray | None = N
               k: int = K) -> Recommendations:
     """Top-k sellable items per customer (default: every customer with an order up to D) from
     ``model`` (``train``'s text); ``history`` must end at D."""
-    booster = _booster(model)
+    booster = trees.booster(model, FEATURES, "the two-stage ranker")
     customers = history.customers() if customers is None else np.asarray(customers)
     sig = Signals.of(history)
 

@@ -10,7 +10,6 @@ network without the inner loop (the ablation).
 """
 from __future__ import annotations
 
-import logging
 import time
 import warnings
 import zlib
@@ -19,17 +18,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from models import trees
 from models.artifact import TrainedModel
 from models.meta import (device_of, distributed, my_share, outer_loop, seed_everything,
                          task_losses, training_device)
 from models.recommender.config import RecommenderConfig
 from models.recommender.data import ShopHistory, in_sorted
 from models.recommender.features import RecFeatures
-from models.recommender.ranker import FEATURES as RANKER_INPUTS, inputs_of
+from models.recommender.ranker import FEATURES as RANKER_INPUTS
 from models.recommender.network import Recommender, ranking_loss
 from models.warm import warm_start
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(kw_only=True)
@@ -45,10 +43,7 @@ class TrainedRecommender(TrainedModel):
     def __post_init__(self):
         # a ranker saved by code that ranked on other inputs cannot rank now: the network
         # serves without it (the gate's two-stage candidate sits out) until the next retrain
-        if self.ranker is not None and inputs_of(self.ranker) != list(RANKER_INPUTS):
-            log.warning("%s: its two-stage ranker was trained on other inputs than this version "
-                        "ranks on (older code); left out until the next retrain", self.version)
-            self.ranker = None
+        self.ranker = trees.kept(self.ranker, RANKER_INPUTS, self.version, "two-stage ranker")
 
 
 @dataclass

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from models.across import backend_for, train_across, weights_digest
-from models.forecaster.train import batch_losses, meta_train, training_tasks
-from models.forecaster.features import FeatureBuilder
+from models.forecaster.features import FeatureBuilder, training_tasks
+from models.forecaster.train import batch_losses, meta_train
 from tests.models.conftest import assert_same_weights
 
 

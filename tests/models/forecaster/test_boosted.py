@@ -109,3 +109,52 @@ def test_saved_with_the_network_and_served_under_its_version(tmp_path, panel, or
     np.testing.assert_array_equal(published.mean, boosted.forecast(model, history).mean)
     assert split_version(f"{version}+boosted") == (version, "boosted", "boosted.txt")
     assert registry.load(registry.save(trained, tmp_path / "plain")).boosted is None
+
+
+def test_momentum_inputs_read_the_shop_and_the_category_up_to_the_origin(panel, origin):
+    """The shop's and the item's category's momentum (decision 0035) are the log ratios of their
+    units in the 28 days up to the origin to the 28 before, and of the last 7 days' rate to the
+    last 28 days'; an origin with fewer than 56 days before it counts the missing days as zero."""
+    from models.forecaster.features import FeatureBuilder
+
+    fb = FeatureBuilder(panel, [])
+    t = panel.column(origin)
+    items = np.flatnonzero(panel.sellable(t))[:5]
+    for at in (t, 30):
+        x, _ = boosted._inputs(fb, items, np.full(len(items), at))
+        momentum = x[:, [boosted.INPUTS.index(n) for n in ("shop_momentum_28", "shop_momentum_7",
+                                                            "category_momentum_28",
+                                                            "category_momentum_7")]]
+        for row, item in zip(momentum, items):
+            mine = panel.category.astype(str) == str(panel.category[item])
+            for k, series in enumerate((panel.units.sum(axis=0, dtype=np.float64),
+                                        panel.units[mine].sum(axis=0, dtype=np.float64))):
+                last28, last7 = series[at - 27:at + 1].sum(), series[at - 6:at + 1].sum()
+                before28 = series[max(at - 55, 0):at - 27].sum()
+                assert row[2 * k] == pytest.approx(np.log((last28 + 1) / (before28 + 1)))
+                assert row[2 * k + 1] == pytest.approx(np.log((4 * last7 + 1) / (last28 + 1)))
+
+
+def test_trees_trained_on_other_inputs_are_refused_by_name_and_left_out_when_loaded(
+        tmp_path, panel, origin, model, trained, caplog, monkeypatch):
+    """Trees registered by code that computed fewer inputs (before decision 0035): forecasting
+    with them names the inputs they lack, and a registered model that carries them loads
+    without them (the gate's boosted candidate sits out) with a warning naming the version."""
+    from models import registry, trees
+
+    momentum = " shop_momentum_28 shop_momentum_7 category_momentum_28 category_momentum_7"
+    older = model.replace(momentum, "", 1)
+    assert trees.inputs_of(older) == boosted.INPUTS[:-4]
+    n = len(boosted.INPUTS)
+    with pytest.raises(ValueError, match=f"boosted trees: trained on other inputs .*{n - 4} "
+                                         f"inputs against {n}, missing shop_momentum_28"):
+        boosted.forecast(older, panel.until(origin))
+    assert replace(trained, boosted=model).boosted == model
+    with monkeypatch.context() as older_code:  # saved by code whose trees read 4 inputs fewer
+        older_code.setattr(boosted, "INPUTS", boosted.INPUTS[:-4])
+        saved = registry.save(replace(trained, boosted=older, version="forecaster-older"),
+                              tmp_path / "models")
+    with caplog.at_level("WARNING"):
+        loaded = registry.load(saved)
+    assert (saved / "boosted.txt").exists() and loaded.boosted is None
+    assert "forecaster-older" in caplog.text and "boosted trees" in caplog.text

@@ -9,11 +9,11 @@ import torch
 
 from models.forecaster import baselines
 from models.forecaster.evaluate import actuals
-from models.forecaster.features import FeatureBuilder
+from models.forecaster.features import FeatureBuilder, training_tasks
 from models.forecaster.metrics import HORIZON, score
 from models.forecaster.network import Targets, loss
 from models.forecaster.predict import forecast
-from models.forecaster.train import batch_losses, meta_train, training_tasks
+from models.forecaster.train import batch_losses, meta_train
 from models.meta import adapt
 
 

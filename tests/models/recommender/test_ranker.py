@@ -7,7 +7,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from models import registry
+from models import registry, trees
 from models.recommender import baselines, ranker
 from models.recommender.evaluate import rolling_origins, summary
 from tests.models.recommender.conftest import with_big_orders_after
@@ -75,8 +75,8 @@ def test_a_ranker_trained_on_other_inputs_is_refused_by_name_and_left_out_when_l
     from dataclasses import replace
 
     older = model.replace(" store_rank store_share", "", 1)  # the inputs before the stores'
-    assert ranker.inputs_of(older) == list(ranker.FEATURES[:-2])
-    with pytest.raises(ValueError, match="other inputs.*missing store_rank, store_share"):
+    assert trees.inputs_of(older) == list(ranker.FEATURES[:-2])
+    with pytest.raises(ValueError, match="two-stage ranker: trained on other inputs.*missing store_rank, store_share"):
         ranker.recommend(older, shop.until(shop.run_date - timedelta(days=END_BACK)))
     assert replace(trained, ranker=model).ranker == model
     with caplog.at_level("WARNING"):
