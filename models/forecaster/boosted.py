@@ -5,12 +5,15 @@ divided by the item's scale, from the same point-in-time inputs as the network
 (models/forecaster/features.py: scaled lags, statics, the day of week) plus the lags' means over
 7/14/28/56 days, the share of selling days (trees split on one input at a time, so sums of
 many lags are handed to them) and the momentum of the whole shop and of the item's category
-(a shop-wide ramp that no item's own lags show as a whole; decision 0035). Training origins are every ``EVERY_DAYS`` back from D - 28 over
-``TRAIN_DAYS``, so every target is known at D. Tweedie loss: daily units are intermittent, and
-a log-link loss keeps the forecasts' total near what sold, with samples weighted by the item's
-scale (units) over RMSSE's scale. A forecast spreads the level over D+1..D+28 with the
-shop's day-of-week profile of the last 8 weeks; its quantiles are each item's empirical 10/50/90%
-of its last 28 days, as the baselines' (models/forecaster/baselines.py; decision 0034).
+(a shop-wide ramp that no item's own lags show as a whole; decision 0035). Training origins
+are every ``EVERY_DAYS`` back from D - 28 over ``TRAIN_DAYS``, so every target is known at D;
+the rows of items without a sale in the 56 days before their origin (most rows of a shop of
+slow movers) are thinned to ``QUIET_KEPT`` of them, weighted up to stand for the rest
+(decision 0037). Tweedie loss: daily units are intermittent, and a log-link loss keeps the
+forecasts' total near what sold, with samples weighted by the item's scale (units) over
+RMSSE's scale. A forecast spreads the level over D+1..D+28 with the shop's day-of-week profile
+of the last 8 weeks; its quantiles are each item's empirical 10/50/90% of its last 28 days, as
+the baselines' (models/forecaster/baselines.py; decision 0034).
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ TRAIN_DAYS = 182
 EVERY_DAYS = 7
 ROUNDS = 600
 PROFILE_DAYS = 56
+QUIET_KEPT = 0.25  # the share of rows without a sale in the lags kept for training (0037)
 PARAMS = {"objective": "tweedie", "tweedie_variance_power": 1.2, "learning_rate": 0.025,
           "num_leaves": 63, "min_data_in_leaf": 100, "feature_fraction": 0.8,
           "bagging_fraction": 0.8, "bagging_freq": 1, "seed": 0, "deterministic": True,
@@ -90,6 +94,7 @@ def train(history: DemandPanel, rounds: int = ROUNDS) -> str:
     items, origins = items[recent], origins[recent]
     if not len(items):
         raise ValueError(f"no item was sellable at a training origin of the {history.days} days")
+    items, origins, stands_for = thinned(fb, items, origins)
     x, s = _inputs(fb, items, origins)
     scale, norm = s.scale.numpy().astype(np.float64), s.norm.numpy().astype(np.float64)
     level = s.y.numpy().astype(np.float64).mean(axis=1) / scale
@@ -97,12 +102,23 @@ def train(history: DemandPanel, rounds: int = ROUNDS) -> str:
     # weight ``scale`` that is the units' total, and dividing by RMSSE's scale leans towards
     # what WRMSSE scores. Revenue weights (WRMSSE's) forecast 18% too little in total on the
     # sparse shop (decision 0034).
-    weight = scale ** 2 / norm
+    weight = scale ** 2 / norm * stands_for
     data = lightgbm.Dataset(x, level, weight=weight, feature_name=INPUTS, free_raw_data=True)
     # Tweedie refuses targets that are all zero (nothing sold after any origin): squared error
     # fits them as they are, a forecast of zero
     params = PARAMS if level.any() else {**PARAMS, "objective": "regression"}
     return lightgbm.train(params, data, num_boost_round=rounds).model_to_string()
+
+
+def thinned(fb: FeatureBuilder, items: np.ndarray, origins: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The training rows kept and how many rows each stands for: every row of an item that sold
+    in the ``LAGS`` days up to its origin, and ``QUIET_KEPT`` of the others, drawn with a fixed
+    seed (the same history trains the same trees), each standing for 1 / ``QUIET_KEPT``."""
+    cumulative = fb.cum_units
+    quiet = cumulative[items, origins + 1] == cumulative[items, np.maximum(origins + 1 - LAGS, 0)]
+    kept = ~quiet | (np.random.default_rng(0).random(len(items)) < QUIET_KEPT)
+    return items[kept], origins[kept], np.where(quiet[kept], 1 / QUIET_KEPT, 1.0)
 
 
 def forecast(model: str, history: DemandPanel) -> Forecast:

@@ -158,3 +158,30 @@ def test_trees_trained_on_other_inputs_are_refused_by_name_and_left_out_when_loa
         loaded = registry.load(saved)
     assert (saved / "boosted.txt").exists() and loaded.boosted is None
     assert "forecaster-older" in caplog.text and "boosted trees" in caplog.text
+
+
+def test_quiet_rows_thinned_and_weighted_up(panel, origin):
+    """Training keeps every row of an item that sold in the 56 days up to its origin and a
+    quarter of the others, each of those standing for four (decision 0037): on a shop where half
+    the items sell once in 100 days, the kept rows stand for all of them."""
+    from models.forecaster.features import FeatureBuilder, training_tasks
+
+    history = panel.until(origin)
+    units = history.units.copy()
+    slow = np.arange(0, len(units), 2)
+    units[slow] = 0
+    units[slow, 1::100] = 1
+    shop = replace(history, units=units)
+    items, origins = training_tasks(shop, boosted.EVERY_DAYS)
+    quiet = np.array([not shop.units[i, max(t - 55, 0):t + 1].any() for i, t in zip(items, origins)])
+    assert quiet.sum() > 50 and (~quiet).sum() > 50
+
+    kept_items, kept_origins, stands_for = boosted.thinned(FeatureBuilder(shop, []), items, origins)
+    rows = set(zip(items.tolist(), origins.tolist()))
+    kept = list(zip(kept_items.tolist(), kept_origins.tolist()))
+    assert set(kept) <= rows and len(set(kept)) == len(kept)
+    kept_quiet = np.array([not shop.units[i, max(t - 55, 0):t + 1].any() for i, t in kept])
+    assert (~kept_quiet).sum() == (~quiet).sum()  # every row with a recent sale
+    assert kept_quiet.sum() / quiet.sum() == pytest.approx(boosted.QUIET_KEPT, abs=0.1)
+    np.testing.assert_array_equal(stands_for, np.where(kept_quiet, 1 / boosted.QUIET_KEPT, 1.0))
+    assert stands_for.sum() == pytest.approx(len(items), rel=0.2)
