@@ -19,6 +19,37 @@ NEVER = -1  # first/last sale index of an item that has not sold
 
 
 @dataclass(frozen=True)
+class Descriptions:
+    """Each item's category and description as they changed: one entry per item row and column
+    where a value was first seen (column -1: the catalogue's listing, overridden by any day's),
+    sorted by row and column, so that a panel cut at D names its items as they were known on D
+    (a description reworded after D must not reach a model trained or predicting at D)."""
+    rows: np.ndarray            # (m,) item row
+    columns: np.ndarray         # (m,) the column the value was first seen on
+    field: np.ndarray           # (m,) 0: category, 1: description
+    values: np.ndarray          # (m,) str
+
+    def until(self, cut: int, known: np.ndarray) -> tuple["Descriptions", np.ndarray, np.ndarray]:
+        """The entries of the columns before ``cut`` for the ``known`` rows (renumbered), and the
+        category and description each of those items had last."""
+        renumber = np.cumsum(known) - 1
+        keep = (self.columns < cut) & known[self.rows]
+        kept = Descriptions(renumber[self.rows[keep]], self.columns[keep], self.field[keep],
+                            self.values[keep])
+        return (kept, *kept.latest(int(known.sum())))
+
+    def latest(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(category, description) of ``n`` item rows: the last value of each ("unknown" and
+        "" where none was seen)."""
+        out = [np.full(n, "unknown", dtype=object), np.full(n, "", dtype=object)]
+        for field in (0, 1):
+            at = np.flatnonzero(self.field == field)  # sorted by row, then column
+            last = at[np.r_[self.rows[at][1:] != self.rows[at][:-1], True]] if len(at) else at
+            out[field][self.rows[last]] = self.values[last]
+        return out[0], out[1]
+
+
+@dataclass(frozen=True)
 class DemandPanel:
     start: date                 # the date of column 0
     item_ids: np.ndarray        # (n,) str
@@ -29,6 +60,8 @@ class DemandPanel:
     list_price: np.ndarray      # (n,) float32, NaN if not listed
     orders: np.ndarray          # (n, T) float32: distinct orders with the item (popularity)
     item_name: np.ndarray       # (n,) str: the latest description ("" if none)
+    # how categories and descriptions changed, for ``until`` (None: they never do)
+    descriptions: Descriptions | None = None
 
     @property
     def days(self) -> int:
@@ -59,10 +92,13 @@ class DemandPanel:
         cut = self.column(d) + 1
         units = self.units[:, :cut]
         known = (units > 0).any(axis=1) | ((self.launch != NEVER) & (self.launch < cut))
+        descriptions, category, item_name = (None, self.category[known], self.item_name[known]) \
+            if self.descriptions is None else self.descriptions.until(cut, known)
         return replace(self, item_ids=self.item_ids[known], units=units[known],
-                       revenue=self.revenue[known, :cut], category=self.category[known],
+                       revenue=self.revenue[known, :cut], category=category,
                        launch=self.launch[known], list_price=self.list_price[known],
-                       orders=self.orders[known, :cut], item_name=self.item_name[known])
+                       orders=self.orders[known, :cut], item_name=item_name,
+                       descriptions=descriptions)
 
     def sellable(self, column: int) -> np.ndarray:
         """Items sellable at a column: sold in the 90 days up to it, or launched by it."""
@@ -117,31 +153,52 @@ def panel_from_frames(daily: pd.DataFrame, catalogue: pd.DataFrame | None = None
     orders = daily["orders"].to_numpy(np.float32) if "orders" in daily else (units > 0)
     units, revenue, orders = dense(units), dense(revenue), dense(orders)
 
-    category = np.full(n, "unknown", dtype=object)
-    item_name = np.full(n, "", dtype=object)
-    # each item's row on its latest day (the last in input order among a day's rows)
-    by_item_day = np.lexsort((cols, rows))
-    latest = by_item_day[np.r_[rows[by_item_day][1:] != rows[by_item_day][:-1], True]]
-    if len(latest) and "category" in daily:  # the latest category and description seen
-        found = daily["category"].to_numpy()[latest]
-        category[rows[latest]] = np.where(pd.isna(found), "unknown", found)
-    if len(latest) and "item_name" in daily:
-        names = daily["item_name"].to_numpy()[latest]
-        item_name[rows[latest]] = np.where(pd.isna(names), "", names)
     launch = np.full(n, NEVER, np.int64)
     list_price = np.full(n, np.nan, np.float32)
+    # the categories and descriptions seen: the catalogue's listing, then each day's (the last
+    # in input order among a day's rows), so that until(D) knows what each was on D
+    seen = []
     if len(catalogue):
         at = index.get_indexer(catalogue["item_id"])
         launch[at] = np.maximum((launched_on - first).astype(np.int64), 0)
         list_price[at] = catalogue["list_price"].astype("float64").to_numpy()
-        if "category" in catalogue:
-            listed = catalogue["category"].notna().to_numpy()
-            unknown = category[at] == "unknown"
-            category[at[listed & unknown]] = catalogue["category"].to_numpy()[listed & unknown]
-        if "item_name" in catalogue:
-            unnamed = (item_name[at] == "") & catalogue["item_name"].notna().to_numpy()
-            item_name[at[unnamed]] = catalogue["item_name"].to_numpy()[unnamed]
-    return DemandPanel(start, ids, units, revenue, category, launch, list_price, orders, item_name)
+        seen += [(at, np.full(len(at), -1), field, catalogue[column].to_numpy())
+                 for field, column in enumerate(("category", "item_name")) if column in catalogue]
+    seen += [(rows, cols, field, daily[column].to_numpy())
+             for field, column in enumerate(("category", "item_name")) if column in daily]
+    descriptions = _descriptions(seen)
+    category, item_name = descriptions.latest(n)
+    return DemandPanel(start, ids, units, revenue, category, launch, list_price, orders, item_name,
+                       descriptions)
+
+
+def _descriptions(seen: list[tuple]) -> Descriptions:
+    """The entries where each item's category or description changed, from (rows, columns,
+    field, values) of every listing and day (missing values skipped)."""
+    if not seen:
+        return Descriptions(*(np.zeros(0, np.int64),) * 3, np.zeros(0, dtype=object))
+    rows = np.concatenate([np.asarray(r, np.int64) for r, _, _, _ in seen])
+    columns = np.concatenate([np.asarray(c, np.int64) for _, c, _, _ in seen])
+    field = np.concatenate([np.full(len(r), f, np.int64) for r, _, f, _ in seen])
+    values = np.concatenate([np.asarray(v, dtype=object) for _, _, _, v in seen])
+    codes, uniques = pd.factorize(values)  # missing values: -1
+    present = codes >= 0
+    rows, columns, field, codes = rows[present], columns[present], field[present], codes[present]
+    # one key per (field, row, column); stable, so among a day's rows the last in input order
+    # is the day's value
+    days = columns.max() + 2 if len(columns) else 1
+    series = field * (rows.max() + 1 if len(rows) else 1) + rows
+    order = np.argsort(series * days + columns + 1, kind="stable")
+    series, columns, codes = series[order], columns[order], codes[order]
+    day = np.r_[(series[1:] != series[:-1]) | (columns[1:] != columns[:-1]), True]
+    series, columns, codes = series[day], columns[day], codes[day]
+    # then only the days whose value differs from the item's previous day's
+    keep = np.r_[True, (series[1:] != series[:-1]) | (codes[1:] != codes[:-1])]
+    n_rows = rows.max() + 1 if len(rows) else 1
+    rows, field, columns, codes = series[keep] % n_rows, series[keep] // n_rows, columns[keep], codes[keep]
+    order = np.lexsort((columns, rows))
+    return Descriptions(rows[order], columns[order], field[order],
+                        np.asarray(uniques, dtype=object)[codes[order]])
 
 
 def _days(column: pd.Series) -> np.ndarray:
