@@ -1,10 +1,12 @@
 """The two-stage recommender: candidates per customer from simple sources, then a learned ranker.
 
 Candidates: the customer's own past items, the co-occurrence neighbours of what they bought
-(recency-weighted), the most popular items of the last 30 days and the most popular of the
-customer's two main categories. A LightGBM lambdarank model orders them on repeat signals
-(orders, distinct days, recency, gaps, the item's rebuy rate), co-occurrence strength,
-popularity and its trend, and what kind of customer it is. It is trained point in time: at the
+(recency-weighted), the items whose descriptions share its rarer words (the same design or
+product line: decision 0039), the most popular items of the last 30 days, those of the
+customer's store and the most popular of the customer's two main categories. A LightGBM
+lambdarank model orders them on repeat signals (orders, distinct days, recency, gaps, the item's
+rebuy rate), co-occurrence and name similarity, popularity and its trend, and what kind of
+customer it is. It is trained point in time: at the
 origins D - 30, D - 60, ... the candidates made from the history up to that origin are labelled
 with what the customer bought in the 30 days after it, all known at D (the task construction of
 the network, models/recommender/train.py). Lists are the ranked candidates, then recent
@@ -24,6 +26,7 @@ import pandas as pd
 from scipy import sparse
 
 from models import trees
+from models.content import VOCABULARY, word_ids
 from models.recommender import baselines
 from models.recommender.data import ShopHistory, distinct, ranges, sorted_order
 from models.recommender.metrics import K, WINDOW_DAYS, Recommendations, rank_chunks, \
@@ -34,6 +37,8 @@ NEIGHBOUR_CANDIDATES = 40      # per customer, from their items' neighbours
 POPULAR_CANDIDATES = 30
 CATEGORY_CANDIDATES = 10       # per main category, two categories
 STORE_CANDIDATES = 10          # the most ordered of the last 30 days in the customer's store
+NAME_NEIGHBOURS_PER_ITEM = 20  # items named alike kept per item
+NAME_CANDIDATES = 10           # per customer, from their items' names
 DECAY_DAYS = 60.0
 CHUNK = 2048
 
@@ -42,7 +47,8 @@ FEATURES = (
     "decayed_orders", "share_of_orders", "item_rebuy_rate", "item_buyers", "item_orders_7",
     "item_orders_30", "item_orders_90", "item_trend", "item_age", "customer_orders",
     "customer_since_last", "customer_items", "customer_repeat_share", "category_share",
-    "neighbour_score", "neighbour_rank", "popular_rank", "store_rank", "store_share")
+    "neighbour_score", "neighbour_rank", "popular_rank", "store_rank", "store_share",
+    "name_score", "name_rank")
 
 
 @dataclass
@@ -57,6 +63,7 @@ class Signals:
     category: np.ndarray               # (n,) category code per column
     customer: dict                     # name -> (customers,) array
     neighbours: sparse.csr_matrix      # (n, n) cosine, top NEIGHBOURS_PER_ITEM per row
+    names: sparse.csr_matrix           # (n, n) cosine of the names, top NAME_NEIGHBOURS_PER_ITEM
     popular: np.ndarray                # columns by recent popularity, best first
     store: np.ndarray                  # (customers,) row of the customer's latest store, -1: none
     store_orders: np.ndarray           # (stores, n) orders of the last 30 days in each store
@@ -117,12 +124,15 @@ class Signals:
         store_rank = np.empty_like(store_top)
         np.put_along_axis(store_rank, store_top, np.arange(n)[None, :], axis=1)
         return cls(history, items, pair_keys, pair, item, category, customer,
-                   _neighbours(pair_cust, pair_col, n_customers, n), np.argsort(-o30, kind="stable"),
+                   _neighbours(pair_cust, pair_col, n_customers, n),
+                   _name_neighbours(np.asarray(history.items.item_name)[items]),
+                   np.argsort(-o30, kind="stable"),
                    store, store_orders, store_top, store_rank, baselines.fill_scores(history, items))
 
-    def candidates(self, customers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(block rows, columns, neighbour scores) of every candidate of ``customers``, sorted by
-        row and column, distinct."""
+    def candidates(self, customers: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(block rows, columns, neighbour scores, name scores) of every candidate of
+        ``customers``, sorted by row and column, distinct."""
         n, m = len(self.items), len(customers)
         lo = np.searchsorted(self.pair_keys, customers.astype(np.int64) * n, side="left")
         hi = np.searchsorted(self.pair_keys, (customers.astype(np.int64) + 1) * n, side="left")
@@ -132,7 +142,9 @@ class Signals:
         total = np.asarray(weights.sum(axis=1)).ravel()
         weights = sparse.diags(1 / np.maximum(total, 1e-12)) @ weights
         near = (weights @ self.neighbours).tocsr()
-        near_rows, near_cols = _top_per_row(near, NEIGHBOUR_CANDIDATES)
+        near_rows, near_cols, _ = _top_per_row(near, NEIGHBOUR_CANDIDATES)
+        named = (weights @ self.names).tocsr()
+        name_rows, name_cols, _ = _top_per_row(named, NAME_CANDIDATES)
         popular = self.popular[:POPULAR_CANDIDATES]
         # the customer's two main categories, by decayed orders
         cat_weight = sparse.csr_matrix((self.pair[at, 4], (owner, self.category[own_cols])),
@@ -147,12 +159,13 @@ class Signals:
                 cat_rows.append(np.full(len(picks), r))
                 cat_cols.append(picks)
         store_rows, store_cols = self._store_popular(customers)
-        rows = np.concatenate([owner, near_rows, np.repeat(np.arange(m), len(popular)), store_rows]
-                              + cat_rows)
-        cols = np.concatenate([own_cols, near_cols, np.tile(popular, m), store_cols] + cat_cols)
+        rows = np.concatenate([owner, near_rows, name_rows, np.repeat(np.arange(m), len(popular)),
+                               store_rows] + cat_rows)
+        cols = np.concatenate([own_cols, near_cols, name_cols, np.tile(popular, m), store_cols]
+                              + cat_cols)
         key = distinct(rows.astype(np.int64) * n + cols)
         rows, cols = key // n, key % n
-        return rows, cols, np.asarray(near[rows, cols]).ravel()
+        return rows, cols, np.asarray(near[rows, cols]).ravel(), np.asarray(named[rows, cols]).ravel()
 
     def _store_popular(self, customers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(block rows, columns): the STORE_CANDIDATES most ordered items of the last 30 days in
@@ -168,9 +181,10 @@ class Signals:
         return rows[keep], cols[keep]
 
     def features(self, customers: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-                 near: np.ndarray) -> np.ndarray:
-        """(candidates, FEATURES) for the candidates (block rows, columns, neighbour scores) of
-        ``customers``; NaN where a pair was never bought (LightGBM learns where missing goes)."""
+                 near: np.ndarray, named: np.ndarray) -> np.ndarray:
+        """(candidates, FEATURES) for the candidates (block rows, columns, neighbour and name
+        scores) of ``customers``; NaN where a pair was never bought (LightGBM learns where
+        missing goes)."""
         n, d = len(self.items), self.history.column
         c = customers[rows]
         key = c.astype(np.int64) * n + cols
@@ -187,6 +201,7 @@ class Signals:
         own_cat = pd.Series(np.where(own, pair[:, 4], 0)).groupby(cat_key).transform("sum").to_numpy()
         cust_total = pd.Series(np.where(own, pair[:, 4], 0)).groupby(c).transform("sum").to_numpy()
         near_rank = pd.Series(-near).groupby(rows).rank(method="first").to_numpy()
+        name_rank = pd.Series(-named).groupby(rows).rank(method="first").to_numpy()
         pop_rank = np.empty(n)
         pop_rank[self.popular] = np.arange(n)
         # the item in the customer's store: its rank and share of the last 30 days' orders there
@@ -205,7 +220,7 @@ class Signals:
             pair[:, 4], share, self.item[cols], np.log1p(cust["orders"]), cust["since_last"],
             np.log1p(cust["items"]), cust["repeat_share"], own_cat / np.maximum(cust_total, 1e-12),
             near, np.where(near > 0, near_rank, np.nan), np.log1p(pop_rank[cols]), store_rank,
-            store_share]).astype(np.float32)
+            store_share, named, np.where(named > 0, name_rank, np.nan)]).astype(np.float32)
 
 
 def _neighbours(pair_cust: np.ndarray, pair_col: np.ndarray, n_customers: int, n: int
@@ -217,8 +232,39 @@ def _neighbours(pair_cust: np.ndarray, pair_col: np.ndarray, n_customers: int, n
     co.eliminate_zeros()
     norm = np.sqrt(np.maximum(np.asarray(x.sum(axis=0)).ravel(), 1.0))
     co = sparse.diags(1 / norm) @ co @ sparse.diags(1 / norm)
-    rows, cols = _top_per_row(co.tocsr(), NEIGHBOURS_PER_ITEM)
-    return sparse.csr_matrix((np.asarray(co[rows, cols]).ravel(), (rows, cols)), shape=(n, n))
+    rows, cols, values = _top_per_row(co.tocsr(), NEIGHBOURS_PER_ITEM)
+    return sparse.csr_matrix((values, (rows, cols)), shape=(n, n))
+
+
+NAME_BLOCK = 2048  # items whose similarities are held at once: a shop of 20,000 items whose
+                  # names share colour words would otherwise hold about 100 million pairs
+
+
+def _name_neighbours(names: np.ndarray) -> sparse.csr_matrix:
+    """Item x item cosine of the words of their descriptions, TF-IDF weighted (a word that many
+    items share says less than a design's name), each row cut to its NAME_NEIGHBOURS_PER_ITEM
+    largest; a word of one item only links nothing."""
+    n = len(names)
+    words = word_ids(names)
+    rows = np.repeat(np.arange(n), words.shape[1])
+    kept = words.ravel() > 0
+    x = sparse.csr_matrix((np.ones(kept.sum()), (rows[kept], words.ravel()[kept])),
+                          shape=(n, VOCABULARY))
+    x.data[:] = 1.0  # a word repeated in one name counts once
+    df = np.bincount(x.indices, minlength=VOCABULARY)
+    idf = np.where(df >= 2, np.log((1 + n) / (1 + df)) + 1, 0.0)  # scikit-learn's smooth idf
+    x = (x @ sparse.diags(idf)).tocsr()
+    norm = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    x = (sparse.diags(1 / np.maximum(norm, 1e-12)) @ x).tocsr()
+    parts = []
+    for start in range(0, n, NAME_BLOCK):
+        block = (x[start:start + NAME_BLOCK] @ x.T).tocsr()
+        owner = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+        block.data[block.indices == owner + start] = 0  # never an item's own neighbour
+        r, c, v = _top_per_row(block, NAME_NEIGHBOURS_PER_ITEM)
+        parts.append((r[v > 0] + start, c[v > 0], v[v > 0]))
+    r, c, v = (np.concatenate(a) for a in zip(*parts)) if parts else (np.zeros(0, int),) * 3
+    return sparse.csr_matrix((v, (r, c)), shape=(n, n))
 
 
 DENSE_ITEMS = 8192      # at most an (n, n) float32 count matrix of 256 MB
@@ -248,24 +294,26 @@ def _co_counts(x: sparse.csr_matrix) -> sparse.csr_matrix:
     return (sparse.csr_matrix(dense, dtype=np.float64) + light.T @ light).tocsr()
 
 
-def _top_per_row(m: sparse.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, columns) of each row's k largest stored entries."""
+def _top_per_row(m: sparse.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, columns, values) of each row's k largest stored entries (``m`` without duplicate
+    entries, as products and scipy's constructors make them), ties in column order."""
     m = m.tocsr()
-    m.sum_duplicates()
     lengths = np.diff(m.indptr)
     # only entries at or above their row's k-th largest value can be kept: sorting those alone
     # costs a few per row instead of a sort of every entry (8.7 million, 2.5 s, on the
     # foundation shop's co-occurrence); ties at that value stay and keep their column order
+    # (sorted among the kept entries only: a product's columns come unsorted, and sorting all of
+    # them cost 1.3 s of 4.2 for the names of 20,000 items)
     kth = np.full(m.shape[0], -np.inf)
     for r in np.flatnonzero(lengths > k):
         kth[r] = np.partition(m.data[m.indptr[r]:m.indptr[r + 1]], -k)[-k]
     rows = np.repeat(np.arange(m.shape[0]), lengths)
     at = np.flatnonzero(m.data >= kth[rows])
     rows = rows[at]
-    order = np.lexsort((-m.data[at], rows))
+    order = np.lexsort((m.indices[at], -m.data[at], rows))
     rank = np.arange(len(order)) - np.searchsorted(rows, rows[order])
-    best = order[rank < k]
-    return rows[best], m.indices[at[best]]
+    best = at[order[rank < k]]
+    return rows[order[rank < k]], m.indices[best], m.data[best]
 
 
 def _popular_by_category(category: np.ndarray, popular: np.ndarray, k: int) -> dict:
@@ -292,14 +340,14 @@ def training_set(history: ShopHistory, origins: int, customers_per_origin: int |
         sig = Signals.of(past)
         for at in range(0, len(customers), CHUNK):
             chunk = customers[at:at + CHUNK]
-            rows, cols, near = sig.candidates(chunk)
+            rows, cols, near, named = sig.candidates(chunk)
             ids = past.purchases.customer_ids[chunk][rows]
             item_ids = past.items.item_ids[sig.items[cols]]
             y = np.fromiter((i in relevant.get(c, ()) for c, i in zip(ids, item_ids)), bool, len(rows))
             sizes = np.bincount(rows, minlength=len(chunk))
             hit = np.bincount(rows, weights=y, minlength=len(chunk)) > 0
             keep = hit[rows]
-            xs.append(sig.features(chunk, rows, cols, near)[keep])
+            xs.append(sig.features(chunk, rows, cols, near, named)[keep])
             ys.append(y[keep])
             groups.append(sizes[hit])
     return np.vstack(xs), np.concatenate(ys), np.concatenate(groups)
@@ -358,8 +406,9 @@ def recommend(model: str, history: ShopHistory, customers: np.ndarray | None = N
     sig = Signals.of(history)
 
     def ranked(chunk: np.ndarray):
-        rows, cols, near = sig.candidates(chunk)
-        score = booster.predict(sig.features(chunk, rows, cols, near), num_threads=PARAMS["num_threads"])
+        rows, cols, near, named = sig.candidates(chunk)
+        score = booster.predict(sig.features(chunk, rows, cols, near, named),
+                                num_threads=PARAMS["num_threads"])
         # candidates above every filler: the fill is below 1e-3
         return top_k_own_plus_shared(rows, cols, 1.0 + 1.0 / (1.0 + np.exp(-score)), sig.fill,
                                      len(chunk), k)

@@ -33,11 +33,12 @@ def test_lists_are_distinct_sellable_full_and_reach_beyond_the_candidates(shop, 
         assert set(items) <= sellable and (np.diff(scores) <= 0).all()
     # with a handful of candidates per customer the lists are still full: the rest of the
     # catalogue follows by recent popularity
-    for name in ("NEIGHBOUR_CANDIDATES", "POPULAR_CANDIDATES", "CATEGORY_CANDIDATES", "STORE_CANDIDATES"):
+    for name in ("NEIGHBOUR_CANDIDATES", "NAME_CANDIDATES", "POPULAR_CANDIDATES",
+                 "CATEGORY_CANDIDATES", "STORE_CANDIDATES"):
         monkeypatch.setattr(ranker, name, 1)
     few = ranker.recommend(model, history)
     signals = ranker.Signals.of(history)
-    rows, cols, _ = signals.candidates(history.customers())
+    rows, cols, _, _ = signals.candidates(history.customers())
     candidates = set(zip(rows.tolist(), history.items.item_ids[signals.items[cols]]))
     outside = [(r, i) for r, items in enumerate(few.item_ids) for i in items if (r, i) not in candidates]
     assert few.item_ids.shape == recs.item_ids.shape and outside
@@ -48,12 +49,12 @@ def test_a_customer_is_offered_what_their_store_ordered_lately(shop, monkeypatch
     their store's most ordered items of the last 30 days, best first, and only those: the two
     stores of the tiny shop are offered different items."""
     history = shop.until(shop.run_date - timedelta(days=END_BACK))
-    for name in ("NEIGHBOUR_CANDIDATES", "POPULAR_CANDIDATES", "CATEGORY_CANDIDATES"):
+    for name in ("NEIGHBOUR_CANDIDATES", "NAME_CANDIDATES", "POPULAR_CANDIDATES", "CATEGORY_CANDIDATES"):
         monkeypatch.setattr(ranker, name, 0)
     monkeypatch.setattr(ranker, "STORE_CANDIDATES", 3)
     signals = ranker.Signals.of(history)
     customers = history.customers()
-    rows, cols, _ = signals.candidates(customers)
+    rows, cols, _, _ = signals.candidates(customers)
     own = history.purchases.orders_per_customer()  # every listed customer ordered
     assert (own[customers] > 0).all()
     store = history.purchases.latest_store()
@@ -74,15 +75,42 @@ def test_a_ranker_trained_on_other_inputs_is_refused_by_name_and_left_out_when_l
     difference, and the loaded model leaves it out (the network serves) with a warning."""
     from dataclasses import replace
 
-    older = model.replace(" store_rank store_share", "", 1)  # the inputs before the stores'
+    older = model.replace(" name_score name_rank", "", 1)  # the inputs before the names'
     assert trees.inputs_of(older) == list(ranker.FEATURES[:-2])
-    with pytest.raises(ValueError, match="two-stage ranker: trained on other inputs.*missing store_rank, store_share"):
+    with pytest.raises(ValueError, match="two-stage ranker: trained on other inputs.*missing name_score, name_rank"):
         ranker.recommend(older, shop.until(shop.run_date - timedelta(days=END_BACK)))
     assert replace(trained, ranker=model).ranker == model
     with caplog.at_level("WARNING"):
         loaded = replace(trained, ranker=older, version="recommender-older")
     assert loaded.ranker is None
     assert "recommender-older" in caplog.text and "other inputs" in caplog.text
+
+
+def test_a_customer_is_offered_items_named_like_theirs(shop, monkeypatch):
+    """With the other sources switched off, what a customer is offered beyond their own items
+    shares a word of its description with one of their items and scores above zero; an item
+    that shares no word scores zero."""
+    from models.content import word_ids
+
+    history = shop.until(shop.run_date - timedelta(days=END_BACK))
+    for name in ("NEIGHBOUR_CANDIDATES", "POPULAR_CANDIDATES", "CATEGORY_CANDIDATES", "STORE_CANDIDATES"):
+        monkeypatch.setattr(ranker, name, 0)
+    monkeypatch.setattr(ranker, "NAME_CANDIDATES", 4)
+    signals = ranker.Signals.of(history)
+    customers = history.customers()
+    rows, cols, _, named = signals.candidates(customers)
+    words = [set(w[w > 0].tolist()) for w in word_ids(history.items.item_name[signals.items])]
+    offered = 0
+    for r, c in enumerate(customers):
+        bought = set(history.events(np.array([c]), signals.items)[1].tolist())
+        theirs = set().union(*(words[b] for b in bought))
+        mine = rows == r
+        for col, score in zip(cols[mine], named[mine]):
+            assert score == 0 or words[col] & theirs, (c, col)
+            if col not in bought:
+                assert words[col] & theirs and score > 0
+                offered += 1
+    assert offered
 
 
 def test_orders_after_d_change_neither_training_nor_lists(shop, model):

@@ -43,10 +43,20 @@ def test_top_per_row_is_each_rows_largest_ties_by_column():
     dense = rng.integers(0, 4, (40, 25)).astype(np.float64)  # many ties, some empty rows
     dense[::7] = 0
     m = sparse.csr_matrix(dense)
-    rows, cols = ranker._top_per_row(m, 5)
+    rows, cols, values = ranker._top_per_row(m, 5)
     expected = [(r, c) for r in range(m.shape[0])
                 for c in sorted(np.flatnonzero(dense[r]), key=lambda c: (-dense[r, c], c))[:5]]
     assert list(zip(rows.tolist(), cols.tolist())) == expected
+    np.testing.assert_array_equal(values, dense[rows, cols])
+    # a product's columns come unsorted: the same entries, ties still in column order
+    shuffled = m.copy()
+    for r in range(m.shape[0]):
+        at = slice(m.indptr[r], m.indptr[r + 1])
+        flip = np.arange(at.start, at.stop)[::-1]
+        shuffled.indices[at], shuffled.data[at] = m.indices[flip], m.data[flip]
+    shuffled.has_sorted_indices = False
+    again = ranker._top_per_row(shuffled, 5)
+    assert list(zip(again[0].tolist(), again[1].tolist())) == expected
 
 
 def test_distinct_is_numpys_unique():
@@ -84,3 +94,22 @@ def test_store_orders_are_the_last_30_days_where_each_customer_ordered_last(shop
     np.testing.assert_allclose(signals.store_orders, expected)
     assert (signals.store_orders[np.arange(2)[:, None], signals.store_top[:, :-1]]
             >= signals.store_orders[np.arange(2)[:, None], signals.store_top[:, 1:]]).all()
+
+
+def test_items_named_alike_by_their_rarer_words():
+    """Name neighbours: items sharing a design's word are nearer than items sharing a word
+    that many items have; a word of one item links nothing; never the item itself; symmetric
+    scores; at most NAME_NEIGHBOURS_PER_ITEM per item, in blocks as at once."""
+    names = np.array(["RED RETROSPOT LUNCH BAG", "RED RETROSPOT JUMBO BAG", "BLUE POLKADOT LUNCH BAG",
+                      "PINK OWL DOORSTOP", "ZEBRA", "", *[f"PLAIN BAG {k}" for k in range(30)]])
+    m = ranker._name_neighbours(names).toarray()
+    assert m.shape == (36, 36) and (np.diag(m) == 0).all()
+    assert m[0, 1] > m[0, 2] > 0  # RED RETROSPOT (2 items) before LUNCH BAG (BAG: 33 items)
+    assert m[0, 1] == pytest.approx(m[1, 0])
+    assert not m[3].any() and not m[4].any() and not m[5].any()  # no word shared
+    assert ((m > 0).sum(axis=1) <= ranker.NAME_NEIGHBOURS_PER_ITEM).all()
+    kept = m > 0
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ranker, "NAME_BLOCK", 7)
+        np.testing.assert_allclose(ranker._name_neighbours(names).toarray(), m)
+    assert kept[6].sum() == ranker.NAME_NEIGHBOURS_PER_ITEM  # the plain bags: 20 of 32 alike
