@@ -14,6 +14,8 @@ from tests.models.recommender.conftest import with_big_orders_after
 from tests.models.recommender.test_model import _with_fresh_orders
 
 END_BACK = 20  # the ranker is trained on the tiny shop up to its last day - 20
+SOURCES = ("NEIGHBOUR_CANDIDATES", "NAME_CANDIDATES", "POPULAR_CANDIDATES", "CATEGORY_CANDIDATES",
+           "STORE_CANDIDATES")  # the candidates' sources beside the customer's own items
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +35,7 @@ def test_lists_are_distinct_sellable_full_and_reach_beyond_the_candidates(shop, 
         assert set(items) <= sellable and (np.diff(scores) <= 0).all()
     # with a handful of candidates per customer the lists are still full: the rest of the
     # catalogue follows by recent popularity
-    for name in ("NEIGHBOUR_CANDIDATES", "NAME_CANDIDATES", "POPULAR_CANDIDATES",
-                 "CATEGORY_CANDIDATES", "STORE_CANDIDATES"):
+    for name in SOURCES:
         monkeypatch.setattr(ranker, name, 1)
     few = ranker.recommend(model, history)
     signals = ranker.Signals.of(history)
@@ -44,17 +45,23 @@ def test_lists_are_distinct_sellable_full_and_reach_beyond_the_candidates(shop, 
     assert few.item_ids.shape == recs.item_ids.shape and outside
 
 
+def _one_source(shop, monkeypatch, source: str, k: int):
+    """(history at D, its signals, its customers, their candidates) with every candidate source
+    but ``source`` (``k`` a customer) switched off; own items are always candidates."""
+    history = shop.until(shop.run_date - timedelta(days=END_BACK))
+    for name in SOURCES:
+        monkeypatch.setattr(ranker, name, k if name == source else 0)
+    signals = ranker.Signals.of(history)
+    customers = history.customers()
+    return history, signals, customers, signals.candidates(customers)
+
+
 def test_a_customer_is_offered_what_their_store_ordered_lately(shop, monkeypatch):
     """With the other sources switched off, what a customer is offered beyond their own items is
     their store's most ordered items of the last 30 days, best first, and only those: the two
     stores of the tiny shop are offered different items."""
-    history = shop.until(shop.run_date - timedelta(days=END_BACK))
-    for name in ("NEIGHBOUR_CANDIDATES", "NAME_CANDIDATES", "POPULAR_CANDIDATES", "CATEGORY_CANDIDATES"):
-        monkeypatch.setattr(ranker, name, 0)
-    monkeypatch.setattr(ranker, "STORE_CANDIDATES", 3)
-    signals = ranker.Signals.of(history)
-    customers = history.customers()
-    rows, cols, _, _ = signals.candidates(customers)
+    history, signals, customers, (rows, cols, _, _) = _one_source(shop, monkeypatch,
+                                                                  "STORE_CANDIDATES", 3)
     own = history.purchases.orders_per_customer()  # every listed customer ordered
     assert (own[customers] > 0).all()
     store = history.purchases.latest_store()
@@ -92,13 +99,8 @@ def test_a_customer_is_offered_items_named_like_theirs(shop, monkeypatch):
     that shares no word scores zero."""
     from models.content import word_ids
 
-    history = shop.until(shop.run_date - timedelta(days=END_BACK))
-    for name in ("NEIGHBOUR_CANDIDATES", "POPULAR_CANDIDATES", "CATEGORY_CANDIDATES", "STORE_CANDIDATES"):
-        monkeypatch.setattr(ranker, name, 0)
-    monkeypatch.setattr(ranker, "NAME_CANDIDATES", 4)
-    signals = ranker.Signals.of(history)
-    customers = history.customers()
-    rows, cols, _, named = signals.candidates(customers)
+    history, signals, customers, (rows, cols, _, named) = _one_source(shop, monkeypatch,
+                                                                      "NAME_CANDIDATES", 4)
     words = [set(w[w > 0].tolist()) for w in word_ids(history.items.item_name[signals.items])]
     offered = 0
     for r, c in enumerate(customers):
