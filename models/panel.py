@@ -203,7 +203,8 @@ def _descriptions(seen: list[tuple]) -> Descriptions:
 
 def _days(column: pd.Series) -> np.ndarray:
     """Dates (date objects, strings or timestamps) as numpy days."""
-    return pd.to_datetime(column).to_numpy().astype("datetime64[D]")
+    # cache=False: the cache check alone iterates every value (0.15 s for a year of 3,300 items)
+    return pd.to_datetime(column, cache=False).to_numpy().astype("datetime64[D]")
 
 
 def load_panel(con, end: date, start: date | None = None) -> DemandPanel:
