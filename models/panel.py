@@ -60,8 +60,7 @@ class DemandPanel:
     list_price: np.ndarray      # (n,) float32, NaN if not listed
     orders: np.ndarray          # (n, T) float32: distinct orders with the item (popularity)
     item_name: np.ndarray       # (n,) str: the latest description ("" if none)
-    # how categories and descriptions changed, for ``until`` (None: they never do)
-    descriptions: Descriptions | None = None
+    descriptions: Descriptions  # how categories and descriptions changed, for ``until``
 
     @property
     def days(self) -> int:
@@ -92,8 +91,7 @@ class DemandPanel:
         cut = self.column(d) + 1
         units = self.units[:, :cut]
         known = (units > 0).any(axis=1) | ((self.launch != NEVER) & (self.launch < cut))
-        descriptions, category, item_name = (None, self.category[known], self.item_name[known]) \
-            if self.descriptions is None else self.descriptions.until(cut, known)
+        descriptions, category, item_name = self.descriptions.until(cut, known)
         return replace(self, item_ids=self.item_ids[known], units=units[known],
                        revenue=self.revenue[known, :cut], category=category,
                        launch=self.launch[known], list_price=self.list_price[known],
