@@ -165,6 +165,11 @@ class Signals:
                               + cat_cols)
         key = distinct(rows.astype(np.int64) * n + cols)
         rows, cols = key // n, key % n
+        # a product's columns come unsorted, and scipy then looks each candidate up by scanning
+        # its whole row; sorted, by bisection (the foundation shop's 75,801 customers: a day's
+        # candidates 48 -> 20 s)
+        near.sort_indices()
+        named.sort_indices()
         return rows, cols, np.asarray(near[rows, cols]).ravel(), np.asarray(named[rows, cols]).ravel()
 
     def _store_popular(self, customers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
