@@ -168,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resume", action="store_true",
                     help="keep the work folder and the steps already measured in it")
     args = ap.parse_args(argv)
+    # absolute: the early warehouse's landing is a link into the pipeline's folder, and a
+    # relative link target is read from the link's own folder
+    args.work = args.work.resolve()
     global RESULTS_FILE
     RESULTS_FILE = args.work / "results.json"
     if args.resume and RESULTS_FILE.exists():
@@ -197,8 +200,11 @@ def foundation(args) -> str:
         d.mkdir(parents=True, exist_ok=True)
     print(f"generating {args.days} days x {args.lines_per_day:,.0f} lines", flush=True)
     gen = child({"step": "generate", "shop": shop}, pipeline)
-    if not (early / "landing").exists():
-        (early / "landing").symlink_to(pipeline / "landing")
+    link = early / "landing"
+    if link.is_symlink():  # a link left by an earlier run may point elsewhere
+        link.unlink()
+    if not link.exists():
+        link.symlink_to(pipeline / "landing")
 
     last = args.days
     print(f"pipeline backfill of days 1..{last - 1} (without the model stages)", flush=True)
