@@ -35,7 +35,7 @@ from models.recommender.metrics import K, WINDOW_DAYS, Recommendations, rank_chu
 NEIGHBOURS_PER_ITEM = 30       # co-occurrence neighbours kept per item
 NEIGHBOUR_CANDIDATES = 40      # per customer, from their items' neighbours
 POPULAR_CANDIDATES = 30
-CATEGORY_CANDIDATES = 10       # per main category, two categories
+CATEGORY_CANDIDATES = 10       # per main category, two categories (5-20 measured: decision 0043)
 STORE_CANDIDATES = 10          # the most ordered of the last 30 days in the customer's store
 NAME_NEIGHBOURS_PER_ITEM = 20  # items named alike kept per item
 NAME_CANDIDATES = 10           # per customer, from their items' names
