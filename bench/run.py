@@ -193,6 +193,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def link_landing(early: Path, pipeline: Path) -> None:
+    """``early``'s landing folder as a link to ``pipeline``'s (the early warehouse reads the files
+    generated once): an absolute target, since a relative one is read from the link's own
+    folder, and a link left by an earlier run replaced."""
+    link = early / "landing"
+    if link.is_symlink():
+        link.unlink()
+    link.symlink_to((pipeline / "landing").resolve())
+
+
 def foundation(args) -> str:
     shop = flat_shop(args.days, args.lines_per_day)
     pipeline, early, plain = args.work / "pipeline", args.work / "early", args.work / "plain"
@@ -200,11 +210,7 @@ def foundation(args) -> str:
         d.mkdir(parents=True, exist_ok=True)
     print(f"generating {args.days} days x {args.lines_per_day:,.0f} lines", flush=True)
     gen = child({"step": "generate", "shop": shop}, pipeline)
-    link = early / "landing"
-    if link.is_symlink():  # a link left by an earlier run may point elsewhere
-        link.unlink()
-    if not link.exists():
-        link.symlink_to(pipeline / "landing")
+    link_landing(early, pipeline)
 
     last = args.days
     print(f"pipeline backfill of days 1..{last - 1} (without the model stages)", flush=True)
