@@ -168,8 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resume", action="store_true",
                     help="keep the work folder and the steps already measured in it")
     args = ap.parse_args(argv)
-    # absolute: the early warehouse's landing is a link into the pipeline's folder, and a
-    # relative link target is read from the link's own folder
+    # absolute: every step runs in a child process started in the repository's root, whatever
+    # folder this one was started in, and is handed paths under the work folder
     args.work = args.work.resolve()
     global RESULTS_FILE
     RESULTS_FILE = args.work / "results.json"
