@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.learned import TrainedPerOrigin, time_daily_stage, train_and_save
+from bench.learned import TrainedPerOrigin, comparison_section, time_daily_stage, train_and_save
 from models.evaluation import to_markdown
 from models.forecaster import baselines, boosted
 from models.forecaster.config import ForecasterConfig
@@ -430,14 +430,8 @@ def comparison_markdown(args, compared: dict, speed: dict, notes: dict[str, str]
            "interval covers more than 80% (the synthetic shop's oracle, below). Each step ran in "
            "its own process.", ""]
     for dataset, result in compared.items():
-        results = pd.DataFrame(result["results"])
-        results["origin"] = results["origin"].astype(str)
-        table = summary(results, result["reference"])
-        origins = sorted(results["origin"].unique())
-        out += [f"### {dataset} (origins {', '.join(origins)})", "", to_markdown(table), ""]
-        if dataset in notes:
-            out += [notes[dataset], ""]
-        out += ["Targets:", "", *targets(table, dataset), *calibration(results), ""]
+        results, table, opening = comparison_section(dataset, result, summary, notes)
+        out += [*opening, "Targets:", "", *targets(table, dataset), *calibration(results), ""]
         training = result.get("training") or {}
         if training:
             out += ["Training time per origin (s): " + ", ".join(

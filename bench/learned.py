@@ -10,7 +10,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from pydantic import BaseModel
+
+from models.evaluation import to_markdown
 
 
 class TrainedPerOrigin:
@@ -59,3 +62,17 @@ def train_and_save(meta_train: Callable, history, cfg, models_dir: Path) -> tupl
     trained = meta_train(history, cfg, log=None)
     seconds = time.perf_counter() - started
     return seconds, trained, registry.save(trained, models_dir)
+
+
+def comparison_section(dataset: str, result: dict, summary: Callable, notes: dict[str, str]
+                       ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """One dataset's comparison as the benchmarks report it: (its results per origin, the summary
+    table, the section's opening lines: heading with the origins, the table, the dataset's note)."""
+    results = pd.DataFrame(result["results"])
+    results["origin"] = results["origin"].astype(str)
+    table = summary(results, result["reference"])
+    lines = [f"### {dataset} (origins {', '.join(sorted(results['origin'].unique()))})", "",
+             to_markdown(table), ""]
+    if dataset in notes:
+        lines += [notes[dataset], ""]
+    return results, table, lines

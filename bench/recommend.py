@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.learned import TrainedPerOrigin, time_daily_stage, train_and_save
+from bench.learned import TrainedPerOrigin, comparison_section, time_daily_stage, train_and_save
 from models.evaluation import to_markdown
 from models.recommender import baselines, ranker
 from models.recommender.config import RecommenderConfig
@@ -427,13 +427,8 @@ def comparison_markdown(compared: dict, speed: dict, machine: str, notes: dict[s
            "The fine-tuning ablation takes the meta model's number of steps at its initial "
            "inner rate. Each step ran in its own process.", ""]
     for dataset, result in compared.items():
-        results = pd.DataFrame(result["results"])
-        results["origin"] = results["origin"].astype(str)
-        table = summary(results, result["reference"])
-        out += [f"### {dataset} (origins {', '.join(sorted(results['origin'].unique()))})", "",
-                to_markdown(table), ""]
-        if dataset in notes:
-            out += [notes[dataset], ""]
+        results, table, opening = comparison_section(dataset, result, summary, notes)
+        out += opening
         shares = repeat_shares(results)
         where = ("Where the hits come from (Li et al., \"A Next Basket Recommendation Reality "
                  "Check\", TOIS 2023): Recall@20 split into items the customer had bought before "
