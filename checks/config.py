@@ -6,10 +6,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.layered import for_source
+from domain.layered import load_for_source
 
 
 class RawThresholds(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt threshold is refused, not ignored
     max_bad_row_share: float = 0.05
     max_abs_quantity: float = 100_000
     max_unit_price: float = 50_000
@@ -31,13 +32,10 @@ class PredictionThresholds(BaseModel):
 
 
 class QualityConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     raw: RawThresholds = RawThresholds()
     predictions: PredictionThresholds = PredictionThresholds()
 
 
 def load_quality_config(path: Path, source_name: str) -> QualityConfig:
-    merged = for_source(path, source_name)
-    try:
-        return QualityConfig(**merged)
-    except Exception as exc:
-        raise ValueError(f"{path}: invalid quality thresholds for {source_name}: {exc}") from exc
+    return load_for_source(path, source_name, QualityConfig, "quality thresholds")

@@ -46,19 +46,23 @@ class Verdict:
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     docs_pages: list[Path] = field(default_factory=list)
+    thresholds_at: str = ""    # where the thresholds named in failures are set
 
     def message(self, files: list[str]) -> str:
         pages = ", ".join(str(p) for p in self.docs_pages)
+        where = (f" Thresholds: {self.thresholds_at}."
+                 if self.thresholds_at and any("[set by" in f for f in self.failures) else "")
         return (f"{self.run_date} failed the raw data gate (files: {', '.join(files) or 'none'}): "
-                + "; ".join(self.failures) + f". Data Docs: {pages}")
+                + "; ".join(self.failures) + f".{where} Data Docs: {pages}")
 
 
 class Gate:
     """One GX context per process; suites are rebuilt from the thresholds at start."""
 
-    def __init__(self, root: Path, quality: QualityConfig):
+    def __init__(self, root: Path, quality: QualityConfig, thresholds_at: str = ""):
         self.root = root
         self.quality = quality
+        self.thresholds_at = thresholds_at  # e.g. "configs/quality.yaml, sources.my_shop.raw"
         self.docs_dir = root / "data_docs"
         self._pending_docs: list = []
 
@@ -114,8 +118,10 @@ class Gate:
             e.ExpectColumnValuesToNotBeNull(column="item_id"),
             e.ExpectColumnValuesToNotBeNull(column="ordered_at"),
             e.ExpectColumnValuesToBeBetween(column="quantity", min_value=-q.max_abs_quantity,
-                                            max_value=q.max_abs_quantity),
-            e.ExpectColumnValuesToBeBetween(column="unit_price", min_value=0, max_value=q.max_unit_price),
+                                            max_value=q.max_abs_quantity,
+                                            meta=_set_by("max_abs_quantity")),
+            e.ExpectColumnValuesToBeBetween(column="unit_price", min_value=0, max_value=q.max_unit_price,
+                                            meta=_set_by("max_unit_price")),
             e.ExpectColumnValuesToBeBetween(column="minutes_into_day", min_value=0, max_value=24 * 60),
         ]
 
@@ -124,13 +130,18 @@ class Gate:
         e = gx.expectations
         return [
             e.ExpectColumnValuesToBeBetween(column="bad_row_share", min_value=0,
-                                            max_value=q.max_bad_row_share),
+                                            max_value=q.max_bad_row_share,
+                                            meta=_set_by("max_bad_row_share")),
             e.ExpectColumnValuesToBeBetween(column="volume_ratio", min_value=q.volume_min_ratio,
-                                            max_value=q.volume_max_ratio),
+                                            max_value=q.volume_max_ratio,
+                                            meta=_set_by("volume_min_ratio", "volume_max_ratio",
+                                                         "partial_days")),
             e.ExpectColumnValuesToBeBetween(column="no_customer_share", min_value=0,
-                                            max_value=q.max_no_customer_share),
+                                            max_value=q.max_no_customer_share,
+                                            meta=_set_by("max_no_customer_share")),
             e.ExpectColumnValuesToBeBetween(column="no_customer_share_increase",
-                                            max_value=q.max_no_customer_share_increase),
+                                            max_value=q.max_no_customer_share_increase,
+                                            meta=_set_by("max_no_customer_share_increase")),
             e.ExpectColumnValuesToBeBetween(column="duplicate_files", min_value=0, max_value=0),
         ]
 
@@ -229,7 +240,7 @@ class Gate:
         # offset beyond 24 hours, which breaks the Data Docs page of the run
         label = first.isoformat() if first == last else f"{first.isoformat()}_to_{last.isoformat()}"
         run_id = gx.RunIdentifier(run_name=label, run_time=datetime.combine(first, time()))
-        verdicts = {d: Verdict(d, passed=True) for d in days}
+        verdicts = {d: Verdict(d, passed=True, thresholds_at=self.thresholds_at) for d in days}
         for name, frame in frames.items():
             frame = frame.reset_index(drop=True)
             result = checkpoints[name].run(batch_parameters={"dataframe": frame}, run_id=run_id)
@@ -255,6 +266,12 @@ class Gate:
             self._pending_docs = []
 
 
+def _set_by(*keys: str) -> dict:
+    """An expectation's meta naming the thresholds (configs/quality.yaml, section raw) that set
+    it, so that a failure tells the operator which value to change if the shop is like that."""
+    return {"thresholds": [f"raw.{k}" for k in keys]}
+
+
 def _all_zero(gx, columns: list[str]) -> list:
     return [gx.expectations.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=0)
             for c in columns]
@@ -274,6 +291,8 @@ def _failures_by_day(suite: str, r, frame: pd.DataFrame, first: date) -> dict[da
     else:
         low, high = (_number(cfg.kwargs.get(k)) for k in ("min_value", "max_value"))
         where = f"{suite}.{cfg.type}({column or ''} in [{low}, {high}])"
+    if (cfg.meta or {}).get("thresholds"):
+        where += f" [set by {', '.join(cfg.meta['thresholds'])}]"
     index = res.get("unexpected_index_list")
     if not index or column is None or not isinstance(index[0], (int, np.integer)):
         return {first: f"{where}: observed {res.get('observed_value')}"}

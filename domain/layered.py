@@ -4,13 +4,45 @@ are written."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import yaml
+
+T = TypeVar("T")
+
+TOP_LEVEL = ("defaults", "sources")
 
 
 def for_source(path: Path, source_name: str) -> dict:
     """The file's defaults with the source's overrides laid over them, section by section."""
+    return _merged(_read(path), source_name)
+
+
+def load_for_source(path: Path, source_name: str, build: Callable[..., T], what: str) -> T:
+    """``build(**for_source(path, source_name))``, after building every source's section the
+    same way: a misspelt key under another source's overrides is refused now, not when that
+    source first runs. Errors name the file, the source and the field."""
+    spec = _read(path)
+    built = {}
+    for name in (source_name, *(spec.get("sources") or {})):
+        try:
+            built[name] = build(**_merged(spec, name))
+        except Exception as exc:
+            raise ValueError(f"{path}: invalid {what} for {name}: {exc}") from exc
+    return built[source_name]
+
+
+def _read(path: Path) -> dict:
     spec = yaml.safe_load(Path(path).read_text()) or {}
+    unknown = sorted(set(spec) - set(TOP_LEVEL)) if isinstance(spec, dict) else ["(not a mapping)"]
+    if unknown:
+        # a misspelt `defaults:` or `sources:` would otherwise leave every value at its default
+        raise ValueError(f"{path}: unknown top-level key(s) {', '.join(map(str, unknown))}; "
+                         f"expected {' and '.join(TOP_LEVEL)}")
+    return spec
+
+
+def _merged(spec: dict, source_name: str) -> dict:
     merged: dict = {}
     for layer in (spec.get("defaults") or {}, (spec.get("sources") or {}).get(source_name) or {}):
         for section, values in layer.items():

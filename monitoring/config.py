@@ -11,7 +11,7 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.layered import for_source
+from domain.layered import load_for_source
 
 # Evidently's drift tests by registered name, as each column type allows them
 NumericalMethod = Literal["wasserstein", "psi", "hellinger", "jensenshannon", "kl_div", "ks", "ed"]
@@ -134,7 +134,4 @@ class MonitoringConfig(BaseModel):
 
 
 def load_monitoring_config(path: Path, source_name: str) -> MonitoringConfig:
-    try:
-        return MonitoringConfig(**for_source(path, source_name))
-    except Exception as exc:
-        raise ValueError(f"{path}: invalid monitoring settings for {source_name}: {exc}") from exc
+    return load_for_source(path, source_name, MonitoringConfig, "monitoring settings")

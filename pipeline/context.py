@@ -85,7 +85,9 @@ class RunContext:
 
     @cached_property
     def gate(self) -> Gate:
-        return Gate(self.settings.root / "quality", self.quality)
+        return Gate(self.settings.root / "quality", self.quality,
+                    thresholds_at=f"{self.settings.quality_config} (defaults, or this source's "
+                                  f"under sources.{self.source.name})")
 
     @cached_property
     def dbt(self) -> DbtProject:

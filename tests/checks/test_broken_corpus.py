@@ -69,12 +69,12 @@ FAILS_TO_READ = {
     "truncated_csv": "the file looks truncated",
     "non_utf8": "cannot be read",
 }
-FAILS_THE_GATE = {
-    "wrong_types": "bad_row_share",
-    "future_dates": "bad_row_share",
-    "volume_10x": "volume_ratio",
-    "all_without_customer": "no_customer_share",
-    "same_file_twice": "duplicate_files",
+FAILS_THE_GATE = {  # case: (the expectation named, the threshold that sets it, if one does)
+    "wrong_types": ("bad_row_share", "raw.max_bad_row_share"),
+    "future_dates": ("bad_row_share", "raw.max_bad_row_share"),
+    "volume_10x": ("volume_ratio", "raw.volume_max_ratio"),
+    "all_without_customer": ("no_customer_share", "raw.max_no_customer_share"),
+    "same_file_twice": ("duplicate_files", None),
 }
 
 
@@ -89,8 +89,8 @@ def test_unreadable_deliveries_fail_the_day_naming_the_file(history, case, expec
     assert _snapshot(settings) == before
 
 
-@pytest.mark.parametrize("case, expectation", sorted(FAILS_THE_GATE.items()))
-def test_batch_defects_fail_the_gate_with_expectations_and_data_docs(history, case, expectation):
+@pytest.mark.parametrize("case, expected", sorted(FAILS_THE_GATE.items()))
+def test_batch_defects_fail_the_gate_with_expectations_and_data_docs(history, case, expected):
     settings, cfg, landing = history
     before = _snapshot(settings)
     files = _deliver(case, landing)
@@ -98,8 +98,14 @@ def test_batch_defects_fail_the_gate_with_expectations_and_data_docs(history, ca
     assert (outcome.failed_stage, outcome.stop.run_date, outcome.done) == ("gate", DAY, [])
     verdict, message = window.verdicts[DAY], str(outcome.stop.error)
     assert not verdict.passed
+    expectation, threshold = expected
     assert expectation in message and files[0].name in message
     assert all(p.exists() for p in verdict.docs_pages) and "Data Docs" in message
+    # where a shop is simply like that, the operator is told which value to change, and where
+    if threshold:
+        assert f"{threshold}" in message and f"Thresholds: {settings.quality_config}" in message
+    else:
+        assert "Thresholds:" not in message
     assert _snapshot(settings) == before
 
 

@@ -207,6 +207,13 @@ def test_an_unknown_drift_test_is_refused_naming_the_file(tmp_path):
         load_monitoring_config(path, "shop")
 
 
+def test_a_mistake_under_another_source_is_refused_naming_it(tmp_path):
+    path = tmp_path / "monitoring.yaml"
+    path.write_text("sources:\n  other:\n    drift:\n      num_treshold: 0.2\n")
+    with pytest.raises(ValueError, match=r"(?s)invalid monitoring settings for other.*num_treshold"):
+        load_monitoring_config(path, "shop")
+
+
 def test_a_source_overrides_the_defaults(tmp_path):
     path = tmp_path / "monitoring.yaml"
     path.write_text("defaults:\n  drift:\n    num_threshold: 0.1\nsources:\n  shop:\n    drift:\n      num_threshold: 0.2\n")
