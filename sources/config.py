@@ -9,11 +9,12 @@ import re
 from datetime import date, datetime, time, timedelta
 from enum import Enum
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import duckdb
 import yaml
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.paths import REPO_ROOT
 from sources.expressions import check_expression, check_rule, quoted, sandbox
@@ -24,6 +25,9 @@ CANONICAL_COLUMNS = (
     "unit_price", "ordered_at", "store", "category",
 )
 REQUIRED_COLUMNS = ("order_id", "item_id", "quantity", "unit_price", "ordered_at")
+# every part of a mapping refuses keys it does not know: a misspelt `date_fromat` or
+# `rules.cancelation` would otherwise leave the default in force without a word
+STRICT = ConfigDict(extra="forbid")
 
 
 class Calendar(str, Enum):
@@ -33,6 +37,7 @@ class Calendar(str, Enum):
 
 class ColumnSource(BaseModel):
     """Either a source column name or a DuckDB SQL expression over the source's columns."""
+    model_config = STRICT
 
     column: str | None = None
     sql: str | None = None
@@ -99,12 +104,14 @@ def _plain_name(text: str, what: str) -> str:
 
 
 class CsvOptions(BaseModel):
+    model_config = STRICT
     delimiter: str = ","
     encoding: str = "utf8"
     quote: str = '"'
 
 
 class TimestampOptions(BaseModel):
+    model_config = STRICT
     format: str = "%Y-%m-%d %H:%M:%S"
     timezone: str | None = Field(
         None, description="Zone of naive source timestamps; defaults to the business time zone."
@@ -120,6 +127,7 @@ class TimestampOptions(BaseModel):
 
 class Rules(BaseModel):
     """SQL predicates over canonical columns, applied in dbt staging and counted there."""
+    model_config = STRICT
 
     cancellation: str = "quantity < 0"
     product: str = "true"
@@ -128,6 +136,7 @@ class Rules(BaseModel):
 
 
 class CatalogueConfig(BaseModel):
+    model_config = STRICT
     file: str
     columns: dict[str, ColumnSource]
     launch_date_format: str = "%Y-%m-%d"
@@ -142,11 +151,13 @@ class CatalogueConfig(BaseModel):
 
 
 class SourceConfig(BaseModel):
+    model_config = STRICT
     name: str
     landing_dir: str
     file_pattern: str = Field(..., description="Glob with {date} where the run date stands.")
     date_format: str = "%Y-%m-%d"
-    format: str | None = Field(None, description="csv or parquet; by file extension if unset.")
+    format: Literal["csv", "parquet"] | None = Field(
+        None, description="csv or parquet; by file extension if unset.")
     csv: CsvOptions = CsvOptions()
     columns: dict[str, ColumnSource]
     timestamp: TimestampOptions = TimestampOptions()

@@ -42,12 +42,22 @@ def test_run_date_is_the_business_day_before_the_run(tiny_source):
     assert cfg.missing_file_deadline(date(2025, 3, 1)).isoformat() == "2025-03-02T06:00:00+01:00"
 
 
+_MAPPED = ("name: x\nlanding_dir: .\nfile_pattern: '{date}.csv'\ncolumns: {order_id: a, item_id: b, "
+           "quantity: c, unit_price: d, ordered_at: e}\n")
+
+
 @pytest.mark.parametrize("body, message", [
     ("name: x\nlanding_dir: .\nfile_pattern: '{date}.csv'\ncolumns: {order_id: a}\n",
      "required canonical columns not mapped"),
     ("name: x\nlanding_dir: .\nfile_pattern: '{date}.csv'\ncolumns: {order_id: a, item_id: b, "
      "quantity: c, unit_price: d, ordered_at: e, colour: f}\n", "unknown canonical columns"),
     ("- just\n- a list\n", "must be a YAML mapping"),
+    # a misspelt key used to be dropped, leaving its default in force without a word
+    (f"{_MAPPED}date_fromat: '%Y%m%d'\n", "date_fromat"),
+    (f"{_MAPPED}rules: {{cancelation: 'quantity < 0'}}\n", "rules.cancelation"),
+    (f"{_MAPPED}csv: {{delimeter: ';'}}\n", "csv.delimeter"),
+    (f"{_MAPPED}timestamp: {{zone: UTC}}\n", "timestamp.zone"),
+    (f"{_MAPPED}format: parqet\n", "format"),
 ])
 def test_invalid_mappings_name_the_file_and_the_problem(tmp_path, body, message):
     path = tmp_path / "bad.yaml"
