@@ -8,6 +8,8 @@ from typing import Callable, TypeVar
 
 import yaml
 
+from domain.errors import ConfigurationError, invalid_fields
+
 T = TypeVar("T")
 
 TOP_LEVEL = ("defaults", "sources")
@@ -28,18 +30,29 @@ def load_for_source(path: Path, source_name: str, build: Callable[..., T], what:
         try:
             built[name] = build(**_merged(spec, name))
         except Exception as exc:
-            raise ValueError(f"{path}: invalid {what} for {name}: {exc}") from exc
+            raise ConfigurationError(f"{path}: invalid {what} for {name}:\n{invalid_fields(exc)}") from exc
     return built[source_name]
 
 
 def _read(path: Path) -> dict:
-    spec = yaml.safe_load(Path(path).read_text()) or {}
+    spec = read_yaml(path) or {}
     unknown = sorted(set(spec) - set(TOP_LEVEL)) if isinstance(spec, dict) else ["(not a mapping)"]
     if unknown:
         # a misspelt `defaults:` or `sources:` would otherwise leave every value at its default
-        raise ValueError(f"{path}: unknown top-level key(s) {', '.join(map(str, unknown))}; "
+        raise ConfigurationError(f"{path}: unknown top-level key(s) {', '.join(map(str, unknown))}; "
                          f"expected {' and '.join(TOP_LEVEL)}")
     return spec
+
+
+def read_yaml(path: Path):
+    """The file's YAML; an error naming the file when it is missing or not YAML (the parser's
+    own message names only "<unicode string>" and the line)."""
+    try:
+        return yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigurationError(f"{path}: not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"{path}: not valid YAML: {exc}") from None
 
 
 def _merged(spec: dict, source_name: str) -> dict:

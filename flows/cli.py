@@ -501,8 +501,33 @@ def print_stage_times(runs: dict[str, StageTimes], models_dir: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the `shopcast` script."""
-    app(args=argv, prog_name="shopcast")
+    """Entry point of the `shopcast` script. What an operator corrects (a configuration file,
+    a setting, a failed or waiting day, a busy warehouse) is said in one message without a
+    traceback, exit status 1; SHOPCAST_TRACEBACK=1 shows it (a flow's log holds it anyway)."""
+    try:
+        app(args=argv, prog_name="shopcast")
+    except operator_errors() as exc:
+        if os.environ.get("SHOPCAST_TRACEBACK"):
+            raise
+        from rich.markup import escape
+
+        from domain.errors import invalid_fields
+
+        Console(stderr=True).print(f"[bold red]{type(exc).__name__}[/]: {escape(invalid_fields(exc))}",
+                                   highlight=False)
+        raise SystemExit(1) from None
+
+
+def operator_errors() -> tuple[type[BaseException], ...]:
+    from pydantic import ValidationError
+
+    from domain.errors import ConfigurationError
+    from pipeline.context import DayBlocked, DayFailed, DayNotReady
+    from pipeline.settings import DataDirUnusable
+    from warehouse.db import WarehouseBusy
+
+    return (ConfigurationError, ValidationError, DayFailed, DayBlocked, DayNotReady,
+            WarehouseBusy, DataDirUnusable)
 
 
 if __name__ == "__main__":

@@ -6,19 +6,24 @@ packages below (warehouse, checks, models, sources) take what they need of it as
 """
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.paths import REPO_ROOT
 from models.forecaster.config import ForecasterConfig
 from models.recommender.config import RecommenderConfig
 
+
+log = logging.getLogger("shopcast")
+PREFIX = "SHOPCAST_"
 
 # never a data directory, nor inside one of them
 SYSTEM_FOLDERS = tuple(Path(p) for p in ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc",
@@ -113,6 +118,25 @@ class Settings(BaseSettings):
         description="The recommender's network, meta-training and retraining policy "
         "(e.g. SHOPCAST_RECOMMENDER__OUTER_STEPS=200).")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _known_model_settings(cls, data):
+        """A misspelt SHOPCAST_FORECASTER__... variable is refused naming it: the models'
+        configs ignore keys they do not know (so that a model registered by earlier code, with a
+        field since removed, still loads), which would leave the default in force unsaid."""
+        for name in ("forecaster", "recommender"):
+            given = data.get(name) if isinstance(data, dict) else None
+            if not isinstance(given, dict):  # unset, or a config object handed in
+                continue
+            known = cls.model_fields[name].default_factory.model_fields
+            for key in sorted(set(given) - set(known)):
+                near = difflib.get_close_matches(key, list(known), n=1)
+                hint = f"; did you mean {PREFIX}{name.upper()}__{near[0].upper()}?" if near else ""
+                raise ValueError(f"{PREFIX}{name.upper()}__{key.upper()}: not a setting of the "
+                                 f"{name}{hint}")
+        _warn_near_misses(cls)
+        return data
+
     @field_validator("data_dir")
     @classmethod
     def _not_a_system_folder(cls, path: Path) -> Path:
@@ -182,3 +206,19 @@ class Settings(BaseSettings):
             if not os.access(d, os.W_OK | os.X_OK):
                 raise DataDirUnusable(f"{d}: not writable by this user")
 
+
+def _warn_near_misses(settings: type[Settings]) -> None:
+    """A SHOPCAST_ variable that is not a setting but is one letter or two from one (as
+    SHOPCAST_DATA_DRI) is most likely a typo: say so once. Others are left alone, since source
+    mappings may read variables of their own (${SHOPCAST_ONLINE_RETAIL_DIR:-...})."""
+    fields = [f.upper() for f in settings.model_fields]
+    for var in sorted(os.environ):
+        if not var.startswith(PREFIX) or "__" in var or var[len(PREFIX):] in fields:
+            continue
+        near = difflib.get_close_matches(var[len(PREFIX):], fields, n=1, cutoff=0.8)
+        if near and var not in _WARNED:
+            _WARNED.add(var)
+            log.warning("%s is not a setting; did you mean %s%s?", var, PREFIX, near[0])
+
+
+_WARNED: set[str] = set()

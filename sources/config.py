@@ -13,9 +13,10 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 import duckdb
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.errors import ConfigurationError, invalid_fields
+from domain.layered import read_yaml
 from domain.paths import REPO_ROOT
 from sources.expressions import check_expression, check_rule, quoted, sandbox
 
@@ -221,7 +222,7 @@ class SourceConfig(BaseModel):
         allowed = [Path(data_dir), *roots] + ([self.config_path.parent] if self.config_path else [])
         if any(landing.is_relative_to(Path(r).expanduser().resolve()) for r in allowed):
             return landing
-        raise ValueError(
+        raise ConfigurationError(
             f"{self.config_path or self.name}: landing_dir {self.landing_dir!r} resolves to "
             f"{landing}, outside the folders sources may read ({', '.join(map(str, allowed))}); "
             "an operator adds a folder with SHOPCAST_LANDING_ROOTS")
@@ -303,15 +304,12 @@ def _glob_to_regex(glob: str) -> str:
 
 def load_source_config(path: Path | str) -> SourceConfig:
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"source mapping not found: {path}") from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
-        raise ValueError(f"{path}: a source mapping must be a YAML mapping")
+        raise ConfigurationError(f"{path}: a source mapping must be a YAML mapping")
     try:
         cfg = SourceConfig(**raw)
     except Exception as exc:  # pydantic's message lists each bad field; prefix the file
-        raise ValueError(f"{path}: invalid source mapping: {exc}") from exc
+        raise ConfigurationError(f"{path}: invalid source mapping:\n{invalid_fields(exc)}") from exc
     cfg.config_path = path.resolve()
     return cfg

@@ -40,7 +40,7 @@ def test_a_mistake_is_refused_naming_the_file_and_the_field(tmp_path, text, name
 def test_a_mistake_under_another_source_is_refused_now(tmp_path):
     """Not months later, when that source first runs."""
     path = _write(tmp_path, "sources:\n  acme: {}\n  other:\n    raw: {volume_max_ratoi: 20}\n")
-    with pytest.raises(ValueError, match=r"(?s)for other: .*raw.volume_max_ratoi"):
+    with pytest.raises(ValueError, match=r"(?s)for other:.*raw.volume_max_ratoi"):
         load_quality_config(path, "acme")
 
 

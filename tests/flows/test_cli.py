@@ -34,6 +34,44 @@ def test_an_unknown_stage_to_stop_at_is_refused_naming_the_stages():
     assert "transform" in text and "features" in text
 
 
+def test_a_misspelt_setting_is_one_message_without_a_traceback(monkeypatch, capsys, tmp_path):
+    from flows.cli import main
+
+    monkeypatch.setenv("SHOPCAST_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SHOPCAST_RECOMMENDER__TWO_STAGES", "false")
+    monkeypatch.delenv("SHOPCAST_TRACEBACK", raising=False)
+    with pytest.raises(SystemExit) as stopped:
+        main(["status"])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 1
+    assert "SHOPCAST_RECOMMENDER__TWO_STAGES: not a setting" in " ".join(err.split())
+    assert "Traceback" not in err and "errors.pydantic.dev" not in err
+
+
+def test_a_failed_day_is_one_message_and_a_bug_keeps_its_traceback(monkeypatch, capsys):
+    import flows.cli as cli
+    from pipeline.context import DayFailed
+
+    def failing(error):
+        def command(**_):
+            raise error
+        return command
+
+    monkeypatch.delenv("SHOPCAST_TRACEBACK", raising=False)
+    monkeypatch.setattr(cli, "app", failing(DayFailed("2025-03-01 failed the raw data gate [x]")))
+    with pytest.raises(SystemExit) as stopped:
+        cli.main([])
+    assert stopped.value.code == 1
+    assert "DayFailed: 2025-03-01 failed the raw data gate [x]" in capsys.readouterr().err
+    monkeypatch.setenv("SHOPCAST_TRACEBACK", "1")
+    with pytest.raises(DayFailed):
+        cli.main([])
+    monkeypatch.delenv("SHOPCAST_TRACEBACK")
+    monkeypatch.setattr(cli, "app", failing(KeyError("a bug")))
+    with pytest.raises(KeyError):
+        cli.main([])
+
+
 def test_the_embedded_defaults_send_no_telemetry_and_wait_for_the_server():
     """An offline laptop must not log 'Failed to send telemetry' errors, and a busy one must
     not give up on the local server's first start."""
