@@ -62,7 +62,7 @@ class Gate:
     def __init__(self, root: Path, quality: QualityConfig, thresholds_at: str = ""):
         self.root = root
         self.quality = quality
-        self.thresholds_at = thresholds_at  # e.g. "configs/quality.yaml, sources.my_shop.raw"
+        self.thresholds_at = thresholds_at  # the thresholds file, named in a failure
         self.docs_dir = root / "data_docs"
         self._pending_docs: list = []
 
