@@ -5,9 +5,6 @@ for the local server to start (its first start migrates a new database, which ta
 Prefect's 20 s on a busy 2-core machine)."""
 import os
 
-from domain.openmp import spin_briefly
-
-spin_briefly()  # before LightGBM or PyTorch loads (decision 0047)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "shopcast")
 # stages run outside a flow (tests, the benchmark) log locally, without a warning per line

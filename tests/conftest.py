@@ -9,13 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from domain.openmp import spin_briefly
-
-spin_briefly()  # as the product's processes do, before anything loads LightGBM or PyTorch
-
-from domain.paths import REPO_ROOT  # noqa: E402
-from pipeline.settings import Settings  # noqa: E402
-from sources.config import load_source_config  # noqa: E402
+from domain.paths import REPO_ROOT
+from pipeline.settings import Settings
+from sources.config import load_source_config
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``gpu`` are skipped where this process sees no CUDA GPU (CI has none)."""
