@@ -15,23 +15,18 @@ T = TypeVar("T")
 TOP_LEVEL = ("defaults", "sources")
 
 
-def for_source(path: Path, source_name: str) -> dict:
-    """The file's defaults with the source's overrides laid over them, section by section."""
-    return _merged(_read(path), source_name)
-
-
 def load_for_source(path: Path, source_name: str, build: Callable[..., T], what: str) -> T:
-    """``build(**for_source(path, source_name))``, after building every source's section the
-    same way: a misspelt key under another source's overrides is refused now, not when that
-    source first runs. Errors name the file, the source and the field."""
+    """``build(**settings)`` of the file's defaults with ``source_name``'s overrides laid over
+    them, section by section, after building every other source's section the same way: a
+    misspelt key under another source's overrides is refused now, not when that source first
+    runs. Errors name the file, the source and the field."""
     spec = _read(path)
-    built = {}
-    for name in (source_name, *(spec.get("sources") or {})):
+    for name in (*(spec.get("sources") or {}), source_name):  # the requested one last
         try:
-            built[name] = build(**_merged(spec, name))
+            built = build(**_merged(spec, name))
         except Exception as exc:
             raise ConfigurationError(f"{path}: invalid {what} for {name}:\n{invalid_fields(exc)}") from exc
-    return built[source_name]
+    return built
 
 
 def _read(path: Path) -> dict:
@@ -40,7 +35,7 @@ def _read(path: Path) -> dict:
     if unknown:
         # a misspelt `defaults:` or `sources:` would otherwise leave every value at its default
         raise ConfigurationError(f"{path}: unknown top-level key(s) {', '.join(map(str, unknown))}; "
-                         f"expected {' and '.join(TOP_LEVEL)}")
+                                 f"expected {' and '.join(TOP_LEVEL)}")
     return spec
 
 
