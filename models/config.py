@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 # the daily flow's, not the model's (a warm start's parent is in the model's lineage and version)
 POLICY_FIELDS = {"retrain_every_days", "min_history_days", "warm_start_fraction",
@@ -16,6 +16,10 @@ POLICY_FIELDS = {"retrain_every_days", "min_history_days", "warm_start_fraction"
 
 
 class MetaLearnerConfig(BaseModel):
+    # a misspelt field would leave its default in force unsaid; a card saved by earlier code
+    # with a field since removed is loaded by models/registry.py, which keeps known fields only
+    model_config = ConfigDict(extra="forbid")
+
     mode: Literal["maml", "pooled"] = Field(
         "maml", description="maml: meta-learn an initialisation adapted per task (an item, a "
         "customer); pooled: the same network trained without adaptation (the ablation)")

@@ -153,7 +153,7 @@ def quarantine(path: Path, reason: str) -> Path:
 def load(path: Path) -> Trained:
     card = verify(path)
     kind = KINDS[card.get("kind", "forecaster")]
-    config = kind.config(**card["config"])
+    config = kind.config(**_known(kind.config, card["config"]))
     model = _network(kind, config, card, path / WEIGHTS)
     return kind.trained(model=model, config=config, train_start=card["train_start"],
                         train_end=card["train_end"], data_checksum=card["data_checksum"],
@@ -164,6 +164,12 @@ def load(path: Path) -> Trained:
                            else None for t in kind.texts},
                         **{n: _network(kind, config, card, path / f"{n}.pt")
                            if (path / f"{n}.pt").exists() else None for n in kind.networks})
+
+
+def _known(config_class: type, fields: dict) -> dict:
+    """The card's config fields this code still has: one saved by earlier code, with a field
+    since removed, still loads (its version, and so the artifact, stays what it was)."""
+    return {k: v for k, v in fields.items() if k in config_class.model_fields}
 
 
 def _network(kind: Kind, config, card: dict, weights: Path) -> torch.nn.Module:

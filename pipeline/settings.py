@@ -121,9 +121,9 @@ class Settings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _known_model_settings(cls, data):
-        """A misspelt SHOPCAST_FORECASTER__... variable is refused naming it: the models'
-        configs ignore keys they do not know (so that a model registered by earlier code, with a
-        field since removed, still loads), which would leave the default in force unsaid."""
+        """A misspelt SHOPCAST_FORECASTER__... variable is refused naming the setting it likely
+        meant (the models' configs refuse unknown fields too, but pydantic's message names
+        neither the variable nor the setting)."""
         for name in ("forecaster", "recommender"):
             given = data.get(name) if isinstance(data, dict) else None
             if not isinstance(given, dict):  # unset, or a config object handed in
