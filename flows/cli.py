@@ -31,9 +31,17 @@ DEMO_MODELS = {model: {"RETRAIN_EVERY_DAYS": 91, "OUTER_STEPS": 150, "WARM_START
 
 app = typer.Typer(help="shopcast: the daily batch of ingest, quality gates, dbt features, forecasts "
                   "and recommendations, run on the embedded defaults (one DuckDB file, local "
-                  "Prefect).", no_args_is_help=True, add_completion=False)
+                  "Prefect).", no_args_is_help=True, add_completion=False,
+                  rich_markup_mode="markdown")
 console = Console()
-DateOption = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"])]
+DATE = "%Y-%m-%d"
+
+
+def date_option(*names: str, **kwargs) -> typer.models.OptionInfo:
+    return typer.Option(*names, formats=[DATE], metavar="YYYY-MM-DD", **kwargs)
+
+
+DateOption = Annotated[datetime, date_option()]
 
 
 class LiveProgress:
@@ -80,7 +88,7 @@ def generate(
     days: Annotated[Optional[int], typer.Option(help="days of history")] = None,
     lines_per_day: Annotated[Optional[float], typer.Option(help="mean order lines per day")] = None,
     seed: Optional[int] = None,
-    start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])] = None,
+    start: Annotated[Optional[datetime], date_option()] = None,
 ) -> None:
     """Write the synthetic shop's landing folder (and its ground truth)."""
     from sources.config import load_source_config
@@ -103,8 +111,8 @@ def generate(
 
 
 @app.command()
-def daily(run_date: Annotated[Optional[datetime], typer.Option(
-        "--date", formats=["%Y-%m-%d"], help="run date D (default: yesterday in business time)")] = None,
+def daily(run_date: Annotated[Optional[datetime], date_option(
+        "--date", help="run date D (default: yesterday in business time)")] = None,
           force: Annotated[bool, typer.Option(
               help="recompute D even if it is complete and its inputs are unchanged")] = False,
           ) -> None:
@@ -144,9 +152,9 @@ def backfill(start: DateOption, end: DateOption,
 
 
 @app.command()
-def skip(start: Annotated[datetime, typer.Argument(formats=["%Y-%m-%d"], help="the first day")],
+def skip(start: Annotated[datetime, typer.Argument(formats=[DATE], help="the first day")],
          end: Annotated[Optional[datetime], typer.Argument(
-             formats=["%Y-%m-%d"], help="the last day (default: the first)")] = None,
+             formats=[DATE], help="the last day (default: the first)")] = None,
          reason: Annotated[str, typer.Option(help="why (kept in the ledger)")] = ...) -> None:
     """Mark failed or missed days skipped (one, or a range) so that later days stop waiting for
     them; complete days in the range stay complete."""
@@ -210,8 +218,8 @@ def checksums() -> None:
 
 
 @app.command()
-def docs(as_of: Annotated[Optional[datetime], typer.Option(
-        "--date", formats=["%Y-%m-%d"], help="as-of date of the docs (default: today)")] = None) -> None:
+def docs(as_of: Annotated[Optional[datetime], date_option(
+        "--date", help="as-of date of the docs (default: today)")] = None) -> None:
     """dbt docs generate for the warehouse."""
     from pipeline.context import RunContext
     from warehouse import db
@@ -341,8 +349,8 @@ def _next_run_date(settings) -> date:
 
 
 KindArgument = Annotated[str, typer.Argument(help="forecaster or recommender")]
-FromOption = Annotated[Optional[datetime], typer.Option(
-    "--from", formats=["%Y-%m-%d"], help="the first run date it serves (default: the day after "
+FromOption = Annotated[Optional[datetime], date_option(
+    "--from", help="the first run date it serves (default: the day after "
     "the last complete day; rerun earlier days with backfill --force)")]
 
 

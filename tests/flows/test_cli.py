@@ -21,6 +21,16 @@ def test_every_command_has_help(command):
     assert "Usage: shopcast " + command in " ".join(result.output.split())
 
 
+def test_the_command_list_wraps_each_summary_as_one_sentence(monkeypatch):
+    """A docstring's line breaks used to be kept in the list of commands, so summaries broke
+    mid-sentence at whatever column the source wrapped them."""
+    monkeypatch.setenv("COLUMNS", "240")
+    result = CliRunner().invoke(app, ["--help"], prog_name="shopcast")
+    assert "publish (a complete day reruns only when its inputs changed)" in result.output
+    result = CliRunner().invoke(app, ["daily", "--help"], prog_name="shopcast")
+    assert "YYYY-MM-DD" in result.output and "%Y" not in result.output
+
+
 def test_a_bad_date_is_refused_with_a_clear_message():
     result = CliRunner().invoke(app, ["backfill", "--start", "2025-13-01", "--end", "2025-01-02"])
     assert result.exit_code != 0 and "--start" in result.output
