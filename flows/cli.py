@@ -289,9 +289,11 @@ def models_list(kind: Annotated[Optional[str], typer.Option(
         help="forecaster or recommender (default: both)")] = None) -> None:
     """Every registered model (training window, lineage, training time, its backtests) and the
     gate's decisions: what served from which run date, and why."""
+    from rich.markup import escape
     from rich.table import Table
 
     from models import gate, registry
+    from pipeline.gate import parts_of
     from warehouse import db
 
     settings = Settings()
@@ -310,22 +312,27 @@ def models_list(kind: Annotated[Optional[str], typer.Option(
             b = d.backtest
             scores = ", ".join(f"{c} {s:.4f}" for c, s in b.scores.items())
             backtested.setdefault(b.versions[gate.NETWORK], []).append(
-                f"{b.metric}: {scores} on {b.origin + timedelta(days=1)}..{d.run_date}")
+                f"on {b.origin + timedelta(days=1)}..{d.run_date}, {b.metric}: {scores}")
     for name in kinds:
-        table = Table(title=f"{name}: registered models", title_justify="left")
-        for column in ("version", "trained on data up to", "from", "seconds", "backtests"):
-            table.add_column(column)
+        # one model a line, not a table's cell, wrapped by the terminal (soft_wrap): a version
+        # is what promote and rollback are given, so it is never cut; its backtests follow it
+        console.print(f"[bold]{name}: registered models[/bold], oldest first", soft_wrap=True)
         for c in registry.candidates(settings.models_dir, name):
             card = json.loads((c.path / registry.CARD).read_text())
-            parent = (card.get("started_from") or {}).get("version", "scratch")
-            table.add_row(c.path.name, str(c.train_end), parent, f"{c.training_seconds:.0f}",
-                          "; ".join(backtested.get(c.path.name, [])) or "-")
-        console.print(table)
+            parent = (card.get("started_from") or {}).get("version")
+            start = f"warm-started from {parent}" if parent else "from scratch"
+            parts = parts_of(c.path)
+            also = f"; also serves as {', '.join(parts)}" if parts else ""
+            console.print(f"[bold]{c.path.name}[/bold]  data up to {c.train_end}, {start}, "
+                          f"{c.training_seconds:.0f} s{also}", soft_wrap=True)
+            for line in backtested.get(c.path.name, []):
+                console.print(f"  backtest {escape(line)}", soft_wrap=True)
         gates = Table(title=f"{name}: the gate's decisions", title_justify="left")
-        for column in ("from run date", "serves", "was serving", "why"):
-            gates.add_column(column)
+        for column in ("from run date", "serves", "was serving"):
+            gates.add_column(column, no_wrap=True)
+        gates.add_column("why")
         for d in (d for d in decisions if d.model == name):
-            gates.add_row(str(d.run_date), d.winner, d.champion, d.reason)
+            gates.add_row(str(d.run_date), d.winner, d.champion, escape(d.reason))
         console.print(gates)
 
 

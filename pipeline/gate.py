@@ -148,6 +148,12 @@ def split_version(version: str) -> tuple[str, str, str | None]:
     return version, gate.NETWORK, None
 
 
+def parts_of(path) -> list[str]:
+    """The suffixes under which the registered model at ``path`` can also serve (the parts it
+    was saved with), e.g. ["+pooled", "+boosted"]."""
+    return [suffix for suffix, (_, needs) in PARTS.items() if (path / needs).exists()]
+
+
 def promote(settings, kind: str, version: str, from_date: date, baseline_version: str) -> gate.Decision:
     """The operator's decision: ``version`` (a registered model of ``kind``, or the kind's
     baseline) serves from ``from_date`` on, until the gate decides again at the next retrain

@@ -291,9 +291,14 @@ def test_the_model_stage_backtests_at_a_retrain_and_publishes_the_winner(gated, 
     from flows.cli import app
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("COLUMNS", "400")
+        mp.setenv("COLUMNS", "80")  # a version is never cut or broken, however narrow
         listed = CliRunner().invoke(app, ["models", "list", "--kind", name], prog_name="shopcast")
     assert listed.exit_code == 0, listed.output
     score = backtest["scores"][NETWORK]
-    row = next(line for line in listed.output.splitlines() if candidate in line)
-    assert f"{predictor.gate.metric}: {NETWORK} {score:.4f}" in row  # the candidate's backtest, on its row
+    lines = listed.output.splitlines()
+    own = f"{candidate}  data up to {trained_ends[candidate]}"
+    at = next(i for i, line in enumerate(lines) if line.startswith(own))
+    # what else it serves as (the names promote takes), then its backtest on the next line
+    assert lines[at].endswith("also serves as " + {"forecaster": "+pooled, +boosted",
+                                                    "recommender": "+two-stage"}[name])
+    assert f"{predictor.gate.metric}: {NETWORK} {score:.4f}" in lines[at + 1]
