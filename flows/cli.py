@@ -510,7 +510,7 @@ def print_stage_times(runs: dict[str, StageTimes], models_dir: Path) -> None:
     trained = {n: [c for c in saved_since(models_dir, run.began) if c.saved_at <= run.ended]
                for n, run in runs.items()}
     row("training", (f"{sum(c.training_seconds for c in trained[n]):.1f} "
-                     f"({len(trained[n])} models)" for n in runs))
+                     f"({len(trained[n])} model{'' if len(trained[n]) == 1 else 's'})" for n in runs))
     row("  warm-started", (f"{sum(c.warm_started for c in trained[n])} of {len(trained[n])}"
                            for n in runs))
 

@@ -139,7 +139,7 @@ def test_the_demo_prints_one_line_per_stage_and_the_training_it_did(tmp_path, ca
              if line.strip()}
     assert lines["ingest"] == ["2.5"] and lines["publish"] == ["2.0"] and lines["gate"] == ["0.0"]
     assert set(lines) >= {s.name for s in STAGES} | {"outside", "total", "training"}
-    assert lines["training"] == ["14.5", "(1", "models)"]  # trees trained beside it count
+    assert lines["training"] == ["14.5", "(1", "model)"]  # trees trained beside it count
 
 
 def test_the_pipeline_logs_at_info_under_the_flows():
