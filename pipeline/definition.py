@@ -137,7 +137,12 @@ def run_days(ctx: RunContext, days: list[date], force: bool = False,
             if missed:
                 log.info("catching up %d missed day(s) first: %s .. %s", len(missed), missed[0],
                          missed[-1])
-            days = missed + days
+            late = days_whose_file_arrived(ctx, days[0], catch_up)
+            if late:
+                log.info("%s ran without a file, which has arrived since: %s reruns first, with "
+                         "the days after it", ", ".join(map(str, late)), late[0])
+                missed += days_between(late[0], days[0] - timedelta(days=1))
+            days = sorted(set(missed + days))
         outcome = RunOutcome(plan_days(ctx, days, force))
         if not outcome.todo:
             return outcome
@@ -187,6 +192,26 @@ def plan_days(ctx: RunContext, days: list[date], force: bool) -> list[date]:
                 log.info("%s reruns: its %s changed since it ran", d, ", ".join(changed))
                 todo.append(d)
     return todo
+
+
+def days_whose_file_arrived(ctx: RunContext, run_date: date, lookback: int) -> list[date]:
+    """The complete days of the ``lookback`` days before ``run_date`` that ran without a file
+    and whose file has arrived since: on a trading-days calendar no file means no trading, so a
+    late export is first published as a day without sales. Only days without lines are looked
+    at (a glob each), so the check costs a daily run nothing on days with sales; a file
+    redelivered for a day with sales reruns it in a backfill (``plan_days``)."""
+    if not ctx.settings.warehouse_path.exists():
+        return []
+    root = ctx.settings.root
+    with db.writer(ctx.settings) as con:
+        records = ledger.records(con, run_date - timedelta(days=lookback),
+                                 run_date - timedelta(days=1))
+        empty = [d for d, r in sorted(records.items()) if r.status == DayState.complete.value
+                 and not r.lines and ctx.source.files_for(d, root)]
+        if not empty:
+            return []
+        now = inputs.DayInputs(con, ctx)
+        return [d for d in empty if "files" in now.changed(d)]
 
 
 def days_between(start: date, end: date) -> list[date]:

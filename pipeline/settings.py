@@ -52,7 +52,8 @@ class Settings(BaseSettings):
     catch_up_max_days: int = Field(
         7, ge=0, description="A daily run first runs the earlier days it finds missed (a schedule "
         "missed while the server was down, a run killed midway), in order, up to this many; "
-        "more wait for a backfill, whose command the error gives.")
+        "more wait for a backfill, whose command the error gives. Days published without a file "
+        "this many days back whose file has arrived since rerun too (a late export).")
     task_runner: Literal["threads", "dask"] = Field(
         "threads", description="Where the work that is independent per day runs (reading, "
         "normalising and staging each day's files): the flow's threads, or Dask's workers (a "
