@@ -102,16 +102,18 @@ def stage_day(ctx: RunContext, run_date: date, now: datetime | None = None) -> r
     cfg, root = ctx.source, ctx.settings.root
     files = cfg.files_for(run_date, root)
     if not files:
+        where = cfg.landing_path(root) / cfg.file_pattern.replace(
+            "{date}", run_date.strftime(cfg.date_format))
         if cfg.calendar == Calendar.daily:
             now = now or datetime.now(timezone.utc)
             deadline = cfg.missing_file_deadline(run_date)
-            where = cfg.landing_path(root) / cfg.file_pattern.replace(
-                "{date}", run_date.strftime(cfg.date_format))
             if now < deadline:
                 raise DayNotReady(f"no file {where} yet; a daily source waits until {deadline}")
             raise DayFailed(f"no file {where} for {run_date}: the {cfg.name} source is daily "
                             f"and its grace period ended at {deadline}")
         # trading-days calendar: no file, no trading
+        log.info("%s: no file %s; a trading-days source reads that as a day without sales (a "
+                 "file that arrives later is picked up by the next daily run)", run_date, where)
         batch = DayBatch(run_date, [], ORDER_LINE_SCHEMA.empty_table(), QUARANTINE_SCHEMA.empty_table())
     else:
         try:

@@ -1,4 +1,5 @@
 """Stage functions without Prefect: calendars, missing files, blocking after a failure."""
+import logging
 from datetime import date, datetime, timezone
 
 import pytest
@@ -26,11 +27,14 @@ def test_daily_source_waits_for_a_missing_file_then_fails_the_day(ctx):
 
 
 def test_trading_days_source_completes_a_day_without_file_with_zero_sales(tmp_path, data_dir,
-                                                                          monkeypatch):
+                                                                          monkeypatch, caplog):
     monkeypatch.setenv("SHOPCAST_SOURCE_CONFIG",
                        str(write_tiny_source(tmp_path, calendar="trading_days")))
+    caplog.set_level(logging.INFO, logger="shopcast")
     incoming = stage_day(RunContext.build(Settings()), D)
     assert incoming.lines == 0 and incoming.files == []
+    # said in the log, with the file it looked for: a late export is told from a closed day
+    assert "2025-03-01: no file " in caplog.text and "sales_2025-03-01*.csv" in caplog.text
 
 
 def test_later_days_wait_for_a_failed_day_until_it_is_skipped(tiny_source, settings, ctx):
