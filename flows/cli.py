@@ -330,7 +330,7 @@ def models_list(kind: Annotated[Optional[str], typer.Option(
         gates = Table(title=f"{name}: the gate's decisions", title_justify="left")
         for column in ("from run date", "serves", "was serving"):
             gates.add_column(column, no_wrap=True)
-        gates.add_column("why")
+        gates.add_column("why", overflow="fold")  # a version in it is never cut
         for d in (d for d in decisions if d.model == name):
             gates.add_row(str(d.run_date), d.winner, d.champion, escape(d.reason))
         console.print(gates)

@@ -160,6 +160,7 @@ def promote(settings, kind: str, version: str, from_date: date, baseline_version
     date. Point in time: a model trained on data after ``from_date`` is refused. A version
     ending in ``+two-stage``, ``+pooled`` or ``+boosted`` (as published) serves that model's
     two-stage recommender, pooled network or boosted trees."""
+    asked = version
     version, head, part = split_version(version)
     if version == baseline_version:
         winner = gate.BASELINE
@@ -182,7 +183,7 @@ def promote(settings, kind: str, version: str, from_date: date, baseline_version
         held = con.execute("SELECT winner FROM ops.model_gate WHERE model = ? AND run_date <= ? "
                            "ORDER BY run_date DESC LIMIT 1", [kind, from_date]).fetchone()
         decision = gate.Decision(kind, from_date, held[0] if held else gate.FIRST_CHAMPION, winner,
-                                 f"promoted by the operator: {version}", None, version)
+                                 f"promoted by the operator: {asked}", None, version)
         con.execute("INSERT OR REPLACE INTO ops.model_gate VALUES (?, ?, ?, ?)",
                     [from_date, kind, winner, json.dumps(decision.as_dict())])
     Tracker(settings.tracking).decision(decision)

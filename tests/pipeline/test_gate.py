@@ -191,6 +191,7 @@ def test_promote_refuses_unknown_versions_and_models_trained_after_the_day(tmp_p
         (card.parent / "pooled.pt").write_bytes(b"weights")
         made = promote(settings, "forecaster", f"{card.parent.name}+pooled", date(2025, 6, 3), "baseline-ses")
         assert (made.winner, made.version) == (POOLED, card.parent.name)
+        assert made.reason == f"promoted by the operator: {card.parent.name}+pooled"  # as asked
         promote(settings, "forecaster", card.parent.name, date(2025, 6, 3), "baseline-ses")
         promote(settings, "forecaster", "baseline-ses", date(2025, 6, 5), "baseline-ses")
         with db.reader(settings) as con:
