@@ -5,6 +5,7 @@ typer gives every command its --help; rich draws the live progress of long work.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -518,7 +519,11 @@ def print_stage_times(runs: dict[str, StageTimes], models_dir: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `shopcast` script. What an operator corrects (a configuration file,
     a setting, a failed or waiting day, a busy warehouse) is said in one message without a
-    traceback, exit status 1; SHOPCAST_TRACEBACK=1 shows it (a flow's log holds it anyway)."""
+    traceback, exit status 1, and a flow run's log says it in its one line; SHOPCAST_TRACEBACK=1
+    shows the tracebacks."""
+    if not os.environ.get("SHOPCAST_TRACEBACK"):
+        for name in RUN_LOGGERS:
+            logging.getLogger(name).addFilter(OperatorErrorsInOneLine())
     try:
         app(args=argv, prog_name="shopcast")
     except operator_errors() as exc:
@@ -528,9 +533,23 @@ def main(argv: list[str] | None = None) -> None:
 
         from domain.errors import invalid_fields
 
+        # soft wrap: the terminal wraps it, a path in it stays whole when copied
         Console(stderr=True).print(f"[bold red]{type(exc).__name__}[/]: {escape(invalid_fields(exc))}",
-                                   highlight=False)
+                                   highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
+
+
+RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
+
+
+class OperatorErrorsInOneLine(logging.Filter):
+    """Prefect logs a failed run's exception with its traceback: for an operator error (a failed
+    or waiting day...) the message, which names the exception, is all there is to say."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], operator_errors()):
+            record.exc_info, record.exc_text = None, None
+        return True
 
 
 def operator_errors() -> tuple[type[BaseException], ...]:

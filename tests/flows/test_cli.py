@@ -200,3 +200,26 @@ def test_a_read_only_data_directory_status_reads_it_a_run_is_refused_naming_it(t
         for path in [shared, *shared.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
         shutil.rmtree(shared)
+
+
+def test_a_run_log_says_an_operator_error_in_one_line_and_keeps_a_bugs_traceback():
+    """Prefect logs a failed flow's exception with its traceback; a failed day needs only its
+    message (which names the exception), a bug keeps the traceback."""
+    import logging
+
+    from flows.cli import OperatorErrorsInOneLine
+    from pipeline.context import DayFailed
+
+    def record(exc):
+        try:
+            raise exc
+        except Exception:
+            import sys
+            return logging.LogRecord("prefect.flow_runs", logging.ERROR, __file__, 1,
+                                     "Encountered exception during execution: %r", (exc,),
+                                     sys.exc_info())
+
+    day, bug = record(DayFailed("no file x for 2026-01-01")), record(KeyError("oops"))
+    assert OperatorErrorsInOneLine().filter(day) and OperatorErrorsInOneLine().filter(bug)
+    assert day.exc_info is None and "DayFailed('no file x" in logging.Formatter().format(day)
+    assert "Traceback" in logging.Formatter().format(bug)
