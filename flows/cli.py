@@ -34,7 +34,7 @@ app = typer.Typer(help="shopcast: the daily batch of ingest, quality gates, dbt 
                   "and recommendations, run on the embedded defaults (one DuckDB file, local "
                   "Prefect).", no_args_is_help=True, add_completion=False,
                   rich_markup_mode="markdown")
-console = Console()
+console = Console(soft_wrap=True)  # the terminal wraps lines: paths and versions stay whole
 DATE = "%Y-%m-%d"
 
 
@@ -317,7 +317,7 @@ def models_list(kind: Annotated[Optional[str], typer.Option(
     for name in kinds:
         # one model a line, not a table's cell, wrapped by the terminal (soft_wrap): a version
         # is what promote and rollback are given, so it is never cut; its backtests follow it
-        console.print(f"[bold]{name}: registered models[/bold], oldest first", soft_wrap=True)
+        console.print(f"[bold]{name}: registered models[/bold], oldest first")
         for c in registry.candidates(settings.models_dir, name):
             card = json.loads((c.path / registry.CARD).read_text())
             parent = (card.get("started_from") or {}).get("version")
@@ -325,9 +325,9 @@ def models_list(kind: Annotated[Optional[str], typer.Option(
             parts = parts_of(c.path)
             also = f"; also serves as {', '.join(parts)}" if parts else ""
             console.print(f"[bold]{c.path.name}[/bold]  data up to {c.train_end}, {start}, "
-                          f"{c.training_seconds:.0f} s{also}", soft_wrap=True)
+                          f"{c.training_seconds:.0f} s{also}")
             for line in backtested.get(c.path.name, []):
-                console.print(f"  backtest {escape(line)}", soft_wrap=True)
+                console.print(f"  backtest {escape(line)}")
         gates = Table(title=f"{name}: the gate's decisions", title_justify="left")
         for column in ("from run date", "serves", "was serving"):
             gates.add_column(column, no_wrap=True)
@@ -450,7 +450,7 @@ def demo(daily_days: Annotated[int, typer.Option(help="days run by the daily flo
         ("dbt docs", f"shopcast docs --date {last}"),
         ("day ledger", "shopcast status"),
     ):
-        console.print(f"  {label + ':':<20}{where}", markup=False, soft_wrap=True)
+        console.print(f"  {label + ':':<20}{where}", markup=False)
     print_stage_times(runs, settings.models_dir)
 
 
@@ -535,7 +535,7 @@ def main(argv: list[str] | None = None) -> None:
 
         # soft wrap: the terminal wraps it, a path in it stays whole when copied
         Console(stderr=True).print(f"[bold red]{type(exc).__name__}[/]: {escape(invalid_fields(exc))}",
-                                   highlight=False, soft_wrap=True)
+                                   highlight=False)
         raise SystemExit(1) from None
 
 
