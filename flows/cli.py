@@ -45,6 +45,14 @@ def date_option(*names: str, **kwargs) -> typer.models.OptionInfo:
 DateOption = Annotated[datetime, date_option()]
 
 
+def date_range(start: datetime, end: datetime, hint: str = "--end") -> tuple[date, date]:
+    """(start, end) as dates; a range given backwards is refused before anything starts."""
+    if end < start:
+        raise typer.BadParameter(f"{end.date()} is before the start {start.date()}",
+                                 param_hint=hint)
+    return start.date(), end.date()
+
+
 class LiveProgress:
     """Days done of total, the stage running and the time left, while a flow runs here."""
 
@@ -141,10 +149,11 @@ def backfill(start: DateOption, end: DateOption,
             stages_until(through)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--through") from None
+    first, last = date_range(start, end)
     with LiveProgress(through):
-        summary = backfill_flow(start=start.date(), end=end.date(), force=force, through=through)
+        summary = backfill_flow(start=first, end=last, force=force, through=through)
     partial = f", {len(summary['days_through'])} through {through}" if through else ""
-    console.print(f"backfill {start.date()}..{end.date()}: {len(summary['done'])} day(s) complete"
+    console.print(f"backfill {first}..{last}: {len(summary['done'])} day(s) complete"
                   f"{partial}")
     console.print_json(json.dumps({"days_complete": len(summary["done"]),
                                    "days_through": len(summary["days_through"]),
@@ -162,7 +171,8 @@ def skip(start: Annotated[datetime, typer.Argument(formats=[DATE], help="the fir
     from pipeline.definition import days_between
     from pipeline.stages import mark_skipped
 
-    marked = mark_skipped(Settings(), days_between(start.date(), (end or start).date()), reason)
+    marked = mark_skipped(Settings(), days_between(*date_range(start, end or start, "end")),
+                          reason)
     console.print(f"{len(marked)} day(s) marked skipped"
                   + (f": {marked[0]} .. {marked[-1]}" if marked else "")
                   + "; later days no longer wait for them")
@@ -175,14 +185,15 @@ def reprocess(start: DateOption, end: DateOption) -> None:
     from pipeline.definition import consecutive_windows
     from pipeline.stages import days_with_quarantine
 
-    days = days_with_quarantine(Settings(), start.date(), end.date())
+    first, last = date_range(start, end)
+    days = days_with_quarantine(Settings(), first, last)
     if not days:
-        console.print(f"no quarantined lines between {start.date()} and {end.date()}")
+        console.print(f"no quarantined lines between {first} and {last}")
         return
     with LiveProgress():
-        for first, last in consecutive_windows(days):
-            backfill_flow(start=first, end=last, force=True)
-    left = days_with_quarantine(Settings(), start.date(), end.date())
+        for window_start, window_end in consecutive_windows(days):
+            backfill_flow(start=window_start, end=window_end, force=True)
+    left = days_with_quarantine(Settings(), first, last)
     console.print(f"reprocessed {len(days)} day(s); {len(left)} still have quarantined lines")
 
 
@@ -534,7 +545,7 @@ def main(argv: list[str] | None = None) -> None:
         from domain.errors import invalid_fields
 
         # soft wrap: the terminal wraps it, a path in it stays whole when copied
-        Console(stderr=True).print(f"[bold red]{type(exc).__name__}[/]: {escape(invalid_fields(exc))}",
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]{type(exc).__name__}[/]: {escape(invalid_fields(exc))}",
                                    highlight=False)
         raise SystemExit(1) from None
 

@@ -31,6 +31,15 @@ def test_the_command_list_wraps_each_summary_as_one_sentence(monkeypatch):
     assert "YYYY-MM-DD" in result.output and "%Y" not in result.output
 
 
+@pytest.mark.parametrize("args", [["backfill", "--start", "2025-03-05", "--end", "2025-03-01"],
+                                  ["reprocess", "--start", "2025-03-05", "--end", "2025-03-01"],
+                                  ["skip", "2025-03-05", "2025-03-01", "--reason", "x"]])
+def test_a_range_given_backwards_is_refused_before_anything_runs(args):
+    """It used to reach the flow and end in a traceback."""
+    result = CliRunner().invoke(app, args, prog_name="shopcast")
+    assert result.exit_code == 2 and "2025-03-01 is before the start 2025-03-05" in result.output
+
+
 def test_a_bad_date_is_refused_with_a_clear_message():
     result = CliRunner().invoke(app, ["backfill", "--start", "2025-13-01", "--end", "2025-01-02"])
     assert result.exit_code != 0 and "--start" in result.output
