@@ -7,6 +7,11 @@ class ConfigurationError(ValueError):
     quality thresholds, the monitoring settings): the message names the file and the field."""
 
 
+class NothingYet(FileNotFoundError):
+    """What a command reads is not there yet (no warehouse, nothing published in the data
+    directory): the message names the path and the run that makes it."""
+
+
 def invalid_fields(exc: Exception) -> str:
     """A validation error as one line per field: ``rules.cancelation: extra inputs are not
     permitted (given 'quantity < 0')``; pydantic's own text adds a web address to every line."""

@@ -285,9 +285,11 @@ def monitor_page() -> None:
     """Rebuild the review page (reports/index.html) from what the runs left, and print its path."""
     from pipeline import monitor
     from pipeline.context import RunContext
+    from warehouse import db
 
+    db.require_warehouse(Settings())  # before the context, which makes the data directory
     path = monitor.write_review_page(RunContext.build())
-    if path is None:
+    if path is None:  # the run's log has why
         raise typer.Exit(1)
     console.print(str(path), markup=False)
 
@@ -329,7 +331,10 @@ def models_list(kind: Annotated[Optional[str], typer.Option(
         # one model a line, not a table's cell, wrapped by the terminal (soft_wrap): a version
         # is what promote and rollback are given, so it is never cut; its backtests follow it
         console.print(f"[bold]{name}: registered models[/bold], oldest first")
-        for c in registry.candidates(settings.models_dir, name):
+        registered = registry.candidates(settings.models_dir, name)
+        if not registered:
+            console.print(f"none in {settings.models_dir / name}")
+        for c in registered:
             card = json.loads((c.path / registry.CARD).read_text())
             parent = (card.get("started_from") or {}).get("version")
             start = f"warm-started from {parent}" if parent else "from scratch"
@@ -343,9 +348,10 @@ def models_list(kind: Annotated[Optional[str], typer.Option(
         for column in ("from run date", "serves", "was serving"):
             gates.add_column(column, no_wrap=True)
         gates.add_column("why", overflow="fold")  # a version in it is never cut
-        for d in (d for d in decisions if d.model == name):
+        decided = [d for d in decisions if d.model == name]
+        for d in decided:
             gates.add_row(str(d.run_date), d.winner, d.champion, escape(d.reason))
-        console.print(gates)
+        console.print(gates if decided else f"[bold]{name}: the gate's decisions[/bold]: none yet")
 
 
 def _predictor(kind: str):
@@ -566,13 +572,13 @@ class OperatorErrorsInOneLine(logging.Filter):
 def operator_errors() -> tuple[type[BaseException], ...]:
     from pydantic import ValidationError
 
-    from domain.errors import ConfigurationError
+    from domain.errors import ConfigurationError, NothingYet
     from pipeline.context import DayBlocked, DayFailed, DayNotReady
     from pipeline.settings import DataDirUnusable
     from warehouse.db import WarehouseBusy
 
     return (ConfigurationError, ValidationError, DayFailed, DayBlocked, DayNotReady,
-            WarehouseBusy, DataDirUnusable)
+            WarehouseBusy, DataDirUnusable, NothingYet)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import duckdb
 
+from domain.errors import NothingYet
+
 MARTS_SCHEMA = "marts"
 
 
@@ -33,6 +35,9 @@ def published_checksums(published: Path) -> dict[str, tuple[int, str]]:
     published the same rows give the same checksums whatever the file bytes (Parquet metadata,
     row groups) look like. A sum, not a sorted digest: the forecasts of a year are millions of
     rows."""
+    if not published.is_dir():
+        raise NothingYet(f"nothing published at {published}: run a daily or backfill flow first "
+                         "(or point SHOPCAST_DATA_DIR at the data directory that has it)")
     out = {}
     for table in sorted(p.name for p in published.iterdir() if p.is_dir() and not p.name.startswith("_")):
         files = sorted(str(f) for f in (published / table).glob("run_date=*/part-*.parquet"))

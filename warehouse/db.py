@@ -23,6 +23,7 @@ from typing import Protocol
 import duckdb
 from filelock import FileLock, Timeout
 
+from domain.errors import NothingYet
 from warehouse.tables import (
     PARQUET_COMPRESSION,
     PREDICTION_TABLES,
@@ -285,14 +286,18 @@ def writer(settings: WarehouseSettings) -> Iterator[duckdb.DuckDBPyConnection]:
             con.close()
 
 
+def require_warehouse(settings: WarehouseSettings) -> None:
+    if not settings.warehouse_path.exists():
+        raise NothingYet(
+            f"no warehouse at {settings.warehouse_path}: run a daily or backfill flow first "
+            "(or point SHOPCAST_DATA_DIR at the data directory that has one)")
+
+
 @contextmanager
 def reader(settings: WarehouseSettings) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection. DuckDB refuses a writer while any reader holds the file, so
     readers take the same lock for as long as they read: keep reads short."""
-    if not settings.warehouse_path.exists():
-        raise FileNotFoundError(
-            f"no warehouse at {settings.warehouse_path}: run a daily or backfill flow first"
-        )
+    require_warehouse(settings)
     lock = contextlib.ExitStack()
     try:
         lock.enter_context(writer_lock(settings))

@@ -91,6 +91,33 @@ def test_a_failed_day_is_one_message_and_a_bug_keeps_its_traceback(monkeypatch, 
         cli.main([])
 
 
+@pytest.mark.parametrize("command, said", [
+    (["status"], "no warehouse at {data}/warehouse.duckdb: run a daily or backfill flow first"),
+    (["checksums"], "nothing published at {data}/published: run a daily or backfill flow first"),
+    (["models", "rollback", "forecaster"], "no warehouse at {data}/warehouse.duckdb"),
+    (["monitor", "page"], "no warehouse at {data}/warehouse.duckdb"),
+])
+def test_a_data_directory_with_nothing_in_it_is_said_in_one_message(command, said, tmp_path,
+                                                                    monkeypatch, capsys):
+    """A first command on an empty (or mistyped) data directory: one message naming what is
+    missing, not a FileNotFoundError traceback; and nothing is created there."""
+    from flows.cli import main
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("SHOPCAST_DATA_DIR", str(data))
+    with pytest.raises(SystemExit) as stopped:
+        main(command)
+    err = " ".join(capsys.readouterr().err.split())
+    assert stopped.value.code == 1 and said.format(data=data) in err and "Traceback" not in err
+    assert not data.exists()
+
+
+def test_models_list_on_an_empty_data_directory_says_none_yet(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHOPCAST_DATA_DIR", str(tmp_path / "data"))
+    result = CliRunner().invoke(app, ["models", "list"], prog_name="shopcast")
+    assert result.exit_code == 0 and result.output.count("none yet") == 2
+
+
 def test_the_embedded_defaults_send_no_telemetry_and_wait_for_the_server():
     """An offline laptop must not log 'Failed to send telemetry' errors, and a busy one must
     not give up on the local server's first start."""
