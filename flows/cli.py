@@ -108,7 +108,9 @@ def generate(
     config = ShopConfig.from_yaml(shop)
     overrides = {"days": days, "lines_per_day": lines_per_day, "seed": seed,
                  "start_date": start.date() if start else None}
-    config = config.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    # validated like the file: --days 0 or a negative rate is refused naming the option
+    config = ShopConfig.model_validate(
+        {**config.model_dump(), **{k: v for k, v in overrides.items() if v is not None}})
     cfg = load_source_config(SYNTHETIC_MAPPING)
     t0 = time.perf_counter()
     summary = generate_shop(config, cfg.landing_path(settings.root), settings.root / "truth" / "synthetic")
@@ -575,10 +577,11 @@ def operator_errors() -> tuple[type[BaseException], ...]:
     from domain.errors import ConfigurationError, NothingYet
     from pipeline.context import DayBlocked, DayFailed, DayNotReady
     from pipeline.settings import DataDirUnusable
+    from pipeline.stages import OutsideCalendar
     from warehouse.db import WarehouseBusy
 
     return (ConfigurationError, ValidationError, DayFailed, DayBlocked, DayNotReady,
-            WarehouseBusy, DataDirUnusable, NothingYet)
+            WarehouseBusy, DataDirUnusable, NothingYet, OutsideCalendar)
 
 
 if __name__ == "__main__":

@@ -53,8 +53,11 @@ def check_in_calendar(ctx: RunContext, days: list[date], now: datetime | None = 
                               f"(today is {today} in {ctx.source.business_timezone})")
     found = ctx.source.dates_in_landing(ctx.settings.root)
     if not found:
-        raise OutsideCalendar(f"the {ctx.source.name} source has no file yet in "
-                              f"{ctx.source.landing_path(ctx.settings.root)}")
+        raise OutsideCalendar(
+            f"the {ctx.source.name} source has no file yet in "
+            f"{ctx.source.landing_path(ctx.settings.root)} (matching {ctx.source.file_pattern}): "
+            "deliver its files there, or point SHOPCAST_SOURCE_CONFIG at your source's mapping "
+            "(the synthetic shop's files: shopcast generate)")
     if min(days) < found[0]:
         raise OutsideCalendar(f"{min(days)} is before the {ctx.source.name} source's first file "
                               f"({found[0]}); its history starts there")

@@ -112,6 +112,32 @@ def test_a_data_directory_with_nothing_in_it_is_said_in_one_message(command, sai
     assert not data.exists()
 
 
+def test_a_first_daily_run_without_source_files_says_where_they_go(tmp_path):
+    """The command as an operator runs it (its own process: no captured streams shared with
+    other tests' Prefect handlers): one message, no traceback in the run's log either."""
+    import os
+
+    env = {**os.environ, "SHOPCAST_DATA_DIR": str(tmp_path / "data")}
+    env.pop("SHOPCAST_TRACEBACK", None)
+    out = subprocess.run([sys.executable, "-m", "flows.cli", "daily", "--date", "2025-03-01"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    said = " ".join((out.stdout + out.stderr).split())
+    assert out.returncode == 1 and "Traceback" not in said, said[-3000:]
+    assert f"no file yet in {tmp_path / 'data'}/landing/synthetic" in said and "shopcast generate" in said
+
+
+@pytest.mark.parametrize("option", [["--days", "0"], ["--lines-per-day", "-5"]])
+def test_generate_refuses_a_shop_it_cannot_make_naming_the_option(option, tmp_path, monkeypatch,
+                                                                  capsys):
+    from flows.cli import main
+
+    monkeypatch.setenv("SHOPCAST_DATA_DIR", str(tmp_path / "data"))
+    with pytest.raises(SystemExit) as stopped:
+        main(["generate", *option])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 1 and option[0][2:].replace("-", "_") in err and "Traceback" not in err
+
+
 def test_models_list_on_an_empty_data_directory_says_none_yet(tmp_path, monkeypatch):
     monkeypatch.setenv("SHOPCAST_DATA_DIR", str(tmp_path / "data"))
     result = CliRunner().invoke(app, ["models", "list"], prog_name="shopcast")
