@@ -252,12 +252,22 @@ def serve(cron: Annotated[str, typer.Option(help="when the daily flow runs")] = 
     from prefect import serve as prefect_serve
     from prefect.schedules import Cron
 
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     from flows.backfill import backfill as backfill_flow
     from flows.daily import daily as daily_flow
 
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise typer.BadParameter(f"unknown time zone {timezone!r} (an IANA name, such as "
+                                 "Europe/Berlin)", param_hint="--timezone") from None
+    try:
+        schedule = Cron(cron, timezone=timezone)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--cron") from None
     prefect_serve(
-        daily_flow.to_deployment(name="daily", schedules=[Cron(cron, timezone=timezone)],
-                                 concurrency_limit=1),
+        daily_flow.to_deployment(name="daily", schedules=[schedule], concurrency_limit=1),
         backfill_flow.to_deployment(name="backfill", concurrency_limit=1),
     )
 

@@ -40,6 +40,14 @@ def test_a_range_given_backwards_is_refused_before_anything_runs(args):
     assert result.exit_code == 2 and "2025-03-01 is before the start 2025-03-05" in result.output
 
 
+@pytest.mark.parametrize("option, said", [
+    (["--cron", "61 2 * * *"], 'Invalid cron string: "61 2 * * *"'),
+    (["--timezone", "Europe/Berln"], "unknown time zone 'Europe/Berln'")])
+def test_serve_refuses_a_bad_schedule_before_serving(option, said):
+    result = CliRunner().invoke(app, ["serve", *option], prog_name="shopcast")
+    assert result.exit_code == 2 and said in " ".join(result.output.split())
+
+
 def test_a_bad_date_is_refused_with_a_clear_message():
     result = CliRunner().invoke(app, ["backfill", "--start", "2025-13-01", "--end", "2025-01-02"])
     assert result.exit_code != 0 and "--start" in result.output
