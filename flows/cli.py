@@ -252,16 +252,14 @@ def serve(cron: Annotated[str, typer.Option(help="when the daily flow runs")] = 
     from prefect import serve as prefect_serve
     from prefect.schedules import Cron
 
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     from flows.backfill import backfill as backfill_flow
     from flows.daily import daily as daily_flow
+    from sources.config import known_zone
 
     try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise typer.BadParameter(f"unknown time zone {timezone!r} (an IANA name, such as "
-                                 "Europe/Berlin)", param_hint="--timezone") from None
+        known_zone(timezone)  # the mappings' own check
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--timezone") from None
     try:
         schedule = Cron(cron, timezone=timezone)
     except ValueError as exc:
@@ -540,7 +538,8 @@ def print_stage_times(runs: dict[str, StageTimes], models_dir: Path) -> None:
     trained = {n: [c for c in saved_since(models_dir, run.began) if c.saved_at <= run.ended]
                for n, run in runs.items()}
     row("training", (f"{sum(c.training_seconds for c in trained[n]):.1f} "
-                     f"({len(trained[n])} model{'' if len(trained[n]) == 1 else 's'})" for n in runs))
+                     f"({len(trained[n])} model{'' if len(trained[n]) == 1 else 's'})"
+                     for n in runs))
     row("  warm-started", (f"{sum(c.warm_started for c in trained[n])} of {len(trained[n])}"
                            for n in runs))
 
@@ -563,8 +562,8 @@ def main(argv: list[str] | None = None) -> None:
         from domain.errors import invalid_fields
 
         # soft wrap: the terminal wraps it, a path in it stays whole when copied
-        Console(stderr=True, soft_wrap=True).print(f"[bold red]{type(exc).__name__}[/]: {escape(invalid_fields(exc))}",
-                                   highlight=False)
+        Console(stderr=True, soft_wrap=True).print(
+            f"[bold red]{type(exc).__name__}[/]: {escape(invalid_fields(exc))}", highlight=False)
         raise SystemExit(1) from None
 
 

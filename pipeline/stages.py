@@ -105,8 +105,7 @@ def stage_day(ctx: RunContext, run_date: date, now: datetime | None = None) -> r
     cfg, root = ctx.source, ctx.settings.root
     files = cfg.files_for(run_date, root)
     if not files:
-        where = cfg.landing_path(root) / cfg.file_pattern.replace(
-            "{date}", run_date.strftime(cfg.date_format))
+        where = cfg.landing_path(root) / cfg.day_pattern(run_date)
         if cfg.calendar == Calendar.daily:
             now = now or datetime.now(timezone.utc)
             deadline = cfg.missing_file_deadline(run_date)

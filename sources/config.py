@@ -65,7 +65,7 @@ def _column_sources(cols):
     return {k: ({"column": v} if isinstance(v, str) else v) for k, v in cols.items()}
 
 
-def _known_zone(tz: str) -> str:
+def known_zone(tz: str) -> str:
     """A zone both Python and DuckDB (ICU) know; the message names it."""
     try:
         ZoneInfo(tz)
@@ -123,7 +123,7 @@ class TimestampOptions(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, tz: str | None) -> str | None:
-        return None if tz is None else _known_zone(tz)
+        return None if tz is None else known_zone(tz)
 
 
 class Rules(BaseModel):
@@ -185,7 +185,7 @@ class SourceConfig(BaseModel):
 
     _short_columns = field_validator("columns", mode="before")(_column_sources)
 
-    _valid_zone = field_validator("business_timezone")(_known_zone)
+    _valid_zone = field_validator("business_timezone")(known_zone)
 
     @field_validator("file_pattern")
     @classmethod
@@ -228,8 +228,11 @@ class SourceConfig(BaseModel):
             "an operator adds a folder with SHOPCAST_LANDING_ROOTS")
 
     def files_for(self, run_date: date, data_dir: Path) -> list[Path]:
-        pattern = self.file_pattern.replace("{date}", run_date.strftime(self.date_format))
-        return sorted(self.landing_path(data_dir).glob(pattern))
+        return sorted(self.landing_path(data_dir).glob(self.day_pattern(run_date)))
+
+    def day_pattern(self, run_date: date) -> str:
+        """The file pattern of ``run_date``'s files (a glob when several files make a day)."""
+        return self.file_pattern.replace("{date}", run_date.strftime(self.date_format))
 
     def dates_in_landing(self, data_dir: Path) -> list[date]:
         """Every date that has at least one file, read off the file names."""
