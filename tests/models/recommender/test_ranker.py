@@ -187,3 +187,21 @@ def test_a_capped_training_samples_customers_but_reads_everyones_signals(shop):
     again = ranker.training_set(history, 4, customers_per_origin=15)
     np.testing.assert_array_equal(again[0], capped_x)
     np.testing.assert_array_equal(again[1], capped_y)
+
+
+def test_ranks_and_sums_within_groups_are_pandas_own():
+    """The features' numpy group ranks and sums give what pandas' groupby gives (ties included:
+    the first in order ranks first), on rows sorted as candidates come."""
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    rows = np.sort(rng.integers(0, 40, 2_000))
+    values = rng.integers(0, 6, len(rows)) / 5.0        # many ties and zeros
+    keys = rng.integers(0, 300, len(rows))
+    expected_rank = pd.Series(-values).groupby(rows).rank(method="first").to_numpy()
+    expected_sum = pd.Series(values).groupby(keys).transform("sum").to_numpy()
+    assert np.array_equal(ranker._rank_in_rows(rows, values), expected_rank)
+    assert np.allclose(ranker._group_sums(keys, values), expected_sum, rtol=1e-12)
+    table = ranker._float32_columns([np.arange(3), np.ones((3, 2)), np.array([True, False, True])])
+    assert table.dtype == np.float32
+    assert table.tolist() == [[0, 1, 1, 1], [1, 1, 1, 0], [2, 1, 1, 1]]
