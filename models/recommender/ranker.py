@@ -249,7 +249,7 @@ def _rank_in_rows(rows: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 def _float32_columns(columns: list[np.ndarray]) -> np.ndarray:
     """The columns (1-d, or 2-d blocks of columns) side by side as one float32 table."""
-    blocks = [np.asarray(col).reshape(len(col), -1) for col in columns]
+    blocks = [block if block.ndim == 2 else block[:, None] for block in map(np.asarray, columns)]
     table = np.empty((len(blocks[0]), sum(b.shape[1] for b in blocks)), np.float32)
     at = 0
     for block in blocks:

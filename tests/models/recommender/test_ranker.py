@@ -205,3 +205,5 @@ def test_ranks_and_sums_within_groups_are_pandas_own():
     table = ranker._float32_columns([np.arange(3), np.ones((3, 2)), np.array([True, False, True])])
     assert table.dtype == np.float32
     assert table.tolist() == [[0, 1, 1, 1], [1, 1, 1, 0], [2, 1, 1, 1]]
+    assert ranker._float32_columns([np.zeros(0), np.zeros((0, 2))]).shape == (0, 3)  # no candidates
+    assert len(ranker._rank_in_rows(np.zeros(0, int), np.zeros(0))) == 0
