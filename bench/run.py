@@ -631,6 +631,14 @@ def render(args, shop, gen, st, plain_ingest, plain_marts, late_runs, early_runs
         f"| day {args.days}'s lists (candidates, LightGBM ranking, top 20) | "
         f"{two_stage['customers']:,} | {two_stage['items']:,} | {two_stage['lists_s']:.1f} | "
         f"{two_stage['lists_peak_mb']:.0f} |",
+        f"| the ranker compiled with lleaves (its first use on a machine; cached after) | | | "
+        f"{two_stage['compile_s']:.1f} | |",
+        f"| day {args.days}'s lists as served (the same, ranking with the compiled ranker) | "
+        f"{two_stage['customers']:,} | {two_stage['items']:,} | {two_stage['served_s']:.1f} | "
+        f"{two_stage['served_peak_mb']:.0f} |",
+        "",
+        f"Served / LightGBM: **{two_stage['served_s'] / two_stage['lists_s']:.2f}x**, the same "
+        f"lists: **{'yes' if two_stage['same_lists'] else 'NO'}** (decision 0050).",
         end,
     ]
     return "\n".join(lines)

@@ -1,12 +1,22 @@
 """LightGBM models stored as text in a registered model (the forecaster's boosted trees, the
 recommender's two-stage ranker): which inputs one was trained on, and loading one only when
 they are the inputs this version computes, so that trees saved by older code never score
-columns they were not trained on."""
+columns they were not trained on.
+
+A model that scores every day (the served ranker) is compiled to machine code with lleaves
+(decision 0050): the same scores as LightGBM's to 1e-14, about 7x faster, for a compilation of
+about 2 s that is cached on disk per model and CPU, so each model compiles once per machine."""
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
+import os
 import re
+import tempfile
+import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +43,73 @@ def booster(model: str, inputs: Sequence[str], what: str):
     ValueError that names ``what`` and the inputs it lacks."""
     import lightgbm
 
+    _check_inputs(model, inputs, what)
+    return lightgbm.Booster(model_str=model)
+
+
+def compiled(model: str, inputs: Sequence[str], what: str) -> "CompiledTrees":
+    """``booster``'s model compiled to machine code, for a model that scores many rows: its
+    ``predict`` gives LightGBM's scores (to rounding). The first use of a model on a machine
+    compiles it (about 2 s for 100 trees); later ones load it from ``cache_dir()``."""
+    _check_inputs(model, inputs, what)
+    return CompiledTrees(_compile(model))
+
+
+class CompiledTrees:
+    """lleaves' compiled model behind LightGBM's ``predict(x, num_threads=...)``."""
+
+    def __init__(self, model):
+        self._model = model
+
+    def predict(self, x, num_threads: int | None = None):
+        return self._model.predict(x, n_jobs=num_threads or os.cpu_count())
+
+
+def cache_dir() -> Path:
+    """Where compiled models are kept: the user's cache folder (``$XDG_CACHE_HOME``, else
+    ``~/.cache``), as pip and numba keep theirs; safe to delete."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "shopcast" / "trees"
+
+
+@functools.lru_cache(maxsize=8)  # a backfill scores every day with the same few models
+def _compile(model: str):
+    from importlib.metadata import version
+
+    import llvmlite.binding as llvm
+    import lleaves
+
+    # lleaves does not check that a cached binary is this model's, so the file name carries
+    # everything the machine code depends on
+    key = hashlib.sha256("\0".join([
+        model, version("lleaves"), version("llvmlite"), llvm.get_host_cpu_name(),
+        llvm.get_host_cpu_features().flatten()]).encode()).hexdigest()[:32]
+    folder = cache_dir()
+    with tempfile.TemporaryDirectory() as scratch:
+        text = Path(scratch) / "model.txt"
+        text.write_text(model)
+        compiled = lleaves.Model(model_file=str(text))
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as error:  # a read-only home: compile every time, still correct
+            log.warning("compiled trees are not cached (%s): %s", folder, error)
+            compiled.compile()
+            return compiled
+        cached = folder / f"{key}.o"
+        if cached.exists():
+            compiled.compile(cache=str(cached))
+        else:
+            # written under a name of this process, then renamed: a run beside this one
+            # never loads a half-written binary
+            part = folder / f"{key}.{os.getpid()}.{threading.get_ident()}.part"
+            compiled.compile(cache=str(part))
+            os.replace(part, cached)
+    return compiled
+
+
+def _check_inputs(model: str, inputs: Sequence[str], what: str) -> None:
     found = inputs_of(model)
     if found != list(inputs):
         missing = [f for f in inputs if f not in found]
         raise ValueError(f"{what}: trained on other inputs than this version computes "
                          f"(saved by older code?): {len(found)} inputs against {len(inputs)}, "
                          f"missing {', '.join(missing) or 'none'}")
-    return lightgbm.Booster(model_str=model)

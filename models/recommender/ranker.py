@@ -428,15 +428,18 @@ SUFFIX = "+two-stage"
 
 
 def recommend_days(model: str, history: ShopHistory, days: list[date]) -> list[Recommendations]:
-    """``recommend(model, history.until(D))`` for each D of ``days``."""
-    return [recommend(model, history.until(d)) for d in days]
+    """``recommend(model, history.until(D))`` for each D of ``days``, with the ranker compiled:
+    the served lists rank every customer every day."""
+    return [recommend(model, history.until(d), compiled=True) for d in days]
 
 
 def recommend(model: str, history: ShopHistory, customers: np.ndarray | None = None,
-              k: int = K) -> Recommendations:
+              k: int = K, compiled: bool = False) -> Recommendations:
     """Top-k sellable items per customer (default: every customer with an order up to D) from
-    ``model`` (``train``'s text); ``history`` must end at D."""
-    booster = trees.booster(model, FEATURES, "the two-stage ranker")
+    ``model`` (``train``'s text); ``history`` must end at D. ``compiled``: score with the
+    ranker compiled to machine code (``trees.compiled``: the same lists, pays once its
+    compilation on a machine, for a model that ranks many days)."""
+    booster = (trees.compiled if compiled else trees.booster)(model, FEATURES, "the two-stage ranker")
     customers = history.customers() if customers is None else np.asarray(customers)
     sig = Signals.of(history)
 

@@ -164,6 +164,19 @@ def test_minimum_quality_on_a_shop_of_reorderers(shop):
     assert warm["two-stage"] >= 1.2 * warm["popularity"], warm.to_dict()
 
 
+def test_the_served_lists_compiled_are_lightgbms_lists(shop, model, tmp_path, monkeypatch):
+    """The days a backfill serves score with the ranker compiled (``recommend_days``): the
+    same items in the same order as LightGBM's, scores equal to rounding."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    trees._compile.cache_clear()  # compiled here, not remembered from another test
+    ends = [shop.run_date - timedelta(days=back) for back in (END_BACK, 5)]
+    for served, end in zip(ranker.recommend_days(model, shop, ends), ends):
+        plain = ranker.recommend(model, shop.until(end))
+        assert served.item_ids.tolist() == plain.item_ids.tolist()
+        np.testing.assert_allclose(served.scores, plain.scores, rtol=1e-9)
+    assert list((tmp_path / "shopcast" / "trees").glob("*.o"))  # it was the compiled ranker
+
+
 def test_the_registry_keeps_the_ranker_beside_the_network(tmp_path, shop, trained, model):
     from dataclasses import replace
 
