@@ -83,27 +83,33 @@ def _compile(model: str):
     key = hashlib.sha256("\0".join([
         model, version("lleaves"), version("llvmlite"), llvm.get_host_cpu_name(),
         llvm.get_host_cpu_features().flatten()]).encode()).hexdigest()[:32]
-    folder = cache_dir()
+    folder = _writable(cache_dir())
+    cached = folder / f"{key}.o" if folder else None
+    # lleaves reads the model's text from a file, when it compiles
     with tempfile.TemporaryDirectory() as scratch:
         text = Path(scratch) / "model.txt"
         text.write_text(model)
         compiled = lleaves.Model(model_file=str(text))
-        try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        except OSError as error:  # a read-only home: compile every time, still correct
-            log.warning("compiled trees are not cached (%s): %s", folder, error)
-            compiled.compile()
+        if cached is None or cached.exists():
+            compiled.compile(cache=cached and str(cached))
             return compiled
-        cached = folder / f"{key}.o"
-        if cached.exists():
-            compiled.compile(cache=str(cached))
-        else:
-            # written under a name of this process, then renamed: a run beside this one
-            # never loads a half-written binary
-            part = folder / f"{key}.{os.getpid()}.{threading.get_ident()}.part"
-            compiled.compile(cache=str(part))
-            os.replace(part, cached)
+        # written under a name of this process, then renamed: a run beside this one never
+        # loads a half-written binary
+        part = folder / f"{key}.{os.getpid()}.{threading.get_ident()}.part"
+        compiled.compile(cache=str(part))
+        os.replace(part, cached)
     return compiled
+
+
+def _writable(folder: Path) -> Path | None:
+    """``folder``, made if missing; None (with a warning) where it cannot be: a read-only home
+    compiles every time, still correct."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as error:
+        log.warning("compiled trees are not cached (%s): %s", folder, error)
+        return None
+    return folder
 
 
 def _check_inputs(model: str, inputs: Sequence[str], what: str) -> None:
