@@ -84,21 +84,38 @@ def _compile(model: str):
         model, version("lleaves"), version("llvmlite"), llvm.get_host_cpu_name(),
         llvm.get_host_cpu_features().flatten()]).encode()).hexdigest()[:32]
     folder = _writable(cache_dir())
-    cached = folder / f"{key}.o" if folder else None
     # lleaves reads the model's text from a file, when it compiles
     with tempfile.TemporaryDirectory() as scratch:
         text = Path(scratch) / "model.txt"
         text.write_text(model)
         compiled = lleaves.Model(model_file=str(text))
-        if cached is None or cached.exists():
+        cached = folder and _intact(folder, key)
+        if folder is None or cached:
             compiled.compile(cache=cached and str(cached))
             return compiled
         # written under a name of this process, then renamed: a run beside this one never
-        # loads a half-written binary
+        # loads a half-written binary; the name ends with the bytes' digest (``_intact``)
         part = folder / f"{key}.{os.getpid()}.{threading.get_ident()}.part"
         compiled.compile(cache=str(part))
-        os.replace(part, cached)
+        os.replace(part, folder / f"{key}.{_digest(part.read_bytes())}.o")
     return compiled
+
+
+def _intact(folder: Path, key: str) -> Path | None:
+    """The cached binary of ``key`` whose bytes still match the digest in its name. One that
+    does not (a disk error, a copy cut short) is deleted with a warning and compiled again:
+    LLVM aborts the whole process on a damaged object file instead of raising."""
+    for path in folder.glob(f"{key}.*.o"):
+        if _digest(path.read_bytes()) == path.name.split(".")[1]:
+            return path
+        log.warning("compiled trees %s are damaged (their bytes do not match their digest); "
+                    "compiling again", path)
+        path.unlink(missing_ok=True)
+    return None
+
+
+def _digest(binary: bytes) -> str:
+    return hashlib.sha256(binary).hexdigest()[:16]
 
 
 def _writable(folder: Path) -> Path | None:

@@ -1,6 +1,6 @@
 """LightGBM models compiled to machine code (``trees.compiled``): LightGBM's own scores, missing
 values and one-leaf trees included; each model compiled once per machine and loaded from the
-cache after; and the inputs check of ``trees.booster`` kept."""
+cache after, a damaged cached binary compiled again instead of crashing the run; and the inputs check of ``trees.booster`` kept."""
 import os
 
 import numpy as np
@@ -65,6 +65,28 @@ def test_a_model_compiles_once_then_loads_from_the_cache(cache, monkeypatch):
     assert compiles == [False, True, False]  # compiled, loaded, another model compiled
     assert len(list(cache.glob("*.o"))) == 2 and not list(cache.glob("*.part"))
     np.testing.assert_allclose(loaded, trees.booster(model, INPUTS, "t").predict(x), rtol=1e-6)
+
+
+@pytest.mark.parametrize("damage", ["cut short", "a byte changed"])
+def test_a_damaged_cached_binary_is_compiled_again(cache, caplog, damage):
+    # LLVM aborts the process on such a file (a cut one: "section header table goes past the end
+    # of the file"), so it must never reach lleaves
+    model = _model()
+    trees.compiled(model, INPUTS, "test trees")
+    [binary] = cache.glob("*.o")
+    data = bytearray(binary.read_bytes())
+    if damage == "cut short":
+        del data[len(data) // 2:]
+    else:
+        data[len(data) // 2] ^= 0xFF
+    binary.write_bytes(bytes(data))
+    trees._compile.cache_clear()  # as a new process
+    x = np.random.default_rng(4).random((100, len(INPUTS)))
+    got = trees.compiled(model, INPUTS, "test trees").predict(x)
+    np.testing.assert_allclose(got, trees.booster(model, INPUTS, "t").predict(x), rtol=1e-6)
+    assert "damaged" in caplog.text and str(binary) in caplog.text
+    [again] = cache.glob("*.o")
+    assert again.read_bytes() != bytes(data)  # the damaged file replaced by a new compilation
 
 
 def test_a_cache_that_cannot_be_written_still_compiles(cache, monkeypatch, tmp_path):
