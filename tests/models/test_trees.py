@@ -1,6 +1,7 @@
 """LightGBM models compiled to machine code (``trees.compiled``): LightGBM's own scores, missing
 values and one-leaf trees included; each model compiled once per machine and loaded from the
-cache after, a damaged cached binary compiled again instead of crashing the run; and the inputs check of ``trees.booster`` kept."""
+cache after, a damaged cached binary compiled again instead of crashing the run; and the inputs
+check of ``trees.booster`` kept."""
 import os
 
 import numpy as np
@@ -69,8 +70,9 @@ def test_a_model_compiles_once_then_loads_from_the_cache(cache, monkeypatch):
 
 @pytest.mark.parametrize("damage", ["cut short", "a byte changed"])
 def test_a_damaged_cached_binary_is_compiled_again(cache, caplog, damage):
-    # LLVM aborts the process on such a file (a cut one: "section header table goes past the end
-    # of the file"), so it must never reach lleaves
+    # LLVM aborts the process on a file cut short ("section header table goes past the end of
+    # the file") and loads one with a changed byte in its code without a word: neither may reach
+    # lleaves
     model = _model()
     trees.compiled(model, INPUTS, "test trees")
     [binary] = cache.glob("*.o")
