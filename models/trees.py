@@ -47,7 +47,7 @@ def booster(model: str, inputs: Sequence[str], what: str):
     return lightgbm.Booster(model_str=model)
 
 
-def compiled(model: str, inputs: Sequence[str], what: str) -> "CompiledTrees":
+def compiled(model: str, inputs: Sequence[str], what: str) -> CompiledTrees:
     """``booster``'s model compiled to machine code, for a model that scores many rows: its
     ``predict`` gives LightGBM's scores (to rounding). The first use of a model on a machine
     compiles it (about 2 s for 100 trees); later ones load it from ``cache_dir()``."""
@@ -75,8 +75,8 @@ def cache_dir() -> Path:
 def _compile(model: str):
     from importlib.metadata import version
 
-    import llvmlite.binding as llvm
     import lleaves
+    import llvmlite.binding as llvm
 
     # lleaves does not check that a cached binary is this model's, so the file name carries
     # everything the machine code depends on
