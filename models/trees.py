@@ -89,9 +89,12 @@ def _compile(model: str):
         text = Path(scratch) / "model.txt"
         text.write_text(model)
         compiled = lleaves.Model(model_file=str(text))
-        cached = folder and _intact(folder, key)
-        if folder is None or cached:
-            compiled.compile(cache=cached and str(cached))
+        if folder is None:
+            compiled.compile()
+            return compiled
+        cached = _intact(folder, key)
+        if cached:
+            compiled.compile(cache=str(cached))
             return compiled
         # written under a name of this process, then renamed: a run beside this one never
         # loads a half-written binary; the name ends with the bytes' digest (``_intact``)
