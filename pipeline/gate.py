@@ -90,7 +90,8 @@ class ModelGate:
             backtest = gate.Backtest(
                 origin, self.spec.metric, self.spec.lower_is_better,
                 {c: self.spec.score_of(m) for c, m in metrics.items()},
-                {c: candidate.version for c in metrics if c != gate.BASELINE}, metrics)
+                {c: published_version(candidate.version, c) for c in metrics
+                 if c != gate.BASELINE}, metrics)
             left_out = self.left_out(metrics)
         decision = gate.decide(self.model, run_date, champion, backtest, self.margin, left_out)
         self.decisions[run_date] = decision
@@ -146,6 +147,12 @@ def split_version(version: str) -> tuple[str, str, str | None]:
         if version.endswith(suffix):
             return version.removesuffix(suffix), candidate, needs
     return version, gate.NETWORK, None
+
+
+def published_version(version: str, candidate: str) -> str:
+    """The version under which a registered model's candidate publishes (and can be promoted):
+    split_version's inverse, ``(v, pooled)`` -> ``v+pooled``, ``(v, network)`` -> ``v``."""
+    return version + next((suffix for suffix, (c, _) in PARTS.items() if c == candidate), "")
 
 
 def parts_of(path) -> list[str]:

@@ -274,6 +274,9 @@ def test_the_model_stage_backtests_at_a_retrain_and_publishes_the_winner(gated, 
               TWO_STAGE: f"{trained_now}+two-stage", POOLED: f"{trained_now}+pooled",
               BOOSTED: f"{trained_now}+boosted"}[decision["winner"]]
     assert published == [(served,)] and day.model_version == served
+    # each candidate is named as it would publish, the name `shopcast models promote` takes
+    assert {c: v for c, v in backtest["versions"].items() if c != NETWORK} == {
+        c: f"{candidate}+{c}" for c in trained_with}
 
     # the training and the decision are runs in the MLflow store under the data directory
     from mlflow import MlflowClient

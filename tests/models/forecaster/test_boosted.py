@@ -98,7 +98,7 @@ def test_saved_with_the_network_and_served_under_its_version(tmp_path, panel, or
     ``<version>+boosted`` with the same forecasts; a version without them cannot be promoted to
     them."""
     from models import registry
-    from pipeline.gate import split_version
+    from pipeline.gate import published_version, split_version
     from pipeline.predict import FORECASTER, load_served
 
     version = registry.save(replace(trained, boosted=model), tmp_path / "models").name
@@ -108,6 +108,8 @@ def test_saved_with_the_network_and_served_under_its_version(tmp_path, panel, or
     (published,) = FORECASTER.predict(served, panel, [origin])
     np.testing.assert_array_equal(published.mean, boosted.forecast(model, history).mean)
     assert split_version(f"{version}+boosted") == (version, "boosted", "boosted.txt")
+    assert published_version(version, "boosted") == f"{version}+boosted"
+    assert published_version(version, "network") == version
     assert registry.load(registry.save(trained, tmp_path / "plain")).boosted is None
 
 
