@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench install clean
+.PHONY: demo test test-fast bench install clean space
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,16 +18,27 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The test suite needs about 4 GB of disk (the environment 2.7 GB, warehouses under the temp
+# folder); on a full disk pytest dies on its first temporary file with an error that does not
+# say why. This says how much is free and stops, naming the folder, where it is too little.
+NEED_GB ?= 5
+space:
+	@$(PYTHON) -c 'import shutil, sys, tempfile; need = $(NEED_GB); \
+	free = {d: shutil.disk_usage(d).free / 1e9 for d in (".", tempfile.gettempdir())}; \
+	print("disk free: " + ", ".join(f"{d} {gb:.1f} GB" for d, gb in free.items())); \
+	short = [d for d, gb in free.items() if gb < need]; \
+	sys.exit(f"make: less than {need} GB free in {short[0]}: the tests and the demo need about 4 GB (free some space, or set NEED_GB)") if short else None'
+
 # The browser tests drive Debian's Chromium through its own driver: no browser download.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHROMIUM := /usr/bin/chromium /usr/bin/chromedriver
 $(CHROMIUM) &:
 	$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium chromium-driver
 
-demo: $(STAMP)
+demo: space $(STAMP)
 	$(BIN)/shopcast demo
 
-test: $(STAMP) $(CHROMIUM)
+test: space $(STAMP) $(CHROMIUM)
 	$(BIN)/pytest
 
 # unit, data and model tests: no Prefect server, no dbt, no real data (under two minutes)
