@@ -1,9 +1,10 @@
 """The review page, ``reports/index.html``: what a person opens each morning.
 
 Rebuilt after every run from what the run left: the ledger (status of each run date), each
-day's ``day.json`` (counts, models), ``drift.json`` and ``realised.json``, and the warehouse for
-the fan charts. Static files that open from the disk: the charts are Plotly figures whose
-library is written beside the page (``plotly-<version>.min.js``), no server and no network.
+day's ``day.json`` (counts, models, the gate's decisions), ``drift.json`` and ``realised.json``,
+and the warehouse for the fan charts. Static files that open from the disk: the charts are
+Plotly figures whose library is written beside the page (``plotly-<version>.min.js``), no server
+and no network.
 """
 from __future__ import annotations
 
@@ -46,6 +47,24 @@ def day_rows(con, reports_dir: Path) -> list[DayRow]:
                  if p.suffix in (".md", ".html", ".json") and p.name != "day.json"]
         rows.append(DayRow(r, _json(folder / "day.json"), _json(folder / "drift.json"),
                            _json(folder / "realised.json"), links))
+    return rows
+
+
+def serving(gate: dict) -> list[dict]:
+    """The day report's gate decisions (``day.json``'s ``model_gate``) as the page's rows: what
+    serves each model since when and why, and the backtest behind it with each candidate's
+    score and the version ``shopcast models promote`` would take to serve it."""
+    rows = []
+    for model, d in gate.items():
+        b = d.get("backtest")
+        candidates = [] if b is None else [
+            {"name": c, "score": s, "version": b["versions"].get(c, "-"), "serves": c == d["winner"]}
+            for c, s in b["scores"].items()]
+        scored = None if b is None else (
+            f"{b['metric']} on what was known on {b['origin']}, scored up to {d['run_date']} "
+            f"({'lower' if b['lower_is_better'] else 'higher'} is better)")
+        rows.append({"model": model, "serves": d["winner"], "since": d["run_date"],
+                     "why": d["reason"], "backtest": scored, "candidates": candidates})
     return rows
 
 
@@ -168,8 +187,9 @@ def write_index(con, reports_dir: Path, source: str, data_docs: Path) -> Path:
     newest = next((r.record.run_date for r in rows
                    if r.record.status == ledger.DayState.complete.value), None)
     fans = [fan_chart(con, item, newest, why) for item, why in fan_items(con, newest)] if newest else []
+    gate = next((r.day.get("model_gate") or {} for r in rows if r.record.run_date == newest), {})
     html = TEMPLATE.render(
-        source=source, rows=rows, newest=newest, library=library.name,
+        source=source, rows=rows, newest=newest, library=library.name, serving=serving(gate),
         data_docs=Path(data_docs).resolve().as_uri() if Path(data_docs).exists() else None,
         charts=[_div(c) for c in charts], fans=[_div(f) for f in fans])
     path = reports_dir / "index.html"
@@ -220,6 +240,14 @@ th, td { border-bottom: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left;
 Drift compares the week ending on each run date with the 28 days ending 28 days earlier;
 realised quality scores what was published 28 (forecasts) and 30 (lists) days earlier, beside
 the same day's baseline.</p>
+{% if serving %}<h2>Which model serves ({{ newest }})</h2>
+<table id="serving">
+<tr><th>model</th><th>serves</th><th>since</th><th>why</th><th>the gate's backtest</th></tr>
+{% for s in serving %}<tr>
+<td>{{ s.model }}</td><td><b>{{ s.serves }}</b></td><td>{{ s.since }}</td><td>{{ s.why }}</td>
+<td>{% if s.backtest %}{{ s.backtest }}:<br>{% for c in s.candidates %}<span title="{{ c.version }}">{% if c.serves %}<b>{{ c.name }} {{ "%.4f" % c.score }}</b>{% else %}{{ c.name }} {{ "%.4f" % c.score }}{% endif %}</span><br>{% endfor %}{% else %}-{% endif %}</td>
+</tr>{% endfor %}
+</table>{% endif %}
 <h2>Over time</h2>
 <div class="grid">{% for chart in charts %}<div>{{ chart | safe }}</div>{% endfor %}</div>
 {% if fans %}<h2>Forecasts of {{ newest }}</h2>

@@ -83,6 +83,9 @@ def test_backfilling_60_days_twice_gives_identical_marts(shop):
     assert gate == [(DAY[55], "forecaster", "network"), (DAY[55], "recommender", "network")]
     summary = (settings.reports_dir / f"run_date={DAY[57]}" / "summary.md").read_text()
     assert "## Which model serves (the gate)" in summary and "no backtest yet" in summary
+    page = (settings.reports_dir / "index.html").read_text()  # the morning's page says it too
+    serves = page[page.index(f"Which model serves ({DAY[59]})"):page.index("Over time")]
+    assert serves.count("<b>network</b>") == 2 and "no backtest yet" in serves
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("COLUMNS", "250")
         listed = CliRunner().invoke(app, ["models", "list"], prog_name="shopcast")
