@@ -19,6 +19,7 @@ import pandas as pd
 from domain.rules import HORIZON_DAYS
 from monitoring.drift import drifted_share
 from warehouse import ledger
+from warehouse.reports import backtest_caption
 
 FAN_TOP_ITEMS = 3      # fan charts of the items with the most revenue over the last 28 days
 FAN_NEW_ITEMS = 2      # ... and of the newest items
@@ -60,11 +61,9 @@ def serving(gate: dict) -> list[dict]:
         candidates = [] if b is None else [
             {"name": c, "score": s, "version": b["versions"].get(c, "-"), "serves": c == d["winner"]}
             for c, s in b["scores"].items()]
-        scored = None if b is None else (
-            f"{b['metric']} on what was known on {b['origin']}, scored up to {d['run_date']} "
-            f"({'lower' if b['lower_is_better'] else 'higher'} is better)")
         rows.append({"model": model, "serves": d["winner"], "since": d["run_date"],
-                     "why": d["reason"], "backtest": scored, "candidates": candidates})
+                     "why": d["reason"], "backtest": backtest_caption(d) if b else None,
+                     "candidates": candidates})
     return rows
 
 
@@ -184,10 +183,10 @@ def write_index(con, reports_dir: Path, source: str, data_docs: Path) -> Path:
             series_chart(frame, ["lines", "quarantined"], "Lines delivered and quarantined per day"),
             series_chart(frame, ["drifted_share"], "Share of monitored columns that drifted", [0, 1]),
         ]
-    newest = next((r.record.run_date for r in rows
-                   if r.record.status == ledger.DayState.complete.value), None)
+    latest = next((r for r in rows if r.record.status == ledger.DayState.complete.value), None)
+    newest = latest.record.run_date if latest else None
     fans = [fan_chart(con, item, newest, why) for item, why in fan_items(con, newest)] if newest else []
-    gate = next((r.day.get("model_gate") or {} for r in rows if r.record.run_date == newest), {})
+    gate = latest.day.get("model_gate") or {} if latest else {}
     html = TEMPLATE.render(
         source=source, rows=rows, newest=newest, library=library.name, serving=serving(gate),
         data_docs=Path(data_docs).resolve().as_uri() if Path(data_docs).exists() else None,
@@ -230,7 +229,7 @@ TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
 table { border-collapse: collapse; font-size: 0.9em; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
-.complete { color: #1a7f37; } .failed { color: #cf222e; font-weight: bold; } .alarm { color: #bc4c00; }
+.serves { font-weight: bold; } .complete { color: #1a7f37; } .failed { color: #cf222e; font-weight: bold; } .alarm { color: #bc4c00; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 0.5em; }
 </style></head>
 <body>
@@ -245,7 +244,7 @@ the same day's baseline.</p>
 <tr><th>model</th><th>serves</th><th>since</th><th>why</th><th>the gate's backtest</th></tr>
 {% for s in serving %}<tr>
 <td>{{ s.model }}</td><td><b>{{ s.serves }}</b></td><td>{{ s.since }}</td><td>{{ s.why }}</td>
-<td>{% if s.backtest %}{{ s.backtest }}:<br>{% for c in s.candidates %}<span title="{{ c.version }}">{% if c.serves %}<b>{{ c.name }} {{ "%.4f" % c.score }}</b>{% else %}{{ c.name }} {{ "%.4f" % c.score }}{% endif %}</span><br>{% endfor %}{% else %}-{% endif %}</td>
+<td>{% if s.backtest %}{{ s.backtest }}:<br>{% for c in s.candidates %}<span title="{{ c.version }}" class="{{ 'serves' if c.serves else '' }}">{{ c.name }} {{ "%.4f" % c.score }}</span><br>{% endfor %}{% else %}-{% endif %}</td>
 </tr>{% endfor %}
 </table>{% endif %}
 <h2>Over time</h2>

@@ -61,12 +61,18 @@ def gate_lines(gate: dict) -> list[str]:
     for model, d in gate.items():
         if d.get("backtest"):
             b = d["backtest"]
-            lines += ["", f"{model}: backtest of what was known on {b['origin']}, scored on the "
-                      f"days after it up to {d['run_date']} ({b['metric']}, "
-                      f"{'lower' if b['lower_is_better'] else 'higher'} is better)", "",
+            lines += ["", f"{model}: {backtest_caption(d)}", "",
                       "| candidate | version | score |", "|---|---|---:|"]
             lines += [f"| {c} | {b['versions'].get(c, '-')} | {s:.4f} |" for c, s in b["scores"].items()]
     return lines + [""]
+
+
+def backtest_caption(decision: dict) -> str:
+    """What a gate decision's backtest scored, in words (the day's summary and the review page)."""
+    b = decision["backtest"]
+    return (f"backtest of what was known on {b['origin']}, scored on the days after it up to "
+            f"{decision['run_date']} ({b['metric']}, "
+            f"{'lower' if b['lower_is_better'] else 'higher'} is better)")
 
 
 def drift_lines(summary: dict) -> list[str]:

@@ -20,8 +20,8 @@ def test_serving_shows_each_models_decision_and_the_backtest_behind_it():
     assert (forecaster["model"], forecaster["serves"], forecaster["since"]) == (
         "forecaster", BOOSTED, "2025-06-01")
     assert forecaster["why"] == made.reason and "0.88" in forecaster["why"]
-    assert forecaster["backtest"] == ("wrmsse all on what was known on 2025-05-04, scored up to "
-                                      "2025-06-01 (lower is better)")
+    assert forecaster["backtest"] == ("backtest of what was known on 2025-05-04, scored on the "
+                                      "days after it up to 2025-06-01 (wrmsse all, lower is better)")
     assert forecaster["candidates"] == [
         {"name": NETWORK, "score": 0.91, "version": "forecaster-maml-2025-05-04-ab", "serves": False},
         {"name": BASELINE, "score": 0.95, "version": "-", "serves": False},
