@@ -19,7 +19,7 @@ import pandas as pd
 from domain.rules import HORIZON_DAYS
 from monitoring.drift import drifted_share
 from warehouse import ledger
-from warehouse.reports import backtest_caption
+from warehouse.reports import backtest_candidates, backtest_caption
 
 FAN_TOP_ITEMS = 3      # fan charts of the items with the most revenue over the last 28 days
 FAN_NEW_ITEMS = 2      # ... and of the newest items
@@ -57,12 +57,11 @@ def serving(gate: dict) -> list[dict]:
     score and the version ``shopcast models promote`` would take to serve it."""
     rows = []
     for model, d in gate.items():
-        b = d.get("backtest")
-        candidates = [] if b is None else [
-            {"name": c, "score": s, "version": b["versions"].get(c, "-"), "serves": c == d["winner"]}
-            for c, s in b["scores"].items()]
+        tested = d.get("backtest") is not None
+        candidates = [{"name": c, "score": s, "version": v, "serves": c == d["winner"]}
+                      for c, v, s in (backtest_candidates(d) if tested else [])]
         rows.append({"model": model, "serves": d["winner"], "since": d["run_date"],
-                     "why": d["reason"], "backtest": backtest_caption(d) if b else None,
+                     "why": d["reason"], "backtest": backtest_caption(d) if tested else None,
                      "candidates": candidates})
     return rows
 
@@ -186,7 +185,7 @@ def write_index(con, reports_dir: Path, source: str, data_docs: Path) -> Path:
     latest = next((r for r in rows if r.record.status == ledger.DayState.complete.value), None)
     newest = latest.record.run_date if latest else None
     fans = [fan_chart(con, item, newest, why) for item, why in fan_items(con, newest)] if newest else []
-    gate = latest.day.get("model_gate") or {} if latest else {}
+    gate = (latest.day.get("model_gate") or {}) if latest else {}
     html = TEMPLATE.render(
         source=source, rows=rows, newest=newest, library=library.name, serving=serving(gate),
         data_docs=Path(data_docs).resolve().as_uri() if Path(data_docs).exists() else None,

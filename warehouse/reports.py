@@ -60,10 +60,9 @@ def gate_lines(gate: dict) -> list[str]:
               for model, d in gate.items()]
     for model, d in gate.items():
         if d.get("backtest"):
-            b = d["backtest"]
             lines += ["", f"{model}: {backtest_caption(d)}", "",
                       "| candidate | version | score |", "|---|---|---:|"]
-            lines += [f"| {c} | {b['versions'].get(c, '-')} | {s:.4f} |" for c, s in b["scores"].items()]
+            lines += [f"| {c} | {v} | {s:.4f} |" for c, v, s in backtest_candidates(d)]
     return lines + [""]
 
 
@@ -73,6 +72,13 @@ def backtest_caption(decision: dict) -> str:
     return (f"backtest of what was known on {b['origin']}, scored on the days after it up to "
             f"{decision['run_date']} ({b['metric']}, "
             f"{'lower' if b['lower_is_better'] else 'higher'} is better)")
+
+
+def backtest_candidates(decision: dict) -> list[tuple[str, str, float]]:
+    """(candidate, the version it publishes as or "-", score) of a gate decision's backtest, in
+    the order it scored them (the day's summary and the review page)."""
+    b = decision["backtest"]
+    return [(c, b["versions"].get(c, "-"), s) for c, s in b["scores"].items()]
 
 
 def drift_lines(summary: dict) -> list[str]:
