@@ -5,8 +5,9 @@ Candidates: the customer's own past items, the co-occurrence neighbours of what 
 product line: decision 0039), the most popular items of the last 30 days, those of the
 customer's store and the most popular of the customer's two main categories. A LightGBM
 lambdarank model orders them on repeat signals (orders, distinct days, recency, gaps, the item's
-rebuy rate), co-occurrence and name similarity, popularity and its trend, and what kind of
-customer it is. It is trained point in time: at the
+rebuy rate), co-occurrence and name similarity, popularity and its trend, the customer's
+expected orders of the item from their orders in its category (decision 0059), and what kind
+of customer it is. It is trained point in time: at the
 origins D - 30, D - 60, ... the candidates made from the history up to that origin are labelled
 with what the customer bought in the 30 days after it, all known at D (the task construction of
 the network, models/recommender/train.py). Lists are the ranked candidates, then recent
@@ -40,6 +41,7 @@ STORE_CANDIDATES = 10          # the most ordered of the last 30 days in the cus
 NAME_NEIGHBOURS_PER_ITEM = 20  # items named alike kept per item
 NAME_CANDIDATES = 10           # per customer, from their items' names
 DECAY_DAYS = 60.0
+CATEGORY_PRIOR_ORDERS = 5.0    # a new customer's orders, spread over categories as the shop's (0059)
 CHUNK = 2048
 
 FEATURES = (
@@ -48,7 +50,7 @@ FEATURES = (
     "item_orders_30", "item_orders_90", "item_trend", "item_age", "customer_orders",
     "customer_since_last", "customer_items", "customer_repeat_share", "category_share",
     "neighbour_score", "neighbour_rank", "popular_rank", "store_rank", "store_share",
-    "name_score", "name_rank")
+    "name_score", "name_rank", "category_expected", "category_expected_rank")
 
 
 @dataclass
@@ -70,6 +72,10 @@ class Signals:
     store_top: np.ndarray              # (stores, n) columns by those orders, best first
     store_rank: np.ndarray             # (stores, n) each column's place in store_top
     fill: np.ndarray                   # baselines.fill_scores
+    customer_category: np.ndarray      # sorted customer * categories + category of every pair
+    customer_category_orders: np.ndarray  # the customer's orders in that category
+    item_in_category: np.ndarray       # (n,) the item's share of its category's last 30 days
+    category_prior: np.ndarray         # (categories,) CATEGORY_PRIOR_ORDERS spread by those days
 
     @classmethod
     def of(cls, history: ShopHistory) -> "Signals":
@@ -123,11 +129,33 @@ class Signals:
         store_top = np.argsort(-store_orders, axis=1, kind="stable")
         store_rank = np.empty_like(store_top)
         np.put_along_axis(store_rank, store_top, np.arange(n)[None, :], axis=1)
+        # each customer's orders per category, and each item's share of its category's orders
+        n_categories = category.max() + 1 if n else 1
+        customer_category, at_pair = np.unique(pair_cust * n_categories + category[pair_col],
+                                               return_inverse=True)
+        in_category = np.bincount(category, weights=o30, minlength=n_categories)
         return cls(history, items, pair_keys, pair, item, category, customer,
                    _neighbours(pair_cust, pair_col, n_customers, n),
                    _name_neighbours(np.asarray(history.items.item_name)[items]),
                    np.argsort(-o30, kind="stable"),
-                   store, store_orders, store_top, store_rank, baselines.fill_scores(history, items))
+                   store, store_orders, store_top, store_rank, baselines.fill_scores(history, items),
+                   customer_category,
+                   np.bincount(at_pair.ravel(), weights=pair[:, 0], minlength=len(customer_category)),
+                   (o30 + 0.1) / (in_category[category] + 1),
+                   CATEGORY_PRIOR_ORDERS * (in_category + 0.1) / (in_category.sum() + 0.1 * n_categories))
+
+    def category_expected(self, customers: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """log of (the customer's orders in the item's category + the prior) x the item's share
+        of that category's last 30 days: where customers buy by their taste for a category and
+        an item's sales are split among the category's buyers, proportional to the customer's
+        expected orders of the item. A customer's first orders move it from the shop's mix."""
+        category = self.category[cols]
+        key = customers.astype(np.int64) * len(self.category_prior) + category
+        at = np.searchsorted(self.customer_category, key)
+        safe = np.minimum(at, max(len(self.customer_category) - 1, 0))
+        found = (at < len(self.customer_category)) & (self.customer_category[safe] == key)
+        orders = np.where(found, self.customer_category_orders[safe], 0.0) if found.any() else 0.0
+        return np.log(self.item_in_category[cols] * (orders + self.category_prior[category]))
 
     def candidates(self, customers: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -207,6 +235,7 @@ class Signals:
         own_cat = _group_sums(cat_key, decayed)
         cust_total = _group_sums(c, decayed)
         near_rank = _rank_in_rows(rows, near)
+        expected = self.category_expected(c, cols)
         name_rank = _rank_in_rows(rows, named)
         pop_rank = np.empty(n)
         pop_rank[self.popular] = np.arange(n)
@@ -226,7 +255,8 @@ class Signals:
             pair[:, 4], share, self.item[cols], np.log1p(cust["orders"]), cust["since_last"],
             np.log1p(cust["items"]), cust["repeat_share"], own_cat / np.maximum(cust_total, 1e-12),
             near, np.where(near > 0, near_rank, np.nan), np.log1p(pop_rank[cols]), store_rank,
-            store_share, named, np.where(named > 0, name_rank, np.nan)])
+            store_share, named, np.where(named > 0, name_rank, np.nan), expected,
+            _rank_in_rows(rows, expected)])
 
 
 # A day's lists rank every candidate of every customer (the demo shop: 130,000 rows a day), so

@@ -5,12 +5,15 @@ a minimum quality, and the registry round trip with the network it is trained wi
 from datetime import timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from models import registry, trees
 from models.recommender import baselines, ranker
+from models.recommender.data import history_from_frames
 from models.recommender.evaluate import rolling_origins, summary
-from tests.models.recommender.conftest import with_big_orders_after
+from tests.models.recommender.conftest import DAYS, START, tiny_shop_frames, \
+    with_big_orders_after
 from tests.models.recommender.test_model import _with_fresh_orders
 
 END_BACK = 20  # the ranker is trained on the tiny shop up to its last day - 20
@@ -82,9 +85,11 @@ def test_a_ranker_trained_on_other_inputs_is_refused_by_name_and_left_out_when_l
     difference, and the loaded model leaves it out (the network serves) with a warning."""
     from dataclasses import replace
 
-    older = model.replace(" name_score name_rank", "", 1)  # the inputs before the names'
+    # the inputs before the customer's expected orders from their categories (decision 0059)
+    older = model.replace(" category_expected category_expected_rank", "", 1)
     assert trees.inputs_of(older) == list(ranker.FEATURES[:-2])
-    with pytest.raises(ValueError, match="two-stage ranker: trained on other inputs.*missing name_score, name_rank"):
+    with pytest.raises(ValueError, match="two-stage ranker: trained on other inputs.*"
+                                         "missing category_expected, category_expected_rank"):
         ranker.recommend(older, shop.until(shop.run_date - timedelta(days=END_BACK)))
     assert replace(trained, ranker=model).ranker == model
     with caplog.at_level("WARNING"):
@@ -220,3 +225,40 @@ def test_ranks_and_sums_within_groups_are_pandas_own():
     assert table.tolist() == [[0, 1, 1, 1], [1, 1, 1, 0], [2, 1, 1, 1]]
     assert ranker._float32_columns([np.zeros(0), np.zeros((0, 2))]).shape == (0, 3)  # no candidates
     assert len(ranker._rank_in_rows(np.zeros(0, int), np.zeros(0))) == 0
+
+
+def test_a_customers_orders_in_a_category_raise_that_categorys_items_alone():
+    """The customer's expected orders of an item (decision 0059) against a customer with no
+    orders: lifted on every item of a category they bought from, by their orders there over the
+    prior, alike for each item of it (invariance), and nowhere else; within a category, the
+    item ordered more over the last 30 days first (direction)."""
+    lines, orders, daily, catalogue = tiny_shop_frames()
+    daily["category"] = np.where(daily["item_id"].str[-1].astype(int) % 2 == 0, "even", "odd")
+    history = history_from_frames(lines, orders, daily, catalogue, end=START + timedelta(days=DAYS - 1))
+    signals = ranker.Signals.of(history)
+    n, columns = len(signals.items), np.arange(len(signals.items))
+    assert len(signals.category_prior) >= 2
+    # each customer's orders per category of the sellable items, counted here from the purchases
+    p = history.purchases
+    rows = history.item_rows_of_purchases[p.item]
+    sellable = np.isin(rows, signals.items)
+    bought = pd.DataFrame({"customer": p.customer[sellable], "orders": p.orders[sellable],
+                           "category": np.asarray(history.items.category)[rows[sellable]]})
+    per_category = bought.groupby(["customer", "category"])["orders"].sum()
+    category_of = np.asarray(history.items.category)[signals.items]
+    nobody = len(p.customer_ids)  # a customer code without a purchase
+    without = signals.category_expected(np.full(n, nobody), columns)
+    lifted = []
+    for customer in (0, len(p.customer_ids) - 1):  # one who reorders, one with a single order
+        lift = signals.category_expected(np.full(n, customer), columns) - without
+        for name in np.unique(category_of):
+            mine = per_category.get((customer, name), 0.0)
+            prior = signals.category_prior[signals.category[columns[category_of == name][0]]]
+            assert np.allclose(lift[category_of == name], np.log((mine + prior) / prior))
+            lifted.append(mine > 0)
+    assert any(lifted)
+    last_30 = history.items.orders[signals.items][:, -30:].sum(axis=1)
+    for k in np.unique(signals.category):
+        same = signals.category[columns] == k
+        order = np.argsort(-without[same], kind="stable")
+        assert (np.diff(last_30[same][order]) <= 0).all()
