@@ -257,6 +257,13 @@ def test_a_customers_orders_in_a_category_raise_that_categorys_items_alone():
             assert np.allclose(lift[category_of == name], np.log((mine + prior) / prior))
             lifted.append(mine > 0)
     assert any(lifted)
+    # a shop of one category: the input is missing, not the item's popularity over again
+    single = ranker.Signals.of(history_from_frames(*tiny_shop_frames(), end=history.run_date))
+    customers = single.history.customers()[:50]
+    rows, cols, near, named = single.candidates(customers)
+    inputs = single.features(customers, rows, cols, near, named)
+    assert np.isnan(inputs[:, -2:]).all() and not np.isnan(
+        signals.features(customers, *signals.candidates(customers))[:, -2:]).any()
     last_30 = history.items.orders[signals.items][:, -30:].sum(axis=1)
     for k in np.unique(signals.category):
         same = signals.category[columns] == k
