@@ -237,8 +237,11 @@ class Signals:
         near_rank = _rank_in_rows(rows, near)
         # one category (Online Retail has none): the input would only repeat the item's
         # popularity, and missing it leaves the trees as they were without it (decision 0059)
-        expected = self.category_expected(c, cols) if len(self.category_prior) > 1 \
-            else np.full(len(c), np.nan)
+        if len(self.category_prior) > 1:
+            expected = self.category_expected(c, cols)
+            expected_rank = _rank_in_rows(rows, expected)
+        else:
+            expected = expected_rank = np.full(len(c), np.nan)
         name_rank = _rank_in_rows(rows, named)
         pop_rank = np.empty(n)
         pop_rank[self.popular] = np.arange(n)
@@ -258,8 +261,7 @@ class Signals:
             pair[:, 4], share, self.item[cols], np.log1p(cust["orders"]), cust["since_last"],
             np.log1p(cust["items"]), cust["repeat_share"], own_cat / np.maximum(cust_total, 1e-12),
             near, np.where(near > 0, near_rank, np.nan), np.log1p(pop_rank[cols]), store_rank,
-            store_share, named, np.where(named > 0, name_rank, np.nan), expected,
-            np.where(np.isnan(expected), np.nan, _rank_in_rows(rows, expected))])
+            store_share, named, np.where(named > 0, name_rank, np.nan), expected, expected_rank])
 
 
 # A day's lists rank every candidate of every customer (the demo shop: 130,000 rows a day), so
