@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import sparse
 
-from models.recommender.data import ShopHistory, sorted_order
+from models.recommender.data import ShopHistory, run_starts, sorted_order
 from models.recommender.metrics import K, Recommendations, rank_chunks, top_k_own_plus_shared
 
 # a baseline prepares what it needs of the history once, then scores blocks of customers
@@ -64,7 +64,7 @@ def own_scores(history: ShopHistory, customers: np.ndarray, items: np.ndarray, r
     key = rows * len(items) + cols
     order = sorted_order(key)
     key, at = key[order], at[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, int)
+    starts = run_starts(key)
     score = np.add.reduceat(history.purchases.orders[at].astype(np.float64), starts) \
         if len(key) else np.zeros(0)
     if recency and len(key):

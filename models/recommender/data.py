@@ -238,6 +238,13 @@ def sorted_order(values: np.ndarray) -> np.ndarray | slice:
     return np.argsort(values, kind="stable")
 
 
+def run_starts(sorted_keys: np.ndarray) -> np.ndarray:
+    """Where each run of equal keys starts in ``sorted_keys``."""
+    if not len(sorted_keys):
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+
+
 def distinct(values: np.ndarray) -> np.ndarray:
     """``np.unique(values)`` by a sort. NumPy 2.4 finds plain unique values with a hash table,
     which is about 100x slower than sorting on hundreds of thousands of distinct integers
@@ -249,10 +256,16 @@ def distinct(values: np.ndarray) -> np.ndarray:
 def in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     """``np.isin`` for keys already sorted: a binary search per value, no hash table of the
     keys (blocks of customers test hundreds of thousands of keys)."""
+    return find_sorted(values, sorted_keys)[1]
+
+
+def find_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, found) of each value in ``sorted_keys`` (sorted, distinct): the row is clipped to a
+    valid one, so it indexes the arrays beside the keys wherever ``found`` holds."""
     if not len(sorted_keys):
-        return np.zeros(np.shape(values), bool)
+        return np.zeros(np.shape(values), np.int64), np.zeros(np.shape(values), bool)
     at = np.minimum(np.searchsorted(sorted_keys, values), len(sorted_keys) - 1)
-    return sorted_keys[at] == values
+    return at, sorted_keys[at] == values
 
 
 def purchases_from_frames(lines: pd.DataFrame, orders: pd.DataFrame,
@@ -466,5 +479,5 @@ def sets_by_key(keys: np.ndarray, values: np.ndarray, key_names: np.ndarray,
     n = len(value_names)
     pairs = distinct(np.asarray(keys, np.int64) * n + np.asarray(values, np.int64))
     k, v = pairs // n, pairs % n
-    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.zeros(0, np.int64)
+    starts = run_starts(k)
     return {key_names[k[s]]: set(value_names[chunk]) for s, chunk in zip(starts, np.split(v, starts[1:]))}

@@ -29,7 +29,8 @@ from scipy import sparse
 from models import trees
 from models.content import VOCABULARY, word_ids
 from models.recommender import baselines
-from models.recommender.data import ShopHistory, distinct, ranges, sorted_order
+from models.recommender.data import ShopHistory, distinct, find_sorted, ranges, run_starts, \
+    sorted_order
 from models.recommender.metrics import K, WINDOW_DAYS, Recommendations, rank_chunks, \
     top_k_own_plus_shared
 
@@ -91,7 +92,7 @@ class Signals:
         # (no sort of the year's events, 6.5 s on the foundation shop); one packed key otherwise
         order = sorted_order(key * (d + 1) + day)
         key, day, orders = key[order], day[order], orders[order]
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, int)
+        starts = run_starts(key)
         pair_keys = key[starts]
         ends = np.r_[starts[1:], len(key)]
         pair = np.zeros((len(starts), 5))
@@ -131,16 +132,19 @@ class Signals:
         np.put_along_axis(store_rank, store_top, np.arange(n)[None, :], axis=1)
         # each customer's orders per category, and each item's share of its category's orders
         n_categories = category.max() + 1 if n else 1
-        customer_category, at_pair = np.unique(pair_cust * n_categories + category[pair_col],
-                                               return_inverse=True)
+        # pairs come by customer, so the keys are nearly in order: no np.unique (a hash table)
+        by_key = pair_cust * n_categories + category[pair_col]
+        in_order = sorted_order(by_key)
+        by_key = by_key[in_order]
+        runs = run_starts(by_key)
         in_category = np.bincount(category, weights=o30, minlength=n_categories)
         return cls(history, items, pair_keys, pair, item, category, customer,
                    _neighbours(pair_cust, pair_col, n_customers, n),
                    _name_neighbours(np.asarray(history.items.item_name)[items]),
                    np.argsort(-o30, kind="stable"),
                    store, store_orders, store_top, store_rank, baselines.fill_scores(history, items),
-                   customer_category,
-                   np.bincount(at_pair.ravel(), weights=pair[:, 0], minlength=len(customer_category)),
+                   by_key[runs],
+                   np.add.reduceat(pair[in_order, 0], runs) if len(runs) else np.zeros(0),
                    (o30 + 0.1) / (in_category[category] + 1),
                    CATEGORY_PRIOR_ORDERS * (in_category + 0.1) / (in_category.sum() + 0.1 * n_categories))
 
@@ -151,10 +155,9 @@ class Signals:
         expected orders of the item. A customer's first orders move it from the shop's mix."""
         category = self.category[cols]
         key = customers.astype(np.int64) * len(self.category_prior) + category
-        at = np.searchsorted(self.customer_category, key)
-        safe = np.minimum(at, max(len(self.customer_category) - 1, 0))
-        found = (at < len(self.customer_category)) & (self.customer_category[safe] == key)
-        orders = np.where(found, self.customer_category_orders[safe], 0.0) if found.any() else 0.0
+        at, found = find_sorted(key, self.customer_category)
+        orders = np.where(found, self.customer_category_orders[at], 0.0) \
+            if len(self.customer_category) else 0.0
         return np.log(self.item_in_category[cols] * (orders + self.category_prior[category]))
 
     def candidates(self, customers: np.ndarray
@@ -221,10 +224,9 @@ class Signals:
         n, d = len(self.items), self.history.column
         c = customers[rows]
         key = c.astype(np.int64) * n + cols
-        at = np.searchsorted(self.pair_keys, key)
-        own = (at < len(self.pair_keys)) & (self.pair_keys[np.minimum(at, len(self.pair_keys) - 1)] == key)
-        pair = np.where(own[:, None], self.pair[np.minimum(at, max(len(self.pair) - 1, 0))], np.nan) \
-            if len(self.pair) else np.full((len(key), 5), np.nan)
+        at, own = find_sorted(key, self.pair_keys)
+        pair = np.where(own[:, None], self.pair[at], np.nan) if len(self.pair) \
+            else np.full((len(key), 5), np.nan)
         gap = (pair[:, 3] - pair[:, 2]) / np.where(pair[:, 1] > 1, pair[:, 1] - 1, np.nan)
         since_last = d - pair[:, 3]
         cust = {k: v[c] for k, v in self.customer.items()}
