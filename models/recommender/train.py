@@ -23,7 +23,7 @@ from models.artifact import TrainedModel
 from models.meta import (device_of, distributed, my_share, outer_loop, seed_everything,
                          task_losses, training_device)
 from models.recommender.config import RecommenderConfig
-from models.recommender.data import ShopHistory, in_sorted
+from models.recommender.data import ShopHistory, in_sorted, run_starts
 from models.recommender.features import RecFeatures
 from models.recommender.ranker import FEATURES as RANKER_INPUTS
 from models.recommender.network import Recommender, ranking_loss
@@ -189,9 +189,7 @@ def hashed_uniform(*parts) -> np.ndarray:
 
 def _rank_in_task(task: np.ndarray) -> np.ndarray:
     """0, 1, 2, ... within each run of equal values of a sorted task array."""
-    if not len(task):
-        return np.zeros(0, np.int64)
-    starts = np.flatnonzero(np.r_[True, task[1:] != task[:-1]])
+    starts = run_starts(task)
     return np.arange(len(task)) - np.repeat(starts, np.diff(np.r_[starts, len(task)]))
 
 
