@@ -222,7 +222,12 @@ def run(spec: dict) -> dict:
     elif step == "daily_recommend":
         from bench import recommend as rc
 
-        out.update(rc.daily_recommend(settings, date.fromisoformat(spec["origin"])))
+        out.update(rc.daily_recommend(settings, date.fromisoformat(spec["origin"]),
+                                      promoted=spec.get("promoted")))
+    elif step == "register_two_stage":
+        from bench import recommend as rc
+
+        out.update(promoted=rc.register_two_stage(settings, date.fromisoformat(spec["origin"])))
     elif step == "warm_start_compare":
         from bench import warm_start
 

@@ -355,12 +355,32 @@ def train_once(data_dir: Path, origin: date, cfg: RecommenderConfig) -> dict:
             "customers": len(history.customers()), "version": path.name}
 
 
-def daily_recommend(settings, origin: date, repeats: int = 3) -> dict:
+def register_two_stage(settings, origin: date) -> str:
+    """A model trained on the history up to ``origin`` as the pipeline trains one (the network,
+    then the two-stage ranker), registered, and its two-stage recommender promoted for
+    ``origin`` as the gate serves it where it wins; its published version."""
+    from models.gate import TWO_STAGE
+    from pipeline.gate import promote, published_version
+    from pipeline.predict import RECOMMENDER, train_recommender_models
+
+    _, _, path = train_and_save(
+        lambda history, cfg, log: train_recommender_models(history, cfg, lambda *_: None, None),
+        history_at(settings.root, origin), settings.recommender, settings.models_dir)
+    promoted = published_version(path.name, TWO_STAGE)
+    promote(settings, RECOMMENDER.model, promoted, origin, RECOMMENDER.baseline_version)
+    return promoted
+
+
+def daily_recommend(settings, origin: date, repeats: int = 3, promoted: str | None = None) -> dict:
     """The daily flow's recommend stage for one run date with a fresh model in the registry:
-    load the history, adapt per customer, score the whole catalogue, top 20, store."""
+    load the history, make every customer's list, top 20, store. ``promoted``: the version the
+    stage must serve (``register_two_stage``'s)."""
     from pipeline.predict import RECOMMENDER
 
     seconds, result = time_daily_stage(RECOMMENDER, settings, origin, repeats)
+    if promoted and result.model_version != promoted:
+        raise RuntimeError(f"the daily stage served {result.model_version} on {origin}, not the "
+                           f"promoted {promoted}")
     return {"daily_s": seconds, "customers": result.entities,
             "items": len(history_at(settings.root, origin).sellable()),
             "model_version": result.model_version}
@@ -417,6 +437,36 @@ def targets(table: pd.DataFrame, dataset: str) -> list[str]:
     return lines
 
 
+def speed_rows(dataset: str, steps: dict) -> list[str]:
+    """The speed table's rows of one dataset: a meta-training step, a meta-training, and the
+    daily stage with the network served and, where ``daily_two_stage`` ran, with the two-stage
+    recommender served, each against its target."""
+    inner, train, daily = (steps["recommend_inner_loop_speed"], steps["recommend_train_once"],
+                           steps["daily_recommend"])
+    rows = [
+        f"| {dataset} | one meta-training step, {inner['tasks']} customers, "
+        f"{inner['inner_steps']} inner steps | vmap s / per-task loop s | "
+        f"{inner['vmap_s']:.3f} / {inner['loop_s']:.3f} = **{inner['speedup']:.1f}x** | "
+        f"{inner['peak_rss_mb']:.0f} |",
+        f"| {dataset} | meta-training on {train['days']} days, {train['customers']:,} "
+        f"customers ({train['tasks']:,} tasks) | s | **{train['train_s']:.0f}** (target 900: "
+        f"{_verdict(train['train_s'] < 900)}) | {train['peak_rss_mb']:.0f} |",
+        f"| {dataset} | daily recommend stage: load, adapt {daily['customers']:,} customers, "
+        f"score {daily['items']:,} items, top 20, store (median of 3) | s | "
+        f"**{daily['daily_s']:.1f}** (target 60: {_verdict(daily['daily_s'] < 60)}) | "
+        f"{daily['peak_rss_mb']:.0f} |",
+    ]
+    if "daily_two_stage" in steps:
+        two = steps["daily_two_stage"]
+        rows.append(
+            f"| {dataset} | the same stage with the two-stage recommender served: "
+            f"load, candidates and LightGBM ranking for {two['customers']:,} customers x "
+            f"{two['items']:,} items, top 20, store (median of 3) | s | "
+            f"**{two['daily_s']:.1f}** (target 60: {_verdict(two['daily_s'] < 60)}) | "
+            f"{two['peak_rss_mb']:.0f} |")
+    return rows
+
+
 def comparison_markdown(compared: dict, speed: dict, machine: str, notes: dict[str, str]) -> str:
     out = ["## Recommender: comparison with the baselines, and speed", "",
            f"Command: `make bench` (`python -m bench.run --only recommend`), {machine}. Protocol "
@@ -443,21 +493,7 @@ def comparison_markdown(compared: dict, speed: dict, machine: str, notes: dict[s
     out += ["### Speed and memory (2 CPU cores)", "",
             "| dataset | step | measure | value | peak MB |", "|---|---|---|---:|---:|"]
     for dataset, steps in speed.items():
-        inner, train, daily = (steps["recommend_inner_loop_speed"], steps["recommend_train_once"],
-                               steps["daily_recommend"])
-        out += [
-            f"| {dataset} | one meta-training step, {inner['tasks']} customers, "
-            f"{inner['inner_steps']} inner steps | vmap s / per-task loop s | "
-            f"{inner['vmap_s']:.3f} / {inner['loop_s']:.3f} = **{inner['speedup']:.1f}x** | "
-            f"{inner['peak_rss_mb']:.0f} |",
-            f"| {dataset} | meta-training on {train['days']} days, {train['customers']:,} "
-            f"customers ({train['tasks']:,} tasks) | s | **{train['train_s']:.0f}** (target 900: "
-            f"{_verdict(train['train_s'] < 900)}) | {train['peak_rss_mb']:.0f} |",
-            f"| {dataset} | daily recommend stage: load, adapt {daily['customers']:,} customers, "
-            f"score {daily['items']:,} items, top 20, store (median of 3) | s | "
-            f"**{daily['daily_s']:.1f}** (target 60: {_verdict(daily['daily_s'] < 60)}) | "
-            f"{daily['peak_rss_mb']:.0f} |",
-        ]
+        out += speed_rows(dataset, steps)
     return "\n".join(out)
 
 
