@@ -245,6 +245,12 @@ def run_starts(sorted_keys: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
 
 
+def position_in_runs(sorted_keys: np.ndarray) -> np.ndarray:
+    """0, 1, 2, ... within each run of equal keys of ``sorted_keys``."""
+    starts = run_starts(sorted_keys)
+    return np.arange(len(sorted_keys)) - np.repeat(starts, np.diff(np.r_[starts, len(sorted_keys)]))
+
+
 def distinct(values: np.ndarray) -> np.ndarray:
     """``np.unique(values)`` by a sort. NumPy 2.4 finds plain unique values with a hash table,
     which is about 100x slower than sorting on hundreds of thousands of distinct integers

@@ -29,8 +29,8 @@ from scipy import sparse
 from models import trees
 from models.content import VOCABULARY, word_ids
 from models.recommender import baselines
-from models.recommender.data import ShopHistory, distinct, find_sorted, ranges, run_starts, \
-    sorted_order
+from models.recommender.data import ShopHistory, distinct, find_sorted, position_in_runs, \
+    ranges, run_starts, sorted_order
 from models.recommender.metrics import K, WINDOW_DAYS, Recommendations, rank_chunks, \
     top_k_own_plus_shared
 
@@ -278,9 +278,8 @@ def _rank_in_rows(rows: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Per candidate, 1 + how many candidates of the same row score higher or score the same
     and come first (``rows`` sorted; pandas' rank "first" of -values within each row)."""
     order = np.lexsort((-values, rows))          # stable: ties keep their order
-    first_of_row = np.searchsorted(rows, rows[order], side="left")
     rank = np.empty(len(rows))
-    rank[order] = np.arange(len(rows)) - first_of_row + 1
+    rank[order] = position_in_runs(rows[order]) + 1
     return rank
 
 
@@ -383,7 +382,7 @@ def _top_per_row(m: sparse.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray, 
     at = np.flatnonzero(m.data >= kth[rows])
     rows = rows[at]
     order = np.lexsort((m.indices[at], -m.data[at], rows))
-    rank = np.arange(len(order)) - np.searchsorted(rows, rows[order])
+    rank = position_in_runs(rows[order])
     best = at[order[rank < k]]
     return rows[order[rank < k]], m.indices[best], m.data[best]
 

@@ -23,7 +23,7 @@ from models.artifact import TrainedModel
 from models.meta import (device_of, distributed, my_share, outer_loop, seed_everything,
                          task_losses, training_device)
 from models.recommender.config import RecommenderConfig
-from models.recommender.data import ShopHistory, in_sorted, run_starts
+from models.recommender.data import ShopHistory, in_sorted, position_in_runs
 from models.recommender.features import RecFeatures
 from models.recommender.ranker import FEATURES as RANKER_INPUTS
 from models.recommender.network import Recommender, ranking_loss
@@ -108,7 +108,7 @@ class Sampler:
         # positives: a random p_max of them where there are more
         pos_task, pos_item = _first_per_task(
             *positives, draw(positives[0], fx.item_key[positives[1]], 1), p_max)
-        pos_rank = _rank_in_task(pos_task)
+        pos_rank = position_in_runs(pos_task)
         pos_keys = np.sort(pos_task * n_items + pos_item)
         # the own pool: items bought up to the cutoff, less the positives
         own_task, own_item = fx.bought_in(customers, np.full(n_tasks, -1), cutoffs)
@@ -120,7 +120,7 @@ class Sampler:
         chosen_task, chosen_item = _first_per_task(own_task, own_item, draw(own_task, fx.item_key[own_item], 2),
                                                    n_neg // 3)
         negatives = np.zeros((n_tasks, n_neg), np.int64)
-        negatives[chosen_task, _rank_in_task(chosen_task)] = chosen_item
+        negatives[chosen_task, position_in_runs(chosen_task)] = chosen_item
         # the rest: half uniform over the sellable items, half by recent popularity
         rest = n_neg - n_own
         n_uniform, n_popular = rest - rest // 2, rest // 2
@@ -187,12 +187,6 @@ def hashed_uniform(*parts) -> np.ndarray:
     return (h >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
 
 
-def _rank_in_task(task: np.ndarray) -> np.ndarray:
-    """0, 1, 2, ... within each run of equal values of a sorted task array."""
-    starts = run_starts(task)
-    return np.arange(len(task)) - np.repeat(starts, np.diff(np.r_[starts, len(task)]))
-
-
 def _by_task_then_draw(task: np.ndarray, u: np.ndarray) -> np.ndarray:
     """``np.lexsort((u, task))``. Draws are multiples of 2**-53 in [0, 1) (``hashed_uniform``
     and numpy's ``random``): with fewer than 1,024 tasks, task and draw pack into one 64-bit key
@@ -211,7 +205,7 @@ def _first_per_task(task: np.ndarray, item: np.ndarray, u: np.ndarray, most: int
     with the smallest draws ``u``; returned sorted by task."""
     order = _by_task_then_draw(task, u)
     task, item = task[order], item[order]
-    first = _rank_in_task(task) < most
+    first = position_in_runs(task) < most
     return task[first], item[first]
 
 

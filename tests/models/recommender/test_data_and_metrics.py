@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.recommender.data import history_from_frames, window_buyers, window_purchases
+from models.recommender.data import find_sorted, history_from_frames, position_in_runs, run_starts, \
+    window_buyers, window_purchases
 from models.recommender.metrics import Recommendations, score, top_k
 
 
@@ -254,3 +255,18 @@ def test_rank_chunks_keeps_the_customers_order_when_chunks_finish_out_of_order(m
     empty = metrics.rank_chunks(ids, items, np.arange(0), 4, score, k=5)
     assert len(empty.customer_ids) == 0
     assert empty.item_ids.shape == (0, 5) and empty.scores.shape == (0, 5)
+
+
+def test_runs_of_sorted_keys_and_lookups_against_plain_numpy():
+    """The sorted-array helpers the recommender's hot paths share, against loops and np.isin."""
+    keys = np.array([2, 2, 2, 5, 7, 7, 9])
+    assert run_starts(keys).tolist() == [0, 3, 4, 6]
+    assert position_in_runs(keys).tolist() == [0, 1, 2, 0, 0, 1, 0]
+    assert len(run_starts(keys[:0])) == len(position_in_runs(keys[:0])) == 0
+    distinct_keys = np.unique(keys)
+    values = np.array([1, 2, 5, 6, 9, 10])
+    at, found = find_sorted(values, distinct_keys)
+    assert found.tolist() == np.isin(values, distinct_keys).tolist()
+    assert (distinct_keys[at[found]] == values[found]).all() and (at < len(distinct_keys)).all()
+    at, found = find_sorted(values, distinct_keys[:0])
+    assert not found.any() and len(at) == len(values)
