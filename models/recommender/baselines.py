@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import sparse
 
-from models.recommender.data import ShopHistory, run_starts, sorted_order
+from models.recommender.data import ShopHistory, run_starts, run_sums, sorted_order
 from models.recommender.metrics import K, Recommendations, rank_chunks, top_k_own_plus_shared
 
 # a baseline prepares what it needs of the history once, then scores blocks of customers
@@ -65,8 +65,7 @@ def own_scores(history: ShopHistory, customers: np.ndarray, items: np.ndarray, r
     order = sorted_order(key)
     key, at = key[order], at[order]
     starts = run_starts(key)
-    score = np.add.reduceat(history.purchases.orders[at].astype(np.float64), starts) \
-        if len(key) else np.zeros(0)
+    score = run_sums(history.purchases.orders[at].astype(np.float64), starts)
     if recency and len(key):
         last = np.maximum.reduceat(history.purchases.day[at].astype(np.float64), starts)
         score = score * np.exp(-(history.column - last) / REORDER_HALF_LIFE_DAYS)

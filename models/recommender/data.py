@@ -245,6 +245,12 @@ def run_starts(sorted_keys: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
 
 
+def run_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The sum of ``values`` over each run that begins at ``starts`` (``run_starts``' output)
+    and ends where the next begins; empty for no runs (``np.add.reduceat`` fails on those)."""
+    return np.add.reduceat(values, starts) if len(starts) else np.zeros(0, np.result_type(values))
+
+
 def position_in_runs(sorted_keys: np.ndarray) -> np.ndarray:
     """0, 1, 2, ... within each run of equal keys of ``sorted_keys``."""
     starts = run_starts(sorted_keys)

@@ -21,7 +21,8 @@ import pandas as pd
 
 from domain.rules import COLD_CUSTOMER_MAX_ORDERS, COLD_ITEM_DAYS
 from models.content import word_ids
-from models.recommender.data import ShopHistory, distinct, ranges, sorted_order
+from models.recommender.data import ShopHistory, distinct, ranges, run_starts, run_sums, \
+    sorted_order
 
 RECENCY_DAYS = 60.0      # the decay of the repeat signal and of the profile weights
 ITEM_FEATURES, CUSTOMER_FEATURES, PAIR_FEATURES = 8, 6, 6
@@ -209,9 +210,8 @@ class RecFeatures:
         totals = np.bincount(rows, weights=w, minlength=len(customers))
         item = self.pair_key[at] // self.span % self.n_items
         entry = rows * self.n_items + item  # by row, then item: a run per entry
-        first = np.flatnonzero(np.r_[True, entry[1:] != entry[:-1]][:len(entry)])
-        weight = (np.add.reduceat(w / np.maximum(totals[rows], 1e-12), first) if len(first)
-                  else np.zeros(0))
+        first = run_starts(entry)
+        weight = run_sums(w / np.maximum(totals[rows], 1e-12), first)
         return rows[first], item[first], weight.astype(np.float32)
 
     # -- customer x item ---------------------------------------------------------------------

@@ -30,7 +30,7 @@ from models import trees
 from models.content import VOCABULARY, word_ids
 from models.recommender import baselines
 from models.recommender.data import ShopHistory, distinct, find_sorted, position_in_runs, \
-    ranges, run_starts, sorted_order
+    ranges, run_starts, run_sums, sorted_order
 from models.recommender.metrics import K, WINDOW_DAYS, Recommendations, rank_chunks, \
     top_k_own_plus_shared
 
@@ -97,7 +97,7 @@ class Signals:
         ends = np.r_[starts[1:], len(key)]
         pair = np.zeros((len(starts), 5))
         if len(key):
-            pair[:, 0] = np.add.reduceat(orders, starts)
+            pair[:, 0] = run_sums(orders, starts)
             pair[:, 1] = ends - starts                       # distinct days (an event is a day)
             pair[:, 2] = day[starts]
             pair[:, 3] = day[ends - 1]
@@ -144,7 +144,7 @@ class Signals:
                    np.argsort(-o30, kind="stable"),
                    store, store_orders, store_top, store_rank, baselines.fill_scores(history, items),
                    by_key[runs],
-                   np.add.reduceat(pair[in_order, 0], runs) if len(runs) else np.zeros(0),
+                   run_sums(pair[in_order, 0], runs),
                    (o30 + 0.1) / (in_category[category] + 1),
                    CATEGORY_PRIOR_ORDERS * (in_category + 0.1) / (in_category.sum() + 0.1 * n_categories))
 

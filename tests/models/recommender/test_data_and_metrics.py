@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from models.recommender.data import find_sorted, history_from_frames, position_in_runs, run_starts, \
-    window_buyers, window_purchases
+    run_sums, window_buyers, window_purchases
 from models.recommender.metrics import Recommendations, score, top_k
 
 
@@ -263,6 +263,9 @@ def test_runs_of_sorted_keys_and_lookups_against_plain_numpy():
     assert run_starts(keys).tolist() == [0, 3, 4, 6]
     assert position_in_runs(keys).tolist() == [0, 1, 2, 0, 0, 1, 0]
     assert len(run_starts(keys[:0])) == len(position_in_runs(keys[:0])) == 0
+    weights = np.arange(1.0, 8.0)
+    assert run_sums(weights, run_starts(keys)).tolist() == [6.0, 4.0, 11.0, 7.0]
+    assert run_sums(weights[:0], run_starts(keys[:0])).shape == (0,)
     distinct_keys = np.unique(keys)
     values = np.array([1, 2, 5, 6, 9, 10])
     at, found = find_sorted(values, distinct_keys)
