@@ -206,7 +206,8 @@ def run(spec: dict) -> dict:
         lists = ranker.recommend(model, history)
         out.update(lists_s=time.perf_counter() - t, lists_peak_mb=_status_mb("VmHWM"),
                    customers=len(lists.customer_ids), items=len(history.sellable()),
-                   ranker_customers=settings.recommender.ranker_customers)
+                   ranker_customers=settings.recommender.ranker_customers,
+                   ranker_origins=ranker.TRAINING_ORIGINS)
         # as served (recommend_days): the ranker compiled, its first use on this machine (an
         # empty cache of its own, removed after)
         with tempfile.TemporaryDirectory() as cache:

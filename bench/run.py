@@ -632,7 +632,7 @@ def render(args, shop, gen, st, plain_ingest, plain_marts, late_runs, early_runs
         "",
         "| step | customers | sellable items | s | peak MB |",
         "|---|---:|---:|---:|---:|",
-        f"| ranker trained on days 1..{args.days - 1} (4 origins, at most "
+        f"| ranker trained on days 1..{args.days - 1} ({two_stage['ranker_origins']} origins, at most "
         f"{two_stage['ranker_customers']:,} customers each) | | {two_stage['items']:,} | "
         f"{two_stage['train_s']:.1f} | {two_stage['train_peak_mb']:.0f} |",
         f"| day {args.days}'s lists (candidates, LightGBM ranking, top 20) | "
